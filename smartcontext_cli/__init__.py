@@ -1,0 +1,51 @@
+"""smartcontext: a persistent, per-project working memory for developers and their LLM tools.
+
+The public Python API. Importing this package is cheap: heavy parts (the tokenizer, storage
+backends) load when first used.
+"""
+
+from __future__ import annotations
+
+from .config import Settings
+from .errors import (
+    AmbiguousIdError,
+    BackendMismatchError,
+    BudgetError,
+    InvalidNamespaceError,
+    NotFoundError,
+    SmartContextError,
+    StoreCorruptError,
+    UsageError,
+)
+from .memory import MemoryStore
+from .models import Artifact, Memory, SessionItem
+from .storage import StorageConfig
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AmbiguousIdError",
+    "Artifact",
+    "BackendMismatchError",
+    "BudgetError",
+    "InvalidNamespaceError",
+    "Memory",
+    "MemoryStore",
+    "NotFoundError",
+    "SessionItem",
+    "Settings",
+    "SmartContextError",
+    "StorageConfig",
+    "StoreCorruptError",
+    "UsageError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The spec imports the backends from the package; load them only when asked for.
+    if name in ("SQLiteStorage", "JSONStorage"):
+        from . import storage
+
+        return getattr(storage, name)
+    raise AttributeError(f"module 'smartcontext_cli' has no attribute {name!r}")

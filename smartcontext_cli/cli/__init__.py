@@ -1,0 +1,92 @@
+"""The ``smartcontext`` command line: a thin front end over the library.
+
+Commands live one group per module and are registered explicitly below. ``main`` maps every
+``SmartContextError`` to one line on stderr and its exit code (1 runtime, 2 usage, 3 budget);
+a traceback appears only with ``SMARTCONTEXT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..errors import SmartContextError
+from . import config_cmd, memories, transfer, working
+from ._context import AppContext
+
+app = typer.Typer(
+    name="smartcontext",
+    help="A persistent, per-project working memory for LLM tools, compiled into token-budgeted prompts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"smartcontext {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace to use.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="Storage backend for new namespaces: sqlite or json.")] = None,
+    home: Annotated[Path | None, typer.Option("--home", help="Data directory (default: $SMARTCONTEXT_HOME or the user data dir).")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")] = 0,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Remember facts and decisions per project, search them, and compile them into prompts."""
+    ctx.obj = AppContext(home=home, backend=backend, namespace=namespace, verbose=verbose)
+    ctx.call_on_close(ctx.obj.close)
+
+
+for module in (memories, working, transfer, config_cmd):
+    module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="smartcontext", standalone_mode=False)
+    except SmartContextError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except typer.TyperException as exc:  # click usage errors: bad option, missing argument
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        _fail(exc.format_message() + hint, getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (| head): not an error; silence the flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:
+        if os.environ.get("SMARTCONTEXT_DEBUG") == "1":
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (SMARTCONTEXT_DEBUG=1 shows the traceback)", 1)
+    else:
+        sys.exit(0)
+
+
+def _fail(message: str, code: int) -> None:
+    if os.environ.get("SMARTCONTEXT_DEBUG") == "1" and sys.exc_info()[0] is not None:
+        import traceback
+
+        traceback.print_exc()
+    print(f"smartcontext: error: {message}", file=sys.stderr)
+    sys.exit(code)

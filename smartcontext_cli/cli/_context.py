@@ -1,0 +1,97 @@
+"""The one per-invocation context: global flags, settings, and the lazily opened store.
+
+Commands receive it through ``typer.Context.obj``; nothing here is global, so tests can run
+many invocations in one process.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..config import Settings
+from ..errors import UsageError
+from ..memory import MemoryStore
+
+# Shared options, defined once and reused by every command that takes them.
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", help="Namespace (default: $SMARTCONTEXT_NAMESPACE, config, git repo name)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (stable shape, see README).")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-k", min=0, help="How many results at most.")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+KindOpt = Annotated[str | None, typer.Option("--kind", help="Kind: fact, decision, preference, note ...")]
+
+
+@dataclass
+class AppContext:
+    home: Path | None = None
+    backend: str | None = None
+    namespace: str | None = None
+    verbose: int = 0
+    flags: dict[str, Any] = field(default_factory=dict)
+    _stores: dict[str | None, MemoryStore] = field(default_factory=dict)
+    _settings: Settings | None = None
+
+    def settings(self, namespace: str | None = None) -> Settings:
+        flags = {"backend": self.backend, "namespace": namespace or self.namespace, **self.flags}
+        return Settings.load(home=self.home, flags=flags)
+
+    def store(self, namespace: str | None = None) -> MemoryStore:
+        """The namespace's store, opened once per invocation; backend notices go to stderr."""
+        if namespace not in self._stores:
+            store = MemoryStore(settings=self.settings(namespace))
+            for notice in store.notices:
+                print(f"smartcontext: {notice}", file=sys.stderr)
+            self._stores[namespace] = store
+        return self._stores[namespace]
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):
+        obj = AppContext()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def read_text_arg(value: str, what: str) -> str:
+    """``-`` means standard input (strict UTF-8); anything else is the text itself."""
+    if value != "-":
+        return value
+    if sys.stdin is None:
+        raise UsageError(f"no standard input to read the {what} from")
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the {what} on standard input is not valid UTF-8 (byte {exc.start})") from None
+
+
+def read_file_arg(value: str, what: str) -> str:
+    """``-`` is standard input, else a file path; the text must be UTF-8."""
+    if value == "-":
+        return read_text_arg(value, what)
+    path = Path(value)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {value}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{value} is a directory, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {value}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{value} is not UTF-8 text (byte {exc.start})") from None

@@ -1,0 +1,130 @@
+"""``config get|set|list|path``: the TOML settings, user-wide or per project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..config import KNOWN_KEYS, parse_value, project_config_path, read_toml, user_config_path
+from ..errors import UsageError
+from . import _output as o
+from ._context import JsonOpt, app_context
+
+config_app = typer.Typer(help="Read and write settings (user config, or the project's .smartcontext.toml).", no_args_is_help=True)
+
+ProjectOpt = Annotated[bool, typer.Option("--project", help="Use the project's .smartcontext.toml at the git root.")]
+
+
+def _target(ctx: typer.Context, project: bool) -> Path:
+    if project:
+        path = project_config_path()
+        if path is None:
+            raise UsageError("--project needs a git repository (none encloses this directory)")
+        return path
+    return user_config_path(app_context(ctx).home)
+
+
+def _check_key(key: str) -> list[str]:
+    parts = key.split(".")
+    if not all(parts):
+        raise UsageError(f"invalid key {key!r}")
+    if len(parts) == 1 and key not in KNOWN_KEYS:
+        raise UsageError(f"unknown setting {key!r}; known: {', '.join(sorted(KNOWN_KEYS))}")
+    return parts
+
+
+def _coerce(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+@config_app.command("get")
+def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting name, e.g. budget.")], as_json: JsonOpt = False) -> None:
+    """Print the value in force for a setting (exit 1 when unset).
+
+    Examples:
+      smartcontext config get budget
+      smartcontext config get policies.security_audit --json
+    """
+    settings = app_context(ctx).settings()
+    parts = _check_key(key)
+    value: Any = settings.values.get(key) if len(parts) == 1 else settings.tables
+    if len(parts) > 1:
+        for part in parts:
+            value = value.get(part) if isinstance(value, dict) else None
+    if as_json:
+        o.emit_json({"key": key, "value": value, "source": settings.sources.get(key)})
+    elif value is not None:
+        o.out(str(value))
+    if value is None:
+        raise typer.Exit(1)
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Setting name; dotted for tables (policies.audit.goal).")],
+    value: Annotated[str, typer.Argument(help="The value.")],
+    project: ProjectOpt = False,
+) -> None:
+    """Write a setting to the user config (or the project's with --project).
+
+    Examples:
+      smartcontext config set budget 8000
+      smartcontext config set backend json --project
+    """
+    import tomli_w
+
+    parts = _check_key(key)
+    parsed = parse_value(key, value) if len(parts) == 1 else _coerce(value)
+    path = _target(ctx, project)
+    data = read_toml(path)
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UsageError(f"{part!r} is a value, not a table")
+        node = child
+    node[parts[-1]] = parsed
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+    o.info(f"{key} = {parsed!r} in {path}")
+
+
+@config_app.command("list")
+def config_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the settings in force and where each comes from.
+
+    Examples:
+      smartcontext config list
+      smartcontext config list --json
+    """
+    settings = app_context(ctx).settings()
+    if as_json:
+        o.emit_json({"values": settings.values, "sources": settings.sources, "tables": settings.tables})
+        return
+    rows = [[k, v, settings.sources.get(k, "")] for k, v in sorted(settings.values.items())]
+    o.table(["key", "value", "source"], rows)
+
+
+@config_app.command("path")
+def config_path(ctx: typer.Context, project: ProjectOpt = False) -> None:
+    """Print the path of the user (or project) config file.
+
+    Examples:
+      smartcontext config path
+      smartcontext config path --project
+    """
+    o.out(str(_target(ctx, project)))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")

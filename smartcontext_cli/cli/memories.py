@@ -1,0 +1,177 @@
+"""Long-term memory commands: remember, search, forget, list, show."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from .. import ids
+from ..errors import NotFoundError, UsageError
+from ..models import Memory
+from . import _output as o
+from ._context import JsonOpt, KindOpt, LimitOpt, NamespaceOpt, TagOpt, app_context, read_text_arg
+
+
+def memory_json(m: Memory, with_score: bool = False) -> dict[str, Any]:
+    data = m.to_dict()
+    if with_score:
+        data["score"] = m.score
+    return data
+
+
+def memory_rows(memories: list[Memory], with_score: bool) -> list[list[Any]]:
+    rows = []
+    for m in memories:
+        row: list[Any] = [ids.short(m.id), m.kind, ",".join(m.tags), o.one_line(m.content, 80)]
+        if with_score:
+            row.insert(1, f"{m.score:.3f}")
+        rows.append(row)
+    return rows
+
+
+def remember(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The text to remember, or - to read standard input.")],
+    tag: TagOpt = None,
+    kind: Annotated[str, typer.Option("--kind", help="fact, decision, preference, note ...")] = "note",
+    importance: Annotated[float, typer.Option("--importance", help="0 to 1.")] = 0.5,
+    source: Annotated[str, typer.Option("--source", help="Where it came from.")] = "user",
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remember a fact, decision or note; prints its new id.
+
+    Examples:
+      smartcontext remember "API uses JWT, tokens expire after 1h" -t auth --kind fact
+      git log -1 --format=%B | smartcontext remember - --kind decision
+    """
+    store = app_context(ctx).store(namespace)
+    memory = store.remember(read_text_arg(text, "memory"), tags=tag, kind=kind, importance=importance, source=source)
+    if as_json:
+        o.emit_json({"id": memory.id, "namespace": store.namespace})
+    else:
+        o.out(memory.id)
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words to look for; any text is fine.")],
+    limit: LimitOpt = 5,
+    tag: TagOpt = None,
+    kind: KindOpt = None,
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search memories, best match first (exit 1 when nothing matches).
+
+    Examples:
+      smartcontext search "database choice"
+      smartcontext search postgre -k 10 --tag infra --json
+    """
+    store = app_context(ctx).store(namespace)
+    results = store.search(query, limit=limit, tags=tag, kind=kind) if store.exists else []
+    if as_json:
+        o.emit_json([memory_json(m, with_score=True) for m in results])
+    elif results:
+        o.table(["id", "score", "kind", "tags", "content"], memory_rows(results, True))
+    else:
+        o.info("no memories match")
+    if not results:
+        raise typer.Exit(1)
+
+
+def forget(
+    ctx: typer.Context,
+    memory_ids: Annotated[list[str] | None, typer.Argument(help="Ids (or unique prefixes) to delete.")] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="Delete memories containing every word of this query.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; required when not on a terminal with --query.")] = False,
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete memories by id, or those matching a query after confirmation.
+
+    Examples:
+      smartcontext forget 3f2a9c1b
+      smartcontext forget --query "staging password" --yes
+    """
+    if bool(memory_ids) == bool(query):
+        raise UsageError("give memory ids or --query, not both and not neither")
+    store = app_context(ctx).store(namespace)
+    if memory_ids:
+        doomed_ids = [store.resolve_id(ref) for ref in memory_ids]
+        deleted = store.forget_many(doomed_ids)
+    else:
+        doomed = store.matching(query or "")
+        if not doomed:
+            raise NotFoundError(f"no memory contains every word of {query!r}")
+        o.info(f"{len(doomed)} memor{'y' if len(doomed) == 1 else 'ies'} contain every word of {query!r}:")
+        for m in doomed:
+            o.info(f"  {ids.short(m.id)}  {o.one_line(m.content, 70)}")
+        if not yes:
+            if not (sys.stdin.isatty() and sys.stderr.isatty()):
+                raise UsageError("not deleting without confirmation: pass --yes")
+            if not typer.confirm("Delete them?", default=False, err=True):
+                raise typer.Exit(1)
+        deleted = store.forget_many([m.id for m in doomed])
+        doomed_ids = [m.id for m in doomed]
+    if as_json:
+        o.emit_json({"deleted": deleted, "ids": doomed_ids})
+    else:
+        o.info(f"forgot {deleted} memor{'y' if deleted == 1 else 'ies'}")
+
+
+def list_(
+    ctx: typer.Context,
+    limit: LimitOpt = 20,
+    tag: TagOpt = None,
+    kind: KindOpt = None,
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List memories, most recent first.
+
+    Examples:
+      smartcontext list
+      smartcontext list --kind decision --limit 50 --json
+    """
+    store = app_context(ctx).store(namespace)
+    memories = store.list(limit=limit, tags=tag, kind=kind) if store.exists else []
+    if as_json:
+        o.emit_json([memory_json(m) for m in memories])
+    elif memories:
+        o.table(["id", "kind", "tags", "content"], memory_rows(memories, False))
+    else:
+        o.info("no memories yet: add one with smartcontext remember TEXT")
+
+
+def show(
+    ctx: typer.Context,
+    memory_id: Annotated[str, typer.Argument(help="Id or unique prefix.")],
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one memory in full.
+
+    Examples:
+      smartcontext show 3f2a9c1b
+      smartcontext show 3f2a --json
+    """
+    memory = app_context(ctx).store(namespace).get(memory_id)
+    if as_json:
+        o.emit_json(memory_json(memory))
+        return
+    o.out(memory.content)
+    o.info(
+        f"id {memory.id}  kind {memory.kind}  tags {','.join(memory.tags) or '-'}  "
+        f"importance {memory.importance}  created {memory.created_at}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(remember)
+    app.command()(search)
+    app.command()(forget)
+    app.command("list")(list_)
+    app.command()(show)

@@ -1,0 +1,113 @@
+"""Moving data: export (JSONL), import (JSONL), migrate between backends."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from . import _output as o
+from ._context import JsonOpt, NamespaceOpt, app_context
+
+
+def export(
+    ctx: typer.Context,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    namespace: NamespaceOpt = None,
+) -> None:
+    """Export every record of a namespace as JSONL (one JSON object a line).
+
+    Examples:
+      smartcontext export > backup.jsonl
+      smartcontext export -n other-project -o other.jsonl
+    """
+    from ..storage.transfer import write_jsonl
+
+    store = app_context(ctx).store(namespace)
+    if output:
+        tmp = Path(output + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            n = write_jsonl(store.storage, fh, store.namespace)
+        tmp.replace(output)
+    else:
+        n = write_jsonl(store.storage, sys.stdout, store.namespace)
+    o.info(f"exported {n - 1} records from '{store.namespace}'")
+
+
+def import_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="A JSONL export, or - for standard input.")],
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a JSONL export; records with the same id are replaced. All or nothing.
+
+    Examples:
+      smartcontext import backup.jsonl
+      smartcontext export -n a | smartcontext import - -n b
+    """
+    from ..storage.transfer import import_records, read_jsonl
+
+    store = app_context(ctx).store(namespace)
+    if file == "-":
+        stream = sys.stdin
+        total = 0
+        name = "<stdin>"
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise UsageError(f"no such file: {file}")
+        stream = path.open(encoding="utf-8", errors="strict")
+        total = sum(1 for _ in path.open("rb")) if o.stderr_is_terminal() else 0
+        name = file
+    try:
+        advance = o.progress(total, "importing")
+        records = list(read_jsonl(stream, name))  # parse all before writing: a bad line writes nothing
+        counts = import_records(store.storage, records, progress=advance)
+    except UnicodeDecodeError:
+        raise UsageError(f"{name} is not UTF-8 text") from None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    if as_json:
+        o.emit_json(counts)
+    else:
+        o.info(
+            f"imported {counts['memories']} memories, {counts['docs']} documents, "
+            f"{counts['counters']} counters into '{store.namespace}'"
+        )
+
+
+def migrate(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", help="Target backend: sqlite or json.")],
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Convert a namespace to another backend; the old store is kept as a backup.
+
+    Examples:
+      smartcontext migrate --to json
+      smartcontext migrate --to sqlite -n my-project
+    """
+    from ..migrate import migrate_namespace
+
+    store = app_context(ctx).store(namespace)
+    report = migrate_namespace(store, to, progress_factory=o.progress)
+    if as_json:
+        o.emit_json(report)
+    else:
+        o.info(
+            f"migrated '{report['namespace']}' from {report['from']} to {report['to']}: "
+            f"{report['memories']} memories, {report['docs']} documents; "
+            f"old store kept at {report['backup']}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)
+    app.command("import")(import_)
+    app.command()(migrate)

@@ -1,0 +1,195 @@
+"""Settings: where state lives and which options are in force.
+
+Precedence, lowest first: built-in defaults, the user config (TOML in the platformdirs config dir),
+the project's ``.smartcontext.toml`` at the git root, ``SMARTCONTEXT_*`` environment variables,
+then command-line flags. Everything is read at call time, never frozen at import, so tests and
+scripts can move all state with ``SMARTCONTEXT_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidNamespaceError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+APP_NAME = "smartcontext"
+PROJECT_FILE = ".smartcontext.toml"
+NAMESPACE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+DEFAULTS: dict[str, Any] = {
+    "backend": "sqlite",
+    "budget": 4000,
+    "mode": "balanced",
+    "encoding": "cl100k_base",
+    "transparency": "off",
+    "max_session_turns": 100,
+    "compression_strategy": "heuristic",
+}
+# Keys a user may set, with the type their text form is parsed into.
+KNOWN_KEYS: dict[str, type] = {
+    "backend": str,
+    "namespace": str,
+    "budget": int,
+    "mode": str,
+    "encoding": str,
+    "transparency": str,
+    "max_session_turns": int,
+    "compression_strategy": str,
+    "summarizer": str,
+    "summarizer_timeout": float,
+    "model": str,
+    "safety_margin": float,
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "backend": ("sqlite", "json"),
+    "transparency": ("off", "minimal", "normal", "full"),
+    "compression_strategy": ("none", "heuristic", "hybrid"),
+}
+
+
+def validate_namespace(name: str) -> str:
+    """Return ``name`` if it is a safe namespace name, else raise one clear error.
+
+    Why so strict: the name becomes a directory under the data dir, so ``..``, separators,
+    absolute paths and hidden names must never pass.
+    """
+    if not NAMESPACE_RE.fullmatch(name) or name in {".", ".."} or name.startswith("."):
+        raise InvalidNamespaceError(
+            f"invalid namespace {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "not starting with '.'"
+        )
+    return name
+
+
+def home_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: ``override``, else ``$SMARTCONTEXT_HOME``, else the user data dir."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("SMARTCONTEXT_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_config_path(home: Path | None = None) -> Path:
+    """The user config file; under ``SMARTCONTEXT_HOME`` when that is set, so it moves all state."""
+    if home is not None or os.environ.get("SMARTCONTEXT_HOME"):
+        return (home or home_dir()) / "config.toml"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def git_root(start: Path | None = None) -> Path | None:
+    """The enclosing git work tree, found by walking up (no subprocess: this runs on every call)."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def project_config_path(start: Path | None = None) -> Path | None:
+    root = git_root(start)
+    return root / PROJECT_FILE if root else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot parse config file {path}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+
+
+def parse_value(key: str, text: str) -> Any:
+    """Parse the text form of a setting (from the environment or ``config set``)."""
+    kind = KNOWN_KEYS.get(key, str)
+    try:
+        value: Any = kind(text)
+    except ValueError:
+        raise UsageError(f"{key} must be {kind.__name__}, got {text!r}") from None
+    choices = CHOICES.get(key)
+    if choices and value not in choices:
+        raise UsageError(f"{key} must be one of {', '.join(choices)}; got {text!r}")
+    return value
+
+
+@dataclass
+class Settings:
+    """The settings in force for one invocation, with where each value came from."""
+
+    home: Path
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    @classmethod
+    def load(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        flags: Mapping[str, Any] | None = None,
+        cwd: Path | None = None,
+    ) -> Settings:
+        home_path = home_dir(home)
+        settings = cls(home=home_path)
+        settings._layer(dict(DEFAULTS), "default")
+        settings._layer(read_toml(user_config_path(home_path if home else None)), "user")
+        project = project_config_path(cwd)
+        if project is not None:
+            settings._layer(read_toml(project), "project")
+        env = {}
+        for key in KNOWN_KEYS:
+            raw = os.environ.get("SMARTCONTEXT_" + key.upper())
+            if raw:
+                env[key] = parse_value(key, raw)
+        settings._layer(env, "env")
+        settings._layer({k: v for k, v in (flags or {}).items() if v is not None}, "flag")
+        return settings
+
+    def _layer(self, data: Mapping[str, Any], source: str) -> None:
+        for key, value in data.items():
+            if isinstance(value, dict):
+                # Tables ([policies.x], [templates.y]) merge per entry, later layers winning.
+                table = self.tables.setdefault(key, {})
+                table.update(value)
+                continue
+            if key in CHOICES and value not in CHOICES[key]:
+                raise UsageError(
+                    f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r} ({source})"
+                )
+            self.values[key] = value
+            self.sources[key] = source
+
+    def namespace(self, cwd: Path | None = None) -> str:
+        """Flag, env or config namespace; else the git repository's name; else ``default``."""
+        explicit = self.values.get("namespace")
+        if explicit:
+            return validate_namespace(str(explicit))
+        root = git_root(cwd)
+        if root is not None:
+            # A repository directory may hold characters a namespace may not: map them to '-'.
+            name = re.sub(r"[^A-Za-z0-9._-]", "-", root.name).lstrip(".")[:64]
+            if name:
+                return validate_namespace(name)
+        return "default"

@@ -1,0 +1,269 @@
+"""``MemoryStore``: the spec's facade over one namespace's store.
+
+It resolves settings (namespace, backend, data directory), opens the storage lazily, and offers
+the tiers of the spec: working context (goal), long-term memories, artifacts and the session log.
+Feature modules add their API as mixins (session, compiler, agent state), so this file stays the
+foundation. Every method is one storage transaction; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import ids
+from .clock import now
+from .config import Settings
+from .errors import AmbiguousIdError, NotFoundError, UsageError
+from .models import (
+    Artifact,
+    Memory,
+    SessionItem,
+    normalise_tags,
+    validate_importance,
+    validate_kind,
+)
+from .storage import existing_backend, namespace_dir, open_storage
+from .storage.base import Storage
+
+MAX_MEMORY_BYTES = 1_000_000
+MAX_ARTIFACT_BYTES = 50_000_000
+ARTIFACT_NAME_MAX = 200
+WORKING = "working"
+ARTIFACTS = "artifacts"
+SESSION = "session"
+
+
+def clean_text(text: str, what: str, max_bytes: int) -> str:
+    """Reject what no prompt can use: empty text, NUL bytes, and oversized blobs."""
+    if not text.strip():
+        raise UsageError(f"{what} is empty")
+    if "\x00" in text:
+        raise UsageError(f"{what} contains NUL bytes; store binary data elsewhere")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        hint = "; store it as an artifact: smartcontext artifact add NAME FILE" if what == "memory" else ""
+        raise UsageError(f"{what} is too large ({size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB){hint}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8 text") from None
+    return text
+
+
+class MemoryStore:
+    """One namespace's memory: ``MemoryStore(namespace="my-project", storage_backend="sqlite")``."""
+
+    def __init__(
+        self,
+        namespace: str | None = None,
+        storage_backend: str | None = None,
+        base_dir: str | os.PathLike[str] | None = None,
+        max_session_turns: int | None = None,
+        compression_strategy: str | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        flags: dict[str, Any] = {"namespace": namespace, "backend": storage_backend}
+        if max_session_turns is not None:
+            flags["max_session_turns"] = max_session_turns
+        if compression_strategy is not None:
+            flags["compression_strategy"] = compression_strategy
+        self.settings = settings or Settings.load(home=base_dir, flags=flags)
+        self.namespace = self.settings.namespace()
+        self.home: Path = self.settings.home
+        self.directory = namespace_dir(self.home, self.namespace)
+        self.notices: list[str] = []
+        self.backend = self._choose_backend()
+        self._storage: Storage | None = None
+
+    def _choose_backend(self) -> str:
+        wanted = str(self.settings.get("backend"))
+        existing = existing_backend(self.directory)
+        if existing and existing != wanted:
+            if self.settings.sources.get("backend") == "flag":
+                self.notices.append(
+                    f"namespace '{self.namespace}' is stored with {existing}; using {existing} "
+                    f"(convert it with: smartcontext migrate --to {wanted})"
+                )
+            return existing
+        return wanted
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:
+            self._storage = open_storage(self.home, self.namespace, self.backend)
+        return self._storage
+
+    @property
+    def exists(self) -> bool:
+        return existing_backend(self.directory) is not None
+
+    def close(self) -> None:
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # long-term memories ----------------------------------------------------------------------
+
+    def remember(
+        self,
+        content: str,
+        tags: Sequence[str] | None = None,
+        kind: str = "note",
+        importance: float = 0.5,
+        source: str = "user",
+    ) -> Memory:
+        memory = Memory(
+            content=clean_text(content, "memory", MAX_MEMORY_BYTES).strip(),
+            tags=normalise_tags(list(tags or [])),
+            kind=validate_kind(kind),
+            importance=validate_importance(importance),
+            source=source,
+        )
+        self.storage.add_memories([memory])
+        return memory
+
+    def search(
+        self,
+        query: str,
+        limit: int = 5,
+        tags: Sequence[str] | None = None,
+        kind: str | None = None,
+    ) -> list[Memory]:
+        from .search import search
+
+        if limit < 0:
+            raise UsageError("limit must be zero or more")
+        return search(self.storage, query, limit, normalise_tags(list(tags or [])), kind)
+
+    def matching(self, query: str, limit: int = 1000) -> list[Memory]:
+        """Memories containing every content word of ``query`` (stemmed, never fuzzy).
+
+        Why not ``search``: deleting by query must never act on a typo-tolerant guess.
+        """
+        from .text import query_terms, terms
+
+        wanted = query_terms(query)
+        if not wanted:
+            return []
+        candidates = self.storage.bm25(wanted, limit=limit)
+        need = set(wanted)
+        return [
+            m for m, _ in candidates if need <= set(terms(m.content + " " + " ".join(m.tags)))
+        ]
+
+    def resolve_id(self, ref: str) -> str:
+        """A full memory id from an id or a unique prefix of at least four characters."""
+        ref = ref.strip().lower()
+        if not ids.is_id_prefix(ref):
+            raise NotFoundError(f"no memory with id {ref!r}")
+        if len(ref) == 32 and self.storage.get_memory(ref):
+            return ref
+        matches = self.storage.find_memory_ids(ref, limit=3)
+        if not matches:
+            raise NotFoundError(f"no memory with id {ref!r}")
+        if len(matches) > 1:
+            raise AmbiguousIdError(f"id prefix {ref!r} matches several memories; type more of it")
+        return matches[0]
+
+    def get(self, ref: str) -> Memory:
+        memory = self.storage.get_memory(self.resolve_id(ref))
+        if memory is None:  # deleted between the two reads
+            raise NotFoundError(f"no memory with id {ref!r}")
+        return memory
+
+    def forget(self, ref: str) -> bool:
+        return self.storage.delete_memories([self.resolve_id(ref)]) == 1
+
+    def forget_many(self, refs: Sequence[str]) -> int:
+        resolved = [self.resolve_id(r) for r in refs]  # all or nothing: resolve before deleting
+        return self.storage.delete_memories(resolved)
+
+    def list(
+        self, limit: int | None = 20, tags: Sequence[str] | None = None, kind: str | None = None
+    ) -> list[Memory]:
+        return self.storage.list_memories(limit=limit, tags=normalise_tags(list(tags or [])), kind=kind)
+
+    def count(self) -> int:
+        return self.storage.count_memories()
+
+    # working context -------------------------------------------------------------------------
+
+    def set_goal(self, text: str) -> None:
+        goal = clean_text(text, "goal", MAX_MEMORY_BYTES).strip()
+        self.storage.put_doc(WORKING, "goal", {"text": goal, "updated_at": now()})
+
+    def get_goal(self) -> str | None:
+        doc = self.storage.get_doc(WORKING, "goal")
+        return str(doc["text"]) if doc else None
+
+    def clear_goal(self) -> bool:
+        return self.storage.delete_doc(WORKING, "goal")
+
+    # artifacts -------------------------------------------------------------------------------
+
+    def store_artifact(self, name: str, content: str) -> Artifact:
+        name = name.strip()
+        if not name or len(name) > ARTIFACT_NAME_MAX or "\x00" in name or "\n" in name:
+            raise UsageError(f"invalid artifact name {name!r}: 1-{ARTIFACT_NAME_MAX} characters, one line")
+        if name.startswith("#"):
+            raise UsageError("an artifact name cannot start with '#' (that marks an artifact id)")
+        content = clean_text(content, "artifact", MAX_ARTIFACT_BYTES)
+        with self.storage.transaction():
+            artifact = Artifact(id=f"a{self.storage.next_counter('artifact')}", name=name, content=content)
+            # Artifact ids are storage keys too; they are generated, never user text.
+            self.storage.put_doc(ARTIFACTS, artifact.id, artifact.to_dict())
+        return artifact
+
+    def get_artifact(self, ref: str) -> Artifact:
+        key = ref.strip().lstrip("#")
+        if key.startswith("a") and key[1:].isdigit():
+            doc = self.storage.get_doc(ARTIFACTS, key)
+            if doc:
+                return Artifact.from_dict(doc)
+        # By name: the newest artifact of that name wins, as a re-added file replaces the old.
+        found = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS) if d["name"] == ref]
+        if not found:
+            raise NotFoundError(f"no artifact {ref!r}")
+        return max(found, key=lambda a: int(a.id[1:]))
+
+    def list_artifacts(self) -> list[Artifact]:
+        arts = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS)]
+        return sorted(arts, key=lambda a: int(a.id[1:]))
+
+    # session log (the basics; the session protocol extends these) ------------------------------
+
+    def add_session_item(self, role: str, content: str, **meta: Any) -> SessionItem:
+        content = clean_text(content, "session item", MAX_ARTIFACT_BYTES)
+        with self.storage.transaction():
+            item = SessionItem(role=role, content=content, meta=meta)
+            item.seq = self.storage.next_counter(SESSION)
+            self.storage.put_doc(SESSION, item.key, item.to_dict())
+        return item
+
+    def get_session_items(self, limit: int | None = None) -> list[SessionItem]:
+        docs = self.storage.list_docs(SESSION, limit=limit, reverse=True)
+        return [SessionItem.from_dict(d) for _, d in reversed(docs)]
+
+    # transfer --------------------------------------------------------------------------------
+
+    def export_all(self) -> dict[str, Any]:
+        from .storage.transfer import export_all
+
+        return export_all(self.storage)
+
+    def import_all(self, data: dict[str, Any]) -> dict[str, int]:
+        from .storage.transfer import import_all
+
+        return import_all(self.storage, data)

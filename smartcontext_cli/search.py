@@ -1,0 +1,116 @@
+"""Ranked memory search: BM25 over stemmed words, typo tolerance, and a small prior.
+
+Pipeline: the query's content words are stemmed (``text.query_terms``); a term no memory contains
+is widened to close indexed terms with rapidfuzz ("kubernets" -> "kubernet"); the backend ranks
+candidates by BM25 with OR semantics; we then boost exact phrases and tag hits and break
+near-ties by importance and recency. Any text is a valid query: terms reach FTS5 quoted, so
+``?``, ``"``, ``NEAR(``, ``col:x`` and friends are just words or nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from .clock import parse
+from .models import Memory
+from .storage.base import Storage
+from .text import fold, query_terms, terms, words
+
+FUZZY_CUTOFF = 75.0
+FUZZY_PER_TERM = 3
+PHRASE_BOOST = 0.5
+TAG_BOOST = 0.25
+IMPORTANCE_WEIGHT = 0.10
+RECENCY_WEIGHT = 0.05
+RECENCY_HALF_LIFE_DAYS = 30.0
+
+
+def expand_typos(storage: Storage, qterms: Sequence[str]) -> list[str]:
+    """Add close indexed terms for query terms that match nothing (typos, partial words)."""
+    out = list(qterms)
+    for term in qterms:
+        if len(term) < 4 or storage.doc_freq(term):
+            continue
+        from rapidfuzz import fuzz, process
+
+        # Why only terms sharing the first letter: scanning a 1M-memory vocabulary on every
+        # typo would cost more than the search itself, and first letters are rarely mistyped.
+        vocab = storage.vocabulary(term[0])
+        for match, _score, _ in process.extract(
+            term, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=FUZZY_PER_TERM
+        ):
+            if match not in out:
+                out.append(match)
+    return out
+
+
+def prior(memory: Memory, now: datetime) -> float:
+    """A multiplier in about [0.95, 1.10]: importance and recency break near-ties only."""
+    try:
+        age_days = max(0.0, (now - parse(memory.created_at)).total_seconds() / 86400)
+    except ValueError:
+        age_days = 365.0
+    recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    return 1.0 + IMPORTANCE_WEIGHT * (memory.importance - 0.5) + RECENCY_WEIGHT * recency
+
+
+def _phrase(query: str) -> str | None:
+    """The phrase to boost: quoted text if any, else the whole query when it has 2+ words."""
+    if query.count('"') >= 2:
+        inner = query.split('"')[1]
+        return " ".join(words(inner)) or None
+    ws = words(query)
+    return " ".join(ws) if len(ws) >= 2 else None
+
+
+def search(
+    storage: Storage,
+    query: str,
+    limit: int = 5,
+    tags: Sequence[str] = (),
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> list[Memory]:
+    """The ``limit`` best memories for ``query``, each with ``.score`` set (higher is better)."""
+    if limit <= 0:
+        return []
+    now = now or datetime.now(timezone.utc)
+    qterms = query_terms(query)
+    if not qterms:
+        # Nothing searchable (empty, or only punctuation): the best of the filtered memories.
+        recent = storage.list_memories(limit=max(limit * 4, 50), tags=tags, kind=kind)
+        for m in recent:
+            m.score = round(prior(m, now) - 1.0, 6)
+        recent.sort(key=lambda m: (-m.score, m.created_at), reverse=False)
+        return recent[:limit]
+    expanded = expand_typos(storage, qterms)
+    candidates = storage.bm25(expanded, limit=max(limit * 4, 40), tags=tags, kind=kind)
+    phrase = _phrase(query)
+    qset = set(qterms)
+    ranked: list[Memory] = []
+    for memory, base in candidates:
+        boost = 1.0
+        if phrase and phrase in " ".join(words(memory.content)):
+            boost += PHRASE_BOOST
+        if memory.tags and qset.intersection(terms(" ".join(memory.tags))):
+            boost += TAG_BOOST
+        memory.score = round(base * boost * prior(memory, now), 6)
+        ranked.append(memory)
+    # Stable order for equal scores: newer first, then id, identical on every backend.
+    ranked.sort(key=lambda m: m.id)
+    ranked.sort(key=lambda m: m.created_at, reverse=True)
+    ranked.sort(key=lambda m: m.score, reverse=True)
+    return ranked[:limit]
+
+
+def relevance(scores: Sequence[float]) -> list[float]:
+    """Scale raw scores into [0, 1] (max-normalised), for consumers that mix sections."""
+    top = max(scores, default=0.0)
+    if top <= 0 or math.isnan(top):
+        return [0.0 for _ in scores]
+    return [s / top for s in scores]
+
+
+__all__ = ["expand_typos", "fold", "prior", "relevance", "search"]

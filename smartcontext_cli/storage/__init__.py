@@ -1,0 +1,108 @@
+"""Storage backends behind one protocol (``base.Storage``) and the function that opens them.
+
+A namespace lives in ``<home>/namespaces/<name>/``: ``store.db`` for SQLite, ``store.json`` plus
+one file per record for JSON. The file present decides the backend of an existing namespace.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import home_dir, validate_namespace
+from ..errors import UsageError
+from .base import SCHEMA_VERSION, Storage
+
+BACKENDS = ("sqlite", "json")
+MARKERS = {"sqlite": "store.db", "json": "store.json"}
+
+__all__ = [
+    "BACKENDS",
+    "SCHEMA_VERSION",
+    "JSONStorage",
+    "SQLiteStorage",
+    "Storage",
+    "StorageConfig",
+    "existing_backend",
+    "namespace_dir",
+    "open_at",
+    "open_storage",
+]
+
+
+def namespace_dir(home: Path, namespace: str) -> Path:
+    """The namespace's directory, proven to sit inside ``home/namespaces``."""
+    validate_namespace(namespace)
+    root = (home / "namespaces").resolve()
+    path = (root / namespace).resolve()
+    if path.parent != root:  # belt and braces: validation already forbids separators
+        raise UsageError(f"namespace {namespace!r} would leave the data directory")
+    return path
+
+
+def existing_backend(ns_dir: Path) -> str | None:
+    for backend, marker in MARKERS.items():
+        if (ns_dir / marker).exists():
+            return backend
+    return None
+
+
+def _private_dirs(home: Path, ns_dir: Path) -> None:
+    for d in (home, home / "namespaces", ns_dir):
+        if not d.exists():
+            d.mkdir(parents=True, exist_ok=True)
+            os.chmod(d, 0o700)
+
+
+def open_storage(home: Path, namespace: str, backend: str, create: bool = True) -> Storage:
+    """Open (creating if asked) the store of ``namespace`` with ``backend``."""
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}: choose sqlite or json")
+    ns_dir = namespace_dir(home, namespace)
+    if create:
+        _private_dirs(home, ns_dir)
+    return open_at(ns_dir, backend)
+
+
+def open_at(ns_dir: Path, backend: str) -> Storage:
+    """Open a store in a directory the caller has already validated (migration staging)."""
+    ns_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if backend == "sqlite":
+        from .sqlite_store import SQLiteStorage
+
+        return SQLiteStorage(ns_dir / MARKERS["sqlite"])
+    from .json_store import JSONStorage as _JSON
+
+    return _JSON(ns_dir)
+
+
+@dataclass
+class StorageConfig:
+    """The spec's name for 'where a namespace's store lives' (``base_dir`` + ``namespace``)."""
+
+    base_dir: Path | None = None
+    namespace: str = "default"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return home_dir(self.base_dir)
+
+    @property
+    def directory(self) -> Path:
+        return namespace_dir(self.home, self.namespace)
+
+
+def __getattr__(name: str) -> Any:
+    # The spec's classes, importable without paying for both backends on every start.
+    if name == "SQLiteStorage":
+        from .sqlite_store import SQLiteStorage as _SQLite
+
+        return _SQLite
+    if name == "JSONStorage":
+        from .json_store import JSONStorage as _JSON
+
+        return _JSON
+    raise AttributeError(name)

@@ -1,0 +1,89 @@
+"""The storage protocol: every backend implements exactly this, and passes one contract suite.
+
+One method per persisted operation. Domain classes receive a ``Storage`` and never reach a global.
+Besides memories (which need ranked search), state lives in two generic shapes so later features
+need no new storage code: documents (``collection``/``key`` -> JSON object) and counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from ..models import Memory
+
+SCHEMA_VERSION = 1
+
+
+class Storage(Protocol):
+    backend: str
+    path: Any
+
+    def close(self) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes: all or nothing, and no other process writes in between."""
+        ...
+
+    # memories
+    def add_memories(self, memories: Sequence[Memory]) -> None: ...
+    def upsert_memories(self, memories: Sequence[Memory]) -> None: ...
+    def get_memory(self, memory_id: str) -> Memory | None: ...
+    def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]: ...
+    def update_memory(self, memory: Memory) -> None: ...
+    def delete_memories(self, ids: Iterable[str]) -> int: ...
+    def list_memories(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> list[Memory]:
+        """Most recent first (created_at, then id, descending)."""
+        ...
+
+    def iter_memories(self) -> Iterator[Memory]:
+        """Every memory, oldest first (created_at, then id): the export order."""
+        ...
+
+    def count_memories(self) -> int: ...
+    def bm25(
+        self, query_terms: Sequence[str], limit: int, tags: Sequence[str] = (), kind: str | None = None
+    ) -> list[tuple[Memory, float]]:
+        """FTS5-compatible BM25 (k1=1.2, b=0.75), best first, as positive scores."""
+        ...
+
+    def doc_freq(self, term: str) -> int: ...
+    def vocabulary(self, first_char: str) -> list[str]:
+        """Indexed terms starting with ``first_char`` (the fuzzy matcher's candidates)."""
+        ...
+
+    def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
+        """Cache token counts: memory id -> (encoding, count)."""
+        ...
+
+    # documents
+    def get_doc(self, collection: str, key: str) -> dict[str, Any] | None: ...
+    def put_doc(self, collection: str, key: str, data: dict[str, Any]) -> None: ...
+    def delete_doc(self, collection: str, key: str) -> bool: ...
+    def list_docs(
+        self, collection: str, start: str | None = None, limit: int | None = None, reverse: bool = False
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Documents in key order (keys >= ``start``), newest last unless ``reverse``."""
+        ...
+
+    def collections(self) -> list[str]: ...
+    def delete_collection(self, collection: str) -> int: ...
+
+    # counters
+    def next_counter(self, name: str) -> int:
+        """Atomically increment and return a named counter (first value: 1)."""
+        ...
+
+    def get_counters(self) -> dict[str, int]: ...
+    def set_counter(self, name: str, value: int) -> None: ...
+
+    # metadata
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...

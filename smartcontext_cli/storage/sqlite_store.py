@@ -1,0 +1,390 @@
+"""SQLite backend, the default: one ``store.db`` per namespace.
+
+Guarantees: WAL journal and a busy timeout, so concurrent processes queue instead of failing or
+losing writes; every public write runs in one ``BEGIN IMMEDIATE`` transaction; an FTS5 index over
+pre-stemmed terms (see ``text.py``) kept in sync by triggers; a schema version with named,
+ordered migrations recorded in the store; the file is private to the user (0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreCorruptError
+from ..models import MEMORY_FIELDS, Memory
+from ..text import terms as text_terms
+from .base import SCHEMA_VERSION
+from .transfer import TransferMixin
+
+_COLUMNS = ", ".join(MEMORY_FIELDS)
+_SELECT = f"SELECT {_COLUMNS} FROM memories"
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run a multi-statement script inside the caller's transaction.
+
+    Why not ``executescript``: it commits first, which would let a second process run the same
+    migration concurrently.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+
+
+def _m001_initial(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE memories (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            content TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]',
+            kind TEXT NOT NULL DEFAULT 'note',
+            source TEXT NOT NULL DEFAULT 'user',
+            importance REAL NOT NULL DEFAULT 0.5,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            token_count INTEGER,
+            token_encoding TEXT,
+            terms TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX memories_recent ON memories (created_at DESC, id DESC);
+        CREATE INDEX memories_kind ON memories (kind);
+        -- Why unicode61 and not porter: terms arrive stemmed from Python, identical to what the
+        -- JSON backend indexes, so both rank alike. FTS5 only splits them on spaces.
+        CREATE VIRTUAL TABLE memories_fts USING fts5(
+            terms, content='memories', content_rowid='rowid',
+            tokenize='unicode61 remove_diacritics 0'
+        );
+        CREATE VIRTUAL TABLE memories_vocab USING fts5vocab(memories_fts, 'row');
+        CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+            INSERT INTO memories_fts(rowid, terms) VALUES (new.rowid, new.terms);
+        END;
+        CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+            INSERT INTO memories_fts(memories_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+        END;
+        CREATE TRIGGER memories_au AFTER UPDATE OF terms ON memories BEGIN
+            INSERT INTO memories_fts(memories_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+            INSERT INTO memories_fts(rowid, terms) VALUES (new.rowid, new.terms);
+        END;
+        CREATE TABLE docs (
+            collection TEXT NOT NULL,
+            key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (collection, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        """
+    )
+
+
+# Named, ordered migrations; each runs once and is recorded in the ``migrations`` table.
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("m001_initial", _m001_initial),
+]
+
+
+def index_terms(memory: Memory) -> str:
+    return " ".join(text_terms(memory.content + " " + " ".join(memory.tags)))
+
+
+def _row_to_memory(row: Sequence[Any]) -> Memory:
+    data = dict(zip(MEMORY_FIELDS, row))
+    data["tags"] = json.loads(data["tags"])
+    return Memory(**data)
+
+
+def _memory_row(m: Memory) -> tuple[Any, ...]:
+    return (
+        m.id,
+        m.content,
+        json.dumps(m.tags, ensure_ascii=False),
+        m.kind,
+        m.source,
+        m.importance,
+        m.created_at,
+        m.updated_at,
+        m.token_count,
+        m.token_encoding,
+        index_terms(m),
+    )
+
+
+def _fts_query(query_terms: Sequence[str]) -> str:
+    # Why quoted: terms are letters and digits only, but quoting makes any token a plain string
+    # for FTS5, so no user text can ever become query syntax (NEAR, AND, col:, ^, *).
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms)
+
+
+class SQLiteStorage(TransferMixin):
+    backend = "sqlite"
+
+    def __init__(self, target: Path | Any) -> None:
+        # The spec passes a StorageConfig; internally we pass the file path.
+        path = target if isinstance(target, Path) else target.directory / "store.db"
+        self.path = path
+        new = not path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if new:
+            # Create the file private before SQLite writes anything into it.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._depth = 0
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorruptError(f"cannot open {path}: {exc}") from None
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+            )
+            done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
+            for name, fn in MIGRATIONS:
+                if name not in done:
+                    fn(self.db)
+                    self.db.execute(
+                        "INSERT INTO migrations VALUES (?, datetime('now'))", (name,)
+                    )
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def applied_migrations(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM migrations ORDER BY name")]
+
+    # memories --------------------------------------------------------------------------------
+
+    def add_memories(self, memories: Sequence[Memory]) -> None:
+        with self.transaction():
+            self.db.executemany(
+                f"INSERT INTO memories ({_COLUMNS}, terms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [_memory_row(m) for m in memories],
+            )
+
+    def upsert_memories(self, memories: Sequence[Memory]) -> None:
+        with self.transaction():
+            ids = [m.id for m in memories]
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk : chunk + 500]
+                self.db.execute(
+                    f"DELETE FROM memories WHERE id IN ({','.join('?' * len(part))})", part
+                )
+            self.add_memories(memories)
+
+    def get_memory(self, memory_id: str) -> Memory | None:
+        row = self.db.execute(f"{_SELECT} WHERE id = ?", (memory_id,)).fetchone()
+        return _row_to_memory(row) if row else None
+
+    def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        rows = self.db.execute(
+            "SELECT id FROM memories WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "\uffff", limit),
+        )
+        return [r[0] for r in rows]
+
+    def update_memory(self, memory: Memory) -> None:
+        with self.transaction():
+            row = _memory_row(memory)
+            self.db.execute(
+                "UPDATE memories SET content=?, tags=?, kind=?, source=?, importance=?, "
+                "created_at=?, updated_at=?, token_count=?, token_encoding=?, terms=? WHERE id=?",
+                (*row[1:], memory.id),
+            )
+
+    def delete_memories(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        deleted = 0
+        with self.transaction():
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk : chunk + 500]
+                cur = self.db.execute(
+                    f"DELETE FROM memories WHERE id IN ({','.join('?' * len(part))})", part
+                )
+                deleted += cur.rowcount
+        return deleted
+
+    @staticmethod
+    def _filters(tags: Sequence[str], kind: str | None, alias: str = "") -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for tag in tags:
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each({alias}tags) WHERE value = ?)")
+            params.append(tag)
+        if kind:
+            clauses.append(f"{alias}kind = ?")
+            params.append(kind)
+        return " AND ".join(clauses), params
+
+    def list_memories(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> list[Memory]:
+        where, params = self._filters(tags, kind)
+        sql = _SELECT + (f" WHERE {where}" if where else "")
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        rows = self.db.execute(sql, [*params, -1 if limit is None else limit, offset])
+        return [_row_to_memory(r) for r in rows]
+
+    def iter_memories(self) -> Iterator[Memory]:
+        for row in self.db.execute(_SELECT + " ORDER BY created_at, id"):
+            yield _row_to_memory(row)
+
+    def count_memories(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM memories").fetchone()[0])
+
+    def bm25(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> list[tuple[Memory, float]]:
+        if not query_terms:
+            return []
+        where, params = self._filters(tags, kind, alias="m.")
+        cols = ", ".join("m." + c for c in MEMORY_FIELDS)
+        sql = (
+            f"SELECT {cols}, bm25(memories_fts) AS r FROM memories_fts "
+            "JOIN memories m ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ?"
+            + (f" AND {where}" if where else "")
+            + " ORDER BY r, m.created_at DESC, m.id LIMIT ?"
+        )
+        rows = self.db.execute(sql, [_fts_query(query_terms), *params, limit])
+        return [(_row_to_memory(r[:-1]), -float(r[-1])) for r in rows]
+
+    def doc_freq(self, term: str) -> int:
+        row = self.db.execute("SELECT doc FROM memories_vocab WHERE term = ?", (term,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def vocabulary(self, first_char: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT term FROM memories_vocab WHERE term >= ? AND term < ?",
+            (first_char, first_char + "\uffff"),
+        )
+        return [r[0] for r in rows]
+
+    def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "UPDATE memories SET token_encoding = ?, token_count = ? WHERE id = ?",
+                [(enc, n, mid) for mid, (enc, n) in counts.items()],
+            )
+
+    # documents -------------------------------------------------------------------------------
+
+    def get_doc(self, collection: str, key: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT data FROM docs WHERE collection = ? AND key = ?", (collection, key)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_doc(self, collection: str, key: str, data: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO docs VALUES (?, ?, ?)",
+                (collection, key, json.dumps(data, ensure_ascii=False, sort_keys=True)),
+            )
+
+    def delete_doc(self, collection: str, key: str) -> bool:
+        with self.transaction():
+            cur = self.db.execute(
+                "DELETE FROM docs WHERE collection = ? AND key = ?", (collection, key)
+            )
+        return cur.rowcount > 0
+
+    def list_docs(
+        self,
+        collection: str,
+        start: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        sql = "SELECT key, data FROM docs WHERE collection = ?"
+        params: list[Any] = [collection]
+        if start is not None:
+            sql += " AND key >= ?"
+            params.append(start)
+        sql += " ORDER BY key" + (" DESC" if reverse else "") + " LIMIT ?"
+        params.append(-1 if limit is None else limit)
+        return [(k, json.loads(d)) for k, d in self.db.execute(sql, params)]
+
+    def collections(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM docs ORDER BY 1")]
+
+    def delete_collection(self, collection: str) -> int:
+        with self.transaction():
+            cur = self.db.execute("DELETE FROM docs WHERE collection = ?", (collection,))
+        return cur.rowcount
+
+    # counters and metadata -------------------------------------------------------------------
+
+    def next_counter(self, name: str) -> int:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO counters VALUES (?, 1) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                (name,),
+            )
+            return int(
+                self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0]
+            )
+
+    def get_counters(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT name, value FROM counters ORDER BY name").fetchall())
+
+    def set_counter(self, name: str, value: int) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -1,0 +1,58 @@
+"""Tokenisation for search: the one definition of a 'term', shared by every backend.
+
+Why in Python: SQLite's ``porter`` tokenizer and any Python re-implementation would drift apart,
+and the JSON backend must rank exactly like SQLite. So both index the same pre-stemmed terms;
+SQLite's FTS5 only splits them on spaces (``unicode61``), and its BM25 sees what ours sees.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .stemmer import stem
+
+# Runs of letters or digits; '_' separates, as unicode61 does, so "user_id" is "user" + "id".
+_WORD = re.compile(r"[^\W_]+")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    s t d ll m re ve""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics (café -> cafe); ASCII text takes the fast path."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """The folded, unstemmed words of ``text``."""
+    return _WORD.findall(fold(text))
+
+
+def terms(text: str) -> list[str]:
+    """Index terms: folded, stemmed words, stopwords kept (they count in document length)."""
+    return [stem(w) for w in _WORD.findall(fold(text))]
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct content terms of a query, in order; all words when there are only stopwords."""
+    ws = words(text)
+    content = [w for w in ws if w not in STOPWORDS] or ws
+    out: list[str] = []
+    for w in content:
+        t = stem(w)
+        if t not in out:
+            out.append(t)
+    return out
