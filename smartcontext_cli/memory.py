@@ -25,6 +25,9 @@ from .models import (
     validate_importance,
     validate_kind,
 )
+from .agent import AgentStateMixin
+from .gather import CompileMixin
+from .session import SessionMixin
 from .storage import existing_backend, namespace_dir, open_storage
 from .storage.base import Storage
 
@@ -53,7 +56,7 @@ def clean_text(text: str, what: str, max_bytes: int) -> str:
     return text
 
 
-class MemoryStore:
+class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     """One namespace's memory: ``MemoryStore(namespace="my-project", storage_backend="sqlite")``."""
 
     def __init__(
