@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         _fail("aborted", 1)
     except typer.TyperException as exc:  # click usage errors: bad option, missing argument
+        if not exc.format_message():
+            # A group called without a command has just printed its help (no_args_is_help).
+            sys.exit(getattr(exc, "exit_code", 2))
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
