@@ -55,7 +55,9 @@ for module in (memories, working, transfer, config_cmd):
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        app(args=argv, prog_name="smartcontext", standalone_mode=False)
+        # Why the return value: with standalone_mode=False click returns the code of a
+        # ``typer.Exit`` (search with no match, goal unset) instead of raising it.
+        code = app(args=argv, prog_name="smartcontext", standalone_mode=False)
     except SmartContextError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (SMARTCONTEXT_DEBUG=1 shows the traceback)", 1)
     else:
-        sys.exit(0)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(message: str, code: int) -> None:

@@ -106,7 +106,8 @@ def forget(
         doomed = store.matching(query or "")
         if not doomed:
             raise NotFoundError(f"no memory contains every word of {query!r}")
-        o.info(f"{len(doomed)} memor{'y' if len(doomed) == 1 else 'ies'} contain every word of {query!r}:")
+        one = len(doomed) == 1
+        o.info(f"{len(doomed)} {'memory contains' if one else 'memories contain'} every word of {query!r}:")
         for m in doomed:
             o.info(f"  {ids.short(m.id)}  {o.one_line(m.content, 70)}")
         if not yes:
