@@ -113,8 +113,20 @@ def tree(tasks: list[Task]) -> list[tuple[Task, int]]:
 
 
 def listing(storage: Storage, include_closed: bool = True) -> list[tuple[Task, int]]:
-    rows = tree(_all(storage))
-    return rows if include_closed else [(t, d) for t, d in rows if t.status not in CLOSED]
+    """Tasks in list order with their depth; without closed tasks, depth counts open ancestors."""
+    tasks = _all(storage)
+    if include_closed:
+        return tree(tasks)
+    by_id = {t.id: t for t in tasks}
+    return [(t, _open_depth(t, by_id)) for t, _ in tree(tasks) if t.status not in CLOSED]
+
+
+def _open_depth(task: Task, by_id: dict[int, Task]) -> int:
+    depth, parent = 0, by_id.get(task.parent) if task.parent else None
+    while parent is not None:
+        depth += parent.status not in CLOSED
+        parent = by_id.get(parent.parent) if parent.parent else None
+    return depth
 
 
 def clear(storage: Storage, everything: bool = False) -> int:
@@ -154,16 +166,8 @@ def open_lines(storage: Storage, compact: bool = False) -> list[str]:
     A subtask's depth counts only open ancestors, so closing a parent does not leave a dangling
     indent.
     """
-    tasks = _all(storage)
-    by_id = {t.id: t for t in tasks}
     lines = []
-    for task, _ in tree(tasks):
-        if task.status in CLOSED:
-            continue
-        depth, parent = 0, by_id.get(task.parent) if task.parent else None
-        while parent is not None:
-            depth += parent.status not in CLOSED
-            parent = by_id.get(parent.parent) if parent.parent else None
+    for task, depth in listing(storage, include_closed=False):
         marker = MARKERS[task.status]
         if compact:
             lines.append(f"{marker} {task.id}. {_shorten(task.text, COMPACT_CHARS)}")

@@ -16,7 +16,7 @@ import typer
 
 from .. import __version__
 from ..errors import SmartContextError
-from . import config_cmd, memories, transfer, working
+from . import agent_cmds, config_cmd, memories, transfer, working
 from ._context import AppContext
 
 app = typer.Typer(
@@ -49,7 +49,7 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (memories, working, transfer, config_cmd):
+for module in (memories, working, transfer, config_cmd, agent_cmds):
     module.register(app)
 
 
