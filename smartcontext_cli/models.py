@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .clock import now
+from .clock import now, parse
 from .errors import UsageError
 from .ids import new_id
 
@@ -24,15 +24,22 @@ def validate_kind(kind: str) -> str:
 
 
 def validate_importance(value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise UsageError(f"importance must be between 0 and 1, got {value}")
+    # Why the type check: an imported "importance": "high" would otherwise be stored as text
+    # and break every later search that ranks by it.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise UsageError(f"importance must be a number between 0 and 1, got {value!r}")
     return float(value)
 
 
-def normalise_tags(tags: list[str] | tuple[str, ...] | None) -> list[str]:
+def normalise_tags(tags: str | list[str] | tuple[str, ...] | None) -> list[str]:
     """Tags are trimmed, lower-cased, de-duplicated and kept in first-seen order."""
+    if isinstance(tags, str):
+        # ``tags="auth"`` means one tag, not the four tags a, u, t, h.
+        tags = [tags]
     out: list[str] = []
     for tag in tags or ():
+        if not isinstance(tag, str):
+            raise UsageError(f"a tag must be text, got {tag!r}")
         clean = tag.strip().lower()
         if not clean:
             raise UsageError("a tag cannot be empty")
@@ -71,11 +78,61 @@ class Memory:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Memory:
+        """A memory from untrusted data (an import, a JSON store file), every field type-checked.
+
+        Why: whatever passes here is stored and later ranked, rendered, exported and migrated;
+        a wrong type would surface far away as an internal error. Content rules (not empty, no
+        NUL) belong to ``MemoryStore.remember``; this only guards what every layer relies on.
+        """
         known = {k: data[k] for k in MEMORY_FIELDS if k in data}
-        if "content" not in known or not isinstance(known["content"], str):
+        if not isinstance(known.get("content"), str):
             raise UsageError("a memory record needs a text 'content' field")
-        known["tags"] = list(known.get("tags") or [])
+        if "id" in known and not (isinstance(known["id"], str) and ID_RE.fullmatch(known["id"])):
+            raise UsageError(
+                f"invalid memory id {known['id']!r}: use 1-128 letters, digits, '.', '_' or '-'"
+            )
+        tags = known.get("tags", [])
+        if not isinstance(tags, list):
+            raise UsageError(f"a memory's tags must be a list, got {tags!r}")
+        known["tags"] = normalise_tags(tags)
+        if "kind" in known:
+            validate_kind(_text_field("kind", known["kind"]))
+        if "importance" in known:
+            known["importance"] = validate_importance(known["importance"])
+        if "source" in known:
+            _text_field("source", known["source"])
+        if known.get("token_encoding") is not None:
+            _text_field("token_encoding", known["token_encoding"])
+        count = known.get("token_count")
+        if count is not None and (type(count) is not int or count < 0):
+            raise UsageError(f"a memory's token_count must be a whole number, got {count!r}")
+        for key in ("created_at", "updated_at"):
+            if key in known:
+                _check_time(key, known[key])
         return cls(**known)
+
+
+# Ours are 32 hex digits; imports may carry others, but only names that are safe as a file
+# name, so a namespace can always be migrated to the JSON backend (one file per memory).
+ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def _text_field(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"a memory's {key} must be text, got {value!r}")
+    return value
+
+
+def _check_time(key: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise UsageError(f"a memory's {key} must be an ISO 8601 time, got {value!r}")
+    try:
+        stamp = parse(value)
+    except ValueError:
+        raise UsageError(f"a memory's {key} must be an ISO 8601 time, got {value!r}") from None
+    if stamp.tzinfo is None:
+        # Naive and aware times cannot be compared; ranking by recency would fail later.
+        raise UsageError(f"a memory's {key} needs a time zone, got {value!r}")
 
 
 MEMORY_FIELDS = (
