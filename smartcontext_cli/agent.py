@@ -31,6 +31,10 @@ class AgentStateMixin:
     settings: Settings
     namespace: str
 
+    if TYPE_CHECKING:  # provided by MemoryStore
+
+        def get_goal(self) -> str | None: ...
+
     # stable prefix and cache breaks -----------------------------------------------------------
 
     def set_stable_prefix(self, text: str) -> bool:
@@ -68,9 +72,7 @@ class AgentStateMixin:
         block hashes of the last ``last_n`` compile records (reordered or changed-in-place blocks).
         """
         texts = [("stable prefix", self.get_stable_prefix() or "")]
-        goal = self.storage.get_doc("working", "goal")
-        if goal:
-            texts.append(("goal", str(goal["text"])))
+        texts.append(("goal", self.get_goal() or ""))
         return cache.check(self.storage, [(w, t) for w, t in texts if t], last_n)
 
     # checklist --------------------------------------------------------------------------------

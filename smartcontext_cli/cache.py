@@ -209,7 +209,9 @@ VOLATILE_RULES: list[tuple[str, re.Pattern[str], str]] = [
     (
         "counter",
         re.compile(
-            r"\b(?:session|run|step|turn|iteration|attempt|request|build|call|round)\s*(?:#|no\.?|number)?\s*\d+\b|#\d+\b",
+            # Why a keyword is required: a bare "#12" is usually a stable issue reference.
+            r"\b(?:session|run|step|turn|iteration|attempt|request|build|call|round)"
+            r"\s*(?:#|no\.?|number)?\s*\d+\b",
             re.IGNORECASE,
         ),
         "a counter changes as the session advances",

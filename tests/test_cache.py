@@ -198,6 +198,7 @@ def test_volatile_text_is_named(text: str, kind: str, matched: str) -> None:
 def test_stable_text_raises_no_warning() -> None:
     text = (
         "System: You are a senior Python developer.\nStack: Python 3.11, FastAPI, PostgreSQL 16\n"
+        "Follow the decision in issue #12 and PEP 8.\n"
     )
     assert scan_volatile(text, "stable prefix") == []
 
