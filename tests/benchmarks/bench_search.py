@@ -1,0 +1,91 @@
+"""In-process ``MemoryStore.search`` latency on large SQLite stores.
+
+Targets (issue 2): median at most 5 ms at 100,000 memories and 30 ms at 1,000,000, over a mix of
+realistic queries (``_corpus.queries``: single words, 2-5 word phrases, typos that take the
+fuzzy path, queries that match nothing or are pure punctuation).
+
+Stores are built once under ``--dir`` (default ``$TMPDIR/smartcontext-bench``) and reused with
+``--reuse``; the 1M store takes a few minutes to build. Each query runs once to warm the page
+cache, then ``--rounds`` times in interleaved order; we report medians and the 90th percentile.
+
+    python tests/benchmarks/bench_search.py              # 100,000 and 1,000,000 memories
+    python tests/benchmarks/bench_search.py --quick      # 10,000 memories, 3 rounds
+    python tests/benchmarks/bench_search.py --reuse --sizes 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _corpus
+
+from smartcontext_cli import MemoryStore
+
+TARGETS_MS = {100_000: 5.0, 1_000_000: 30.0}
+
+
+def measure(home: Path, rounds: int) -> dict[str, list[float]]:
+    """Seconds per query, by query category, plus "all"."""
+    queries = _corpus.queries()
+    store = MemoryStore(namespace="bench", storage_backend="sqlite", base_dir=home)
+    try:
+        hits = {q: len(store.search(q, limit=5)) for _, q in queries}  # warm-up
+        found = [q for cat, q in queries if cat != "none" and not hits[q]]
+        if found:
+            print(f"  note: no results for {found}", file=sys.stderr)
+        samples: dict[str, list[float]] = {"all": []}
+        for _ in range(rounds):
+            for category, query in queries:
+                t0 = time.perf_counter()
+                store.search(query, limit=5)
+                dt = time.perf_counter() - t0
+                samples["all"].append(dt)
+                samples.setdefault(category, []).append(dt)
+        return samples
+    finally:
+        store.close()
+
+
+def p90_ms(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=10)[-1] * 1000.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 memories, 3 rounds")
+    parser.add_argument("--reuse", action="store_true", help="reuse stores built earlier")
+    default_dir = Path(tempfile.gettempdir()) / "smartcontext-bench"
+    parser.add_argument("--dir", type=Path, default=default_dir, help="cache of stores")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
+    rounds = args.rounds or (3 if args.quick else 15)
+
+    categories = ["word", "phrase", "typo", "none"]
+    rows = []
+    for n in sizes:
+        home = _corpus.cached_sqlite(args.dir, n, reuse=args.reuse)
+        samples = measure(home, rounds)
+        median = _corpus.median_ms(samples["all"])
+        target = TARGETS_MS.get(n)
+        verdict = "n/a" if target is None else ("ok" if median <= target else "OVER")
+        rows.append(
+            [f"{n:,}", f"**{median:.2f}**", f"{p90_ms(samples['all']):.2f}"]
+            + [f"{_corpus.median_ms(samples[c]):.2f}" for c in categories]
+            + ["-" if target is None else f"{target:.0f}", verdict]
+        )
+    n_queries = len(_corpus.queries())
+    print(f"\nIn-process MemoryStore.search (SQLite, limit 5), {n_queries} queries x {rounds} "
+          "rounds; milliseconds\n")
+    headers = ["memories", "median", "p90"] + [f"{c} median" for c in categories]
+    print(_corpus.table([*headers, "target", "verdict"], rows))
+
+
+if __name__ == "__main__":
+    main()
