@@ -132,6 +132,22 @@ def parse_value(key: str, text: str) -> Any:
     return value
 
 
+def _checked(key: str, value: Any, source: str) -> Any:
+    """A known setting from a TOML file or a flag, with the type the code relies on.
+
+    Why: ``budget = "8000"`` in a config file would otherwise reach the compiler as text and
+    fail far from its cause. Integers are fine where floats are wanted; bools never are numbers.
+    """
+    kind = KNOWN_KEYS.get(key)
+    if kind is None or (kind is str and isinstance(value, str)):
+        return value
+    if kind is float and type(value) is int:
+        return float(value)
+    if type(value) is not kind:
+        raise UsageError(f"{key} must be {kind.__name__}, got {value!r} ({source})")
+    return value
+
+
 @dataclass
 class Settings:
     """The settings in force for one invocation, with where each value came from."""
@@ -174,6 +190,7 @@ class Settings:
                 table = self.tables.setdefault(key, {})
                 table.update(value)
                 continue
+            value = _checked(key, value, source)
             if key in CHOICES and value not in CHOICES[key]:
                 raise UsageError(
                     f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r} ({source})"
@@ -184,7 +201,9 @@ class Settings:
     def namespace(self, cwd: Path | None = None) -> str:
         """Flag, env or config namespace; else the git repository's name; else ``default``."""
         explicit = self.values.get("namespace")
-        if explicit:
+        # Why ``is not None``: an empty name given on purpose (``-n ""``) is an error, not
+        # a silent fall-back to the default namespace.
+        if explicit is not None:
             return validate_namespace(str(explicit))
         root = git_root(cwd)
         if root is not None:

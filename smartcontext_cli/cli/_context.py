@@ -39,7 +39,8 @@ class AppContext:
     _settings: Settings | None = None
 
     def settings(self, namespace: str | None = None) -> Settings:
-        flags = {"backend": self.backend, "namespace": namespace or self.namespace, **self.flags}
+        chosen = namespace if namespace is not None else self.namespace
+        flags = {"backend": self.backend, "namespace": chosen, **self.flags}
         return Settings.load(home=self.home, flags=flags)
 
     def store(self, namespace: str | None = None) -> MemoryStore:

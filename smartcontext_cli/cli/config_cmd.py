@@ -92,9 +92,15 @@ def config_set(
             raise UsageError(f"{part!r} is a value, not a table")
         node = child
     node[parts[-1]] = parsed
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Why 0700/0600 for the user config: it sits in the data directory when SMARTCONTEXT_HOME
+    # is set, which must stay private; the project file keeps the mode git gave it.
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    if not project:
+        tmp.chmod(0o600)
+    elif path.exists():
+        tmp.chmod(path.stat().st_mode & 0o777)
     tmp.replace(path)
     o.info(f"{key} = {parsed!r} in {path}")
 
