@@ -16,7 +16,7 @@ import typer
 
 from .. import __version__
 from ..errors import SmartContextError
-from . import agent_cmds, config_cmd, memories, transfer, working
+from . import agent_cmds, completion, config_cmd, memories, transfer, working
 from ._context import AppContext
 
 app = typer.Typer(
@@ -49,7 +49,7 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (memories, working, transfer, config_cmd, agent_cmds):
+for module in (memories, working, transfer, config_cmd, agent_cmds, completion):
     module.register(app)
 
 
@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> None:
         if ctx is not None:
             hint = f" (see '{ctx.command_path} --help')"
         _fail(exc.format_message() + hint, getattr(exc, "exit_code", 2))
+    except UnicodeEncodeError:
+        # Undecodable bytes in an argument reach us as lone surrogates; the core checks the
+        # text it stores, this catches any path it missed, before anything was written.
+        _fail("the input is not valid UTF-8 text", 2)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:

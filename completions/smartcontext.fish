@@ -1,0 +1,242 @@
+# fish completion for smartcontext (generated: smartcontext completion fish)
+complete -c smartcontext -f
+complete -c smartcontext -n '__fish_use_subcommand' -l backend
+complete -c smartcontext -n '__fish_use_subcommand' -l home
+complete -c smartcontext -n '__fish_use_subcommand' -l namespace
+complete -c smartcontext -n '__fish_use_subcommand' -l verbose
+complete -c smartcontext -n '__fish_use_subcommand' -l version
+complete -c smartcontext -n '__fish_use_subcommand' -s n
+complete -c smartcontext -n '__fish_use_subcommand' -s v
+complete -c smartcontext -n '__fish_use_subcommand' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a artifact -d 'Store large content once and reference it by id (#a1).'
+complete -c smartcontext -n '__fish_seen_subcommand_from artifact' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from artifact; and not __fish_seen_subcommand_from add list show' -a add -d 'Store a file\'s content as an artifact; prints its id (#a1).'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from artifact; and not __fish_seen_subcommand_from add list show' -a list -d 'List artifacts, oldest first.'
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from artifact; and not __fish_seen_subcommand_from add list show' -a show -d 'Print an artifact\'s content.'
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a completion -d 'Print a shell completion script.'
+complete -c smartcontext -n '__fish_seen_subcommand_from completion' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a config -d 'Read and write settings (user config, or the project\'s .smartcontext.toml).'
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a get -d 'Print the value in force for a setting (exit 1 when unset).'
+complete -c smartcontext -n '__fish_seen_subcommand_from get' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from get' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a list -d 'List the settings in force and where each comes from.'
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a path -d 'Print the path of the user (or project) config file.'
+complete -c smartcontext -n '__fish_seen_subcommand_from path' -l project
+complete -c smartcontext -n '__fish_seen_subcommand_from path' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a set -d 'Write a setting to the user config (or the project\'s with --project).'
+complete -c smartcontext -n '__fish_seen_subcommand_from set' -l project
+complete -c smartcontext -n '__fish_seen_subcommand_from set' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a error -d 'Error memory: failures kept in view until resolved.'
+complete -c smartcontext -n '__fish_seen_subcommand_from error' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from error; and not __fish_seen_subcommand_from list log resolve' -a list -d 'List unresolved errors, most recent first (--all adds resolved ones).'
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l all
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s a
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from error; and not __fish_seen_subcommand_from list log resolve' -a log -d 'Remember a failure; similar errors are grouped with a count. Prints the group id.'
+complete -c smartcontext -n '__fish_seen_subcommand_from log' -l context
+complete -c smartcontext -n '__fish_seen_subcommand_from log' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from log' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from log' -s c
+complete -c smartcontext -n '__fish_seen_subcommand_from log' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from log' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from error; and not __fish_seen_subcommand_from list log resolve' -a resolve -d 'Mark an error resolved; its resolution is added to the strategy as a learned pattern.'
+complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -l resolution
+complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -s r
+complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a export -d 'Export every record of a namespace as JSONL (one JSON object a line).'
+complete -c smartcontext -n '__fish_seen_subcommand_from export' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from export' -l output
+complete -c smartcontext -n '__fish_seen_subcommand_from export' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from export' -s o
+complete -c smartcontext -n '__fish_seen_subcommand_from export' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a forget -d 'Delete memories by id, or those matching a query after confirmation.'
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -l query
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -l yes
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -s q
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -s y
+complete -c smartcontext -n '__fish_seen_subcommand_from forget' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a goal -d 'Set, show or clear the current goal (exit 1 when showing and none is set).'
+complete -c smartcontext -n '__fish_seen_subcommand_from goal' -l clear
+complete -c smartcontext -n '__fish_seen_subcommand_from goal' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from goal' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from goal' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from goal' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a import -d 'Import a JSONL export; records with the same id are replaced. All or nothing.'
+complete -c smartcontext -n '__fish_seen_subcommand_from import' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from import' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from import' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from import' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a list -d 'List memories, most recent first.'
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l kind
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l limit
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l tag
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s k
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s t
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a migrate -d 'Convert a namespace to another backend; the old store is kept as a backup.'
+complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l to
+complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a prefix -d 'The stable prompt prefix and KV-cache reuse.'
+complete -c smartcontext -n '__fish_seen_subcommand_from prefix' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_seen_subcommand_from break check clear set show' -a break -d 'Mark a planned cache break: the next compile may change early parts of the prompt.'
+complete -c smartcontext -n '__fish_seen_subcommand_from break' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from break' -l reason
+complete -c smartcontext -n '__fish_seen_subcommand_from break' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from break' -s r
+complete -c smartcontext -n '__fish_seen_subcommand_from break' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_seen_subcommand_from break check clear set show' -a check -d 'Report measured KV-cache reuse between recent compiles and warn about volatile early text.'
+complete -c smartcontext -n '__fish_seen_subcommand_from check' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from check' -l last
+complete -c smartcontext -n '__fish_seen_subcommand_from check' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from check' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from check' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_seen_subcommand_from break check clear set show' -a clear -d 'Remove the stable prefix (the next compile is a planned cache break).'
+complete -c smartcontext -n '__fish_seen_subcommand_from clear' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from clear' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from clear' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_seen_subcommand_from break check clear set show' -a set -d 'Set the stable prefix that every compiled prompt starts with, byte for byte.'
+complete -c smartcontext -n '__fish_seen_subcommand_from set' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from set' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from set' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_seen_subcommand_from break check clear set show' -a show -d 'Print the stable prefix exactly as stored (exit 1 when none is set).'
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a remember -d 'Remember a fact, decision or note; prints its new id.'
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l importance
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l kind
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l source
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l tag
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -s t
+complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a search -d 'Search memories, best match first (exit 1 when nothing matches).'
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l kind
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l limit
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l tag
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -s k
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -s t
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a show -d 'Show one memory in full.'
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a strategy -d 'Strategy: heuristics and what was learned, versioned.'
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a add-heuristic -d 'Record a heuristic in the strategy (bumps its version).'
+complete -c smartcontext -n '__fish_seen_subcommand_from add-heuristic' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from add-heuristic' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from add-heuristic' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a add-pattern -d 'Record a pattern in the strategy (bumps its version).'
+complete -c smartcontext -n '__fish_seen_subcommand_from add-pattern' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from add-pattern' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from add-pattern' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a failure -d 'Record a failure in the strategy (bumps its version).'
+complete -c smartcontext -n '__fish_seen_subcommand_from failure' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from failure' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from failure' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a history -d 'Show every strategy update with the version it produced, oldest first.'
+complete -c smartcontext -n '__fish_seen_subcommand_from history' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from history' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from history' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from history' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a init -d 'Start the strategy from a template or blank; learned entries are kept unless --reset.'
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -l domain
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -l reset
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -l template
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -s d
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -s t
+complete -c smartcontext -n '__fish_seen_subcommand_from init' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a show -d 'Show the strategy, most useful entries first (exit 1 when there is none).'
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a success -d 'Record a success in the strategy (bumps its version).'
+complete -c smartcontext -n '__fish_seen_subcommand_from success' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from success' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from success' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a templates -d 'List the strategy templates: built-in ones and [templates.NAME] tables from config.'
+complete -c smartcontext -n '__fish_seen_subcommand_from templates' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from templates' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from templates' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from templates' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a todo -d 'The checklist recited at the end of every prompt.'
+complete -c smartcontext -n '__fish_seen_subcommand_from todo' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from todo; and not __fish_seen_subcommand_from add block clear done list skip start' -a add -d 'Add a task (or a subtask with --parent); prints its id.'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l parent
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -s p
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from todo; and not __fish_seen_subcommand_from add block clear done list skip start' -a block -d 'Mark a task blocked.'
+complete -c smartcontext -n '__fish_seen_subcommand_from block' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from block' -l note
+complete -c smartcontext -n '__fish_seen_subcommand_from block' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from block' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from todo; and not __fish_seen_subcommand_from add block clear done list skip start' -a clear -d 'Remove done and skipped tasks (--all: every task); ids are never reused.'
+complete -c smartcontext -n '__fish_seen_subcommand_from clear' -l all
+complete -c smartcontext -n '__fish_seen_subcommand_from clear' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from clear' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from clear' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from todo; and not __fish_seen_subcommand_from add block clear done list skip start' -a done -d 'Mark a task done.'
+complete -c smartcontext -n '__fish_seen_subcommand_from done' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from done' -l note
+complete -c smartcontext -n '__fish_seen_subcommand_from done' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from done' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from todo; and not __fish_seen_subcommand_from add block clear done list skip start' -a list -d 'List open tasks in order, subtasks indented (--all adds done and skipped ones).'
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l all
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s a
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from todo; and not __fish_seen_subcommand_from add block clear done list skip start' -a skip -d 'Mark a task skipped.'
+complete -c smartcontext -n '__fish_seen_subcommand_from skip' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from skip' -l note
+complete -c smartcontext -n '__fish_seen_subcommand_from skip' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from skip' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from todo; and not __fish_seen_subcommand_from add block clear done list skip start' -a start -d 'Mark a task started.'
+complete -c smartcontext -n '__fish_seen_subcommand_from start' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from start' -l note
+complete -c smartcontext -n '__fish_seen_subcommand_from start' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from start' -l help
