@@ -8,13 +8,14 @@ identical on every backend.
 Called by the compiler and the session code (the cross-team contract): ``get_stable_prefix``,
 ``strategy_entries``, ``open_task_lines``, ``unresolved_error_lines``, ``mark_cache_break``,
 ``consume_cache_break`` and ``cache_reuse``.
+
+Why the imports sit inside the methods: ``memory.py`` imports this mixin on every CLI start-up,
+and the domain modules compile regexes and tables that only their own commands need.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-from . import cache, checklist, error_memory, strategy
 
 if TYPE_CHECKING:
     from .checklist import Task
@@ -42,27 +43,41 @@ class AgentStateMixin:
 
         Changing an existing prefix marks a planned cache break ("prefix changed").
         """
+        from . import cache
+
         return cache.set_prefix(self.storage, text)
 
     def get_stable_prefix(self) -> str | None:
+        from . import cache
+
         return cache.get_prefix(self.storage)
 
     def clear_stable_prefix(self) -> bool:
+        from . import cache
+
         return cache.clear_prefix(self.storage)
 
     def mark_cache_break(self, reason: str = "manual") -> None:
         """Record a planned break; the next compile consumes it and its record says why."""
+        from . import cache
+
         cache.mark_break(self.storage, reason)
 
     def pending_cache_break(self) -> str | None:
+        from . import cache
+
         return cache.pending_break(self.storage)
 
     def consume_cache_break(self) -> str | None:
         """Called once by each compile: the pending break's reason (then cleared), or None."""
+        from . import cache
+
         return cache.consume_break(self.storage)
 
     def cache_reuse(self, last_n: int = 20) -> dict[str, Any]:
         """Measured reuse between consecutive compiles among the last ``last_n`` (see README)."""
+        from . import cache
+
         return cache.reuse_report(self.storage, last_n)
 
     def prefix_check(self, last_n: int = 20) -> dict[str, Any]:
@@ -71,6 +86,8 @@ class AgentStateMixin:
         Scanned: the stable prefix and the goal (what the compiler renders first), and the
         block hashes of the last ``last_n`` compile records (reordered or changed-in-place blocks).
         """
+        from . import cache
+
         texts = [("stable prefix", self.get_stable_prefix() or "")]
         texts.append(("goal", self.get_goal() or ""))
         return cache.check(self.storage, [(w, t) for w, t in texts if t], last_n)
@@ -78,29 +95,43 @@ class AgentStateMixin:
     # checklist --------------------------------------------------------------------------------
 
     def add_task(self, text: str, parent: int | None = None) -> Task:
+        from . import checklist
+
         return checklist.add(self.storage, text, parent)
 
     def set_task_status(self, task_id: int, status: str, note: str = "") -> Task:
+        from . import checklist
+
         return checklist.set_status(self.storage, task_id, status, note)
 
     def list_tasks(self, include_closed: bool = True) -> list[tuple[Task, int]]:
         """Tasks in list order with their depth (0 for top level)."""
+        from . import checklist
+
         return checklist.listing(self.storage, include_closed)
 
     def clear_tasks(self, everything: bool = False) -> int:
+        from . import checklist
+
         return checklist.clear(self.storage, everything)
 
     def open_task_lines(self, compact: bool = False) -> list[str]:
+        from . import checklist
+
         return checklist.open_lines(self.storage, compact)
 
     # error memory -----------------------------------------------------------------------------
 
     def log_error(self, action: str, error: str, context: str = "") -> tuple[ErrorGroup, bool]:
         """Remember a failure; returns its group and whether the group is new."""
+        from . import error_memory
+
         return error_memory.log(self.storage, action, error, context)
 
     def resolve_error(self, error_id: int, resolution: str = "") -> ErrorGroup:
         """Mark an error group resolved; a resolution text becomes a learned strategy pattern."""
+        from . import error_memory, strategy
+
         with self.storage.transaction():
             group = error_memory.resolve(self.storage, error_id, resolution)
             if group.resolution:
@@ -113,9 +144,13 @@ class AgentStateMixin:
         return group
 
     def list_errors(self, include_resolved: bool = False) -> list[ErrorGroup]:
+        from . import error_memory
+
         return error_memory.listing(self.storage, include_resolved)
 
     def unresolved_error_lines(self) -> list[str]:
+        from . import error_memory
+
         return error_memory.unresolved_lines(self.storage)
 
     # strategy ---------------------------------------------------------------------------------
@@ -127,22 +162,34 @@ class AgentStateMixin:
 
         Re-initialising keeps learned entries unless ``reset``; the version keeps counting up.
         """
+        from . import strategy
+
         return strategy.initialize(
             self.storage, domain, template, self.settings.tables.get("templates"), reset
         )
 
     def update_strategy(self, kind: str, text: str) -> Strategy:
+        from . import strategy
+
         return strategy.update(self.storage, kind, text)
 
     def get_strategy(self, with_history: bool = True) -> Strategy | None:
+        from . import strategy
+
         return strategy.load(self.storage, with_history)
 
     def strategy_history(self) -> list[dict[str, Any]]:
+        from . import strategy
+
         return strategy.history(self.storage)
 
     def strategy_templates(self) -> list[str]:
+        from . import strategy
+
         return sorted(strategy.templates(self.settings.tables.get("templates")))
 
     def strategy_entries(self) -> list[str]:
         """The strategy's entries as prompt lines, most useful first (rule: strategy.ranked)."""
+        from . import strategy
+
         return strategy.ranked_lines(strategy.load(self.storage))
