@@ -119,6 +119,72 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
 
 
+def check_key(key: str) -> list[str]:
+    """The parts of a setting name: a known key, or a dotted path into a table."""
+    parts = key.split(".")
+    if not all(parts):
+        raise UsageError(f"invalid key {key!r}")
+    if len(parts) == 1 and key not in KNOWN_KEYS:
+        raise UsageError(f"unknown setting {key!r}; known: {', '.join(sorted(KNOWN_KEYS))}")
+    return parts
+
+
+def _coerce(text: str) -> Any:
+    """A table entry's value from its text: int, float or bool when it reads as one."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def write_setting(path: Path, key: str, text: str, private: bool = True) -> Any:
+    """Set ``key`` (dotted for tables) to the value ``text`` reads as in the TOML file ``path``.
+
+    The file is replaced atomically, so a failed write leaves the old one whole; other keys are
+    kept. Returns the typed value written.
+    """
+    import tomli_w
+
+    for what, item in (("key", key), ("value", text)):
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"the {what} is not valid UTF-8 text") from None
+    parts = check_key(key)
+    value = parse_value(key, text) if len(parts) == 1 else _coerce(text)
+    data = read_toml(path)
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UsageError(f"{part!r} is a value, not a table")
+        node = child
+    node[parts[-1]] = value
+    payload = tomli_w.dumps(data).encode("utf-8")
+    # Why 0700/0600 when private: the user config sits in the data directory when
+    # SMARTCONTEXT_HOME is set, which must stay private; a project file keeps its mode.
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if private:
+        mode = 0o600
+    elif path.exists():
+        mode = path.stat().st_mode & 0o777
+    else:
+        mode = 0o644  # a project file is meant to be committed and shared
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.chmod(tmp, mode)  # the umask may have narrowed a project file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return value
+
+
 def parse_value(key: str, text: str) -> Any:
     """Parse the text form of a setting (from the environment or ``config set``)."""
     kind = KNOWN_KEYS.get(key, str)
@@ -129,6 +195,10 @@ def parse_value(key: str, text: str) -> Any:
     choices = CHOICES.get(key)
     if choices and value not in choices:
         raise UsageError(f"{key} must be one of {', '.join(choices)}; got {text!r}")
+    if key == "namespace":
+        # Refused when written, not only when used: a bad name in a config file would break
+        # every later command.
+        validate_namespace(value)
     return value
 
 

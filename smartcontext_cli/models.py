@@ -6,6 +6,7 @@ No behaviour lives here beyond (de)serialisation; the domain modules own the rul
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,7 +32,16 @@ def validate_importance(value: float) -> float:
     return float(value)
 
 
-def normalise_tags(tags: str | list[str] | tuple[str, ...] | None) -> list[str]:
+def is_utf8(text: str) -> bool:
+    """False for text holding lone surrogates (undecodable bytes from argv or a file name)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def normalise_tags(tags: str | Sequence[str] | None) -> list[str]:
     """Tags are trimmed, lower-cased, de-duplicated and kept in first-seen order."""
     if isinstance(tags, str):
         # ``tags="auth"`` means one tag, not the four tags a, u, t, h.
@@ -43,8 +53,10 @@ def normalise_tags(tags: str | list[str] | tuple[str, ...] | None) -> list[str]:
         clean = tag.strip().lower()
         if not clean:
             raise UsageError("a tag cannot be empty")
-        if len(clean) > 64 or any(ch in clean for ch in ",\n\r\t"):
+        if len(clean) > 64 or any(ch in clean for ch in ",\n\r\t\x00"):
             raise UsageError(f"invalid tag {tag!r}: at most 64 characters, no commas or newlines")
+        if not is_utf8(clean):
+            raise UsageError(f"invalid tag {tag!r}: not valid UTF-8 text")
         if clean not in out:
             out.append(clean)
     return out

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+import typer.main
 
 from .. import __version__
 from ..errors import SmartContextError
@@ -53,11 +55,26 @@ for module in (memories, working, transfer, config_cmd, agent_cmds, completion):
     module.register(app)
 
 
+_command: click.Command | None = None
+
+
+def _click_command() -> click.Command:
+    """The click command tree, built once per process.
+
+    Why cached: typer rebuilds the tree from every command's signature on each call (about
+    60 ms for 40 commands), which made in-process callers (tests, scripts) pay it per call.
+    """
+    global _command
+    if _command is None:
+        _command = typer.main.get_command(app)
+    return _command
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         # Why the return value: with standalone_mode=False click returns the code of a
         # ``typer.Exit`` (search with no match, goal unset) instead of raising it.
-        code = app(args=argv, prog_name="smartcontext", standalone_mode=False)
+        code = _click_command().main(args=argv, prog_name="smartcontext", standalone_mode=False)
     except SmartContextError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..config import KNOWN_KEYS, parse_value, project_config_path, read_toml, user_config_path
+from ..config import check_key, project_config_path, user_config_path, write_setting
 from ..errors import UsageError
 from . import _output as o
 from ._context import JsonOpt, app_context
@@ -26,24 +26,6 @@ def _target(ctx: typer.Context, project: bool) -> Path:
     return user_config_path(app_context(ctx).home)
 
 
-def _check_key(key: str) -> list[str]:
-    parts = key.split(".")
-    if not all(parts):
-        raise UsageError(f"invalid key {key!r}")
-    if len(parts) == 1 and key not in KNOWN_KEYS:
-        raise UsageError(f"unknown setting {key!r}; known: {', '.join(sorted(KNOWN_KEYS))}")
-    return parts
-
-
-def _coerce(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
 @config_app.command("get")
 def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting name, e.g. budget.")], as_json: JsonOpt = False) -> None:
     """Print the value in force for a setting (exit 1 when unset).
@@ -53,7 +35,7 @@ def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Sett
       smartcontext config get policies.security_audit --json
     """
     settings = app_context(ctx).settings()
-    parts = _check_key(key)
+    parts = check_key(key)
     value: Any = settings.values.get(key) if len(parts) == 1 else settings.tables
     if len(parts) > 1:
         for part in parts:
@@ -79,29 +61,8 @@ def config_set(
       smartcontext config set budget 8000
       smartcontext config set backend json --project
     """
-    import tomli_w
-
-    parts = _check_key(key)
-    parsed = parse_value(key, value) if len(parts) == 1 else _coerce(value)
     path = _target(ctx, project)
-    data = read_toml(path)
-    node = data
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise UsageError(f"{part!r} is a value, not a table")
-        node = child
-    node[parts[-1]] = parsed
-    # Why 0700/0600 for the user config: it sits in the data directory when SMARTCONTEXT_HOME
-    # is set, which must stay private; the project file keeps the mode git gave it.
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    if not project:
-        tmp.chmod(0o600)
-    elif path.exists():
-        tmp.chmod(path.stat().st_mode & 0o777)
-    tmp.replace(path)
+    parsed = write_setting(path, key, value, private=not project)
     o.info(f"{key} = {parsed!r} in {path}")
 
 
