@@ -1,0 +1,77 @@
+"""Start-up discipline: everyday commands never import the heavy modules.
+
+Each command runs in a fresh interpreter with ``-X importtime``; the import log (stderr) names
+every module loaded. tiktoken, the MCP SDK, psycopg and Rich's table and progress modules must
+load only inside the commands that use them (compile, mcp, a table on a terminal, a long import).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("tiktoken", "tiktoken_ext", "mcp", "psycopg", "rich.table", "rich.progress")
+
+
+def imported_modules(args: list[str], home: Path, code: str | None = None) -> set[str]:
+    """Module names a fresh interpreter imports while running ``smartcontext *args``."""
+    env = {**os.environ, "SMARTCONTEXT_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    argv = ["-c", code] if code else ["-m", "smartcontext_cli", *args]
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        capture_output=True, text=True, env=env, timeout=60, cwd=home.parent,
+    )
+    names = set()
+    for line in proc.stderr.splitlines():
+        # "import time:       123 |        456 |     package.module"
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "package":  # the header line
+                names.add(name)
+    assert names, f"no import log: exit {proc.returncode}, stderr {proc.stderr[-500:]}"
+    return names
+
+
+def heavy_in(names: set[str]) -> list[str]:
+    return sorted(n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY))
+
+
+@pytest.fixture
+def store_home(tmp_path: Path, sc) -> Path:
+    """A data directory with a SQLite namespace and a JSON one, each holding memories."""
+    for backend, namespace in (("sqlite", "default"), ("json", "jsonns")):
+        for text in ("We chose PostgreSQL 16", "Deploys run on Kubernetes", "x marks the spot"):
+            assert sc("--backend", backend, "-n", namespace, "remember", text).exit_code == 0
+    return tmp_path / "home"
+
+
+def test_the_import_log_is_parsed(store_home):
+    # A control: the parser sees a heavy module when one is imported.
+    names = imported_modules([], store_home, code="import rich.table")
+    assert heavy_in(names) == ["rich.table"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["search", "x"],
+        ["search", "postgre", "--json"],
+        ["-n", "jsonns", "search", "x"],
+        ["list"],
+        ["remember", "a new memory"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_everyday_commands_do_not_import_heavy_modules(store_home, args):
+    names = imported_modules(args, store_home)
+    assert "smartcontext_cli.cli" in names  # it really ran the CLI...
+    if "search" in args:
+        assert "smartcontext_cli.search" in names  # ...and searched a real store
+    assert heavy_in(names) == []
