@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 import typer.main
 
@@ -55,10 +54,10 @@ for module in (memories, working, transfer, config_cmd, agent_cmds, completion):
     module.register(app)
 
 
-_command: click.Command | None = None
+_command: typer.core.TyperGroup | None = None
 
 
-def _click_command() -> click.Command:
+def _click_command() -> typer.core.TyperGroup:
     """The click command tree, built once per process.
 
     Why cached: typer rebuilds the tree from every command's signature on each call (about
