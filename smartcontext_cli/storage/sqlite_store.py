@@ -16,13 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreCorruptError
-from ..models import MEMORY_FIELDS, Memory
-from ..text import terms as text_terms
+from smartcontext_cli.errors import StoreCorruptError
+from smartcontext_cli.models import MEMORY_FIELDS, Memory
+from smartcontext_cli.text import terms as text_terms
+
 from .base import SCHEMA_VERSION
 from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
+MMAP_BYTES = 1 << 30  # address space only; pages are read on demand and shared with the OS
 _SELECT = f"SELECT {_COLUMNS} FROM memories"
 
 
@@ -71,10 +73,12 @@ def _m001_initial(db: sqlite3.Connection) -> None:
             INSERT INTO memories_fts(rowid, terms) VALUES (new.rowid, new.terms);
         END;
         CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
-            INSERT INTO memories_fts(memories_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+            INSERT INTO memories_fts(memories_fts, rowid, terms)
+                VALUES ('delete', old.rowid, old.terms);
         END;
         CREATE TRIGGER memories_au AFTER UPDATE OF terms ON memories BEGIN
-            INSERT INTO memories_fts(memories_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+            INSERT INTO memories_fts(memories_fts, rowid, terms)
+                VALUES ('delete', old.rowid, old.terms);
             INSERT INTO memories_fts(rowid, terms) VALUES (new.rowid, new.terms);
         END;
         CREATE TABLE docs (
@@ -89,9 +93,18 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_explicit_fts_insert(db: sqlite3.Connection) -> None:
+    # Why: an AFTER INSERT trigger runs each row's FTS5 insert in its own statement savepoint,
+    # and FTS5 flushes its pending terms to a new segment at every savepoint; bulk inserts were
+    # 5x slower than one INSERT ... SELECT into the index (20,000 rows: 1.26 s against 0.23 s).
+    # ``add_memories`` now indexes the new rows itself, in the same transaction.
+    db.execute("DROP TRIGGER IF EXISTS memories_ai")
+
+
 # Named, ordered migrations; each runs once and is recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _m001_initial),
+    ("m002_explicit_fts_insert", _m002_explicit_fts_insert),
 ]
 
 
@@ -100,16 +113,21 @@ def index_terms(memory: Memory) -> str:
 
 
 def _row_to_memory(row: Sequence[Any]) -> Memory:
-    data = dict(zip(MEMORY_FIELDS, row))
+    data = dict(zip(MEMORY_FIELDS, row, strict=True))
     data["tags"] = json.loads(data["tags"])
     return Memory(**data)
+
+
+# Why a prebuilt encoder: ``json.dumps`` with any non-default option builds a new encoder per
+# call, which was a sixth of the time of an import's row building. Same output as dumps.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _memory_row(m: Memory) -> tuple[Any, ...]:
     return (
         m.id,
         m.content,
-        json.dumps(m.tags, ensure_ascii=False),
+        _encode_json(m.tags) if m.tags else "[]",
         m.kind,
         m.source,
         m.importance,
@@ -145,8 +163,13 @@ class SQLiteStorage(TransferMixin):
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
+            # Why: reads through a memory map skip copying pages into SQLite's own cache, which
+            # a fresh CLI process starts empty; search on a 1M store reads tens of MB of index.
+            self.db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            self.db.execute("PRAGMA cache_size = -16000")  # KiB: 16 MB, for writers' b-trees
             self._depth = 0
-            self._migrate()
+            if not self._up_to_date():
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreCorruptError(f"cannot open {path}: {exc}") from None
 
@@ -175,6 +198,21 @@ class SQLiteStorage(TransferMixin):
         self._depth = 0
         self.db.execute("COMMIT")
 
+    def _up_to_date(self) -> bool:
+        """True when every migration is recorded: then opening writes nothing.
+
+        Why check before ``_migrate``: its ``BEGIN IMMEDIATE`` takes the write lock, so every
+        read-only command (search, list) queued behind writers and wrote the WAL.
+        """
+        try:
+            done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
+            version = self.db.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.OperationalError:  # a new file: no tables yet
+            return False
+        return done >= {name for name, _ in MIGRATIONS} and version == (str(SCHEMA_VERSION),)
+
     def _migrate(self) -> None:
         with self.transaction():
             self.db.execute(
@@ -197,20 +235,38 @@ class SQLiteStorage(TransferMixin):
     # memories --------------------------------------------------------------------------------
 
     def add_memories(self, memories: Sequence[Memory]) -> None:
+        if not memories:
+            return
+        rows = [_memory_row(m) for m in memories]
         with self.transaction():
+            # New rows get rowids above the current maximum (no AUTOINCREMENT, so max + 1),
+            # which is how the index insert below finds exactly them.
+            last = self.db.execute("SELECT coalesce(max(rowid), 0) FROM memories").fetchone()[0]
             self.db.executemany(
-                f"INSERT INTO memories ({_COLUMNS}, terms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [_memory_row(m) for m in memories],
+                f"INSERT INTO memories ({_COLUMNS}, terms) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            self.db.execute(
+                "INSERT INTO memories_fts(rowid, terms) "
+                "SELECT rowid, terms FROM memories WHERE rowid > ?",
+                (last,),
             )
 
     def upsert_memories(self, memories: Sequence[Memory]) -> None:
         with self.transaction():
+            # Why look before deleting: an import into a new namespace replaces nothing, and a
+            # read is cheaper than a DELETE statement (which also runs the FTS delete trigger).
             ids = [m.id for m in memories]
+            existing: list[str] = []
             for chunk in range(0, len(ids), 500):
                 part = ids[chunk : chunk + 500]
-                self.db.execute(
-                    f"DELETE FROM memories WHERE id IN ({','.join('?' * len(part))})", part
-                )
+                existing += [
+                    r[0]
+                    for r in self.db.execute(
+                        f"SELECT id FROM memories WHERE id IN ({','.join('?' * len(part))})", part
+                    )
+                ]
+            if existing:
+                self.delete_memories(existing)
             self.add_memories(memories)
 
     def get_memory(self, memory_id: str) -> Memory | None:
