@@ -99,8 +99,11 @@ def forget(
     if bool(memory_ids) == bool(query):
         raise UsageError("give memory ids or --query, not both and not neither")
     store = app_context(ctx).store(namespace)
+    if not store.exists:  # a read that finds nothing must not create the namespace
+        raise NotFoundError(f"no memory matches: namespace '{store.namespace}' has no store yet")
     if memory_ids:
-        doomed_ids = [store.resolve_id(ref) for ref in memory_ids]
+        # dict.fromkeys: the same id (or two prefixes of it) given twice is deleted once.
+        doomed_ids = list(dict.fromkeys(store.resolve_id(ref) for ref in memory_ids))
         deleted = store.forget_many(doomed_ids)
     else:
         doomed = store.matching(query or "")
@@ -159,7 +162,10 @@ def show(
       smartcontext show 3f2a9c1b
       smartcontext show 3f2a --json
     """
-    memory = app_context(ctx).store(namespace).get(memory_id)
+    store = app_context(ctx).store(namespace)
+    if not store.exists:  # a read that finds nothing must not create the namespace
+        raise NotFoundError(f"no memory with id {memory_id!r}")
+    memory = store.get(memory_id)
     if as_json:
         o.emit_json(memory_json(memory))
         return

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from ..errors import NotFoundError, UsageError
 from . import _output as o
 from ._context import JsonOpt, NamespaceOpt, app_context
 
@@ -27,11 +27,22 @@ def export(
     from ..storage.transfer import write_jsonl
 
     store = app_context(ctx).store(namespace)
+    if not store.exists:
+        # Why not an empty export: a mistyped namespace would silently produce an empty backup.
+        raise NotFoundError(f"namespace '{store.namespace}' has no store yet: nothing to export")
     if output:
-        tmp = Path(output + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            n = write_jsonl(store.storage, fh, store.namespace)
-        tmp.replace(output)
+        path = Path(output)
+        if path.is_dir():
+            raise UsageError(f"{output} is a directory; give a file name")
+        # Written beside the target and renamed, so a failed export never leaves half a file.
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                n = write_jsonl(store.storage, fh, store.namespace)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         n = write_jsonl(store.storage, sys.stdout, store.namespace)
     o.info(f"exported {n - 1} records from '{store.namespace}'")
@@ -58,6 +69,8 @@ def import_(
         name = "<stdin>"
     else:
         path = Path(file)
+        if path.is_dir():
+            raise UsageError(f"{file} is a directory, not a JSONL file")
         if not path.is_file():
             raise UsageError(f"no such file: {file}")
         stream = path.open(encoding="utf-8", errors="strict")

@@ -28,7 +28,8 @@ def goal(
     if clear and text is not None:
         raise UsageError("give a goal or --clear, not both")
     if clear:
-        store.clear_goal()
+        if store.exists:  # nothing to clear must not create the namespace
+            store.clear_goal()
         o.info("goal cleared")
         return
     if text is not None:

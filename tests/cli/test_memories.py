@@ -268,6 +268,22 @@ def test_forget_plain_output_reports_on_stderr(sc):
     assert "forgot 1 memory" in result.stderr
 
 
+def test_forget_the_same_memory_twice_in_one_call(sc):
+    a = remember(sc, "alpha")
+    result = sc("forget", a, a[:6], "--json")
+    assert result.json() == {"deleted": 1, "ids": [a]}
+
+
+@pytest.mark.parametrize(
+    "args", [["show", "abcd"], ["forget", "abcd"], ["forget", "--query", "x", "--yes"]]
+)
+def test_reads_on_a_namespace_that_does_not_exist_create_nothing(sc, home, args):
+    result = sc(*args, "-n", "ghost")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("smartcontext: error:")
+    assert not (home / "namespaces" / "ghost").exists()
+
+
 def test_forget_is_all_or_nothing_when_one_id_is_unknown(sc):
     a = remember(sc, "alpha")
     result = sc("forget", a, "ffffffff")

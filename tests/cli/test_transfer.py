@@ -92,6 +92,27 @@ def test_export_to_file_with_output_option(sc, tmp_path):
     assert not Path(str(target) + ".tmp").exists()
 
 
+def test_export_to_a_bad_path_is_one_error_and_leaves_no_temp_file(sc, tmp_path):
+    sc("remember", "x")
+    into_dir = sc("export", "-o", str(tmp_path))
+    assert into_dir.exit_code == 2
+    assert into_dir.stderr == f"smartcontext: error: {tmp_path} is a directory; give a file name\n"
+    missing = tmp_path / "no" / "such" / "dir" / "x.jsonl"
+    result = sc("export", "-o", str(missing))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"smartcontext: error: cannot write {missing}")
+    assert not Path(str(tmp_path) + ".tmp").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_export_of_a_namespace_that_does_not_exist(sc, home):
+    result = sc("-n", "typo", "export")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "has no store yet" in result.stderr
+    assert not (home / "namespaces" / "typo").exists()
+
+
 # import ----------------------------------------------------------------------------------------
 
 
@@ -207,10 +228,13 @@ def test_import_of_a_file_that_is_not_utf8(sc, tmp_path):
     assert sc("list", "--json").json() == []
 
 
-def test_import_missing_file(sc):
+def test_import_missing_file_or_directory(sc, tmp_path):
     result = sc("import", "/no/such/file.jsonl")
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+    directory = sc("import", str(tmp_path))
+    assert directory.exit_code == 2
+    assert "is a directory" in directory.stderr
 
 
 # migrate ---------------------------------------------------------------------------------------

@@ -48,6 +48,14 @@ def test_goal_from_stdin_is_trimmed(sc):
     assert sc("goal", "--json").json() == {"goal": "ship the release"}
 
 
+def test_goal_reads_and_clear_on_a_new_namespace_create_nothing(sc, home):
+    assert sc("goal", "-n", "ghost").exit_code == 1
+    assert sc("goal", "--clear", "-n", "ghost").exit_code == 0
+    assert sc("artifact", "list", "-n", "ghost").exit_code == 0
+    assert sc("artifact", "show", "a1", "-n", "ghost").exit_code == 1
+    assert not (home / "namespaces" / "ghost").exists()
+
+
 def test_goal_and_clear_together_is_a_usage_error(sc):
     sc("goal", "keep me")
     result = sc("goal", "new", "--clear")
