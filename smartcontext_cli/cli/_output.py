@@ -52,12 +52,15 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=title, show_lines=False, header_style="bold")
     for col in columns:
         t.add_column(col, overflow="fold")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        # Why Text: a plain str cell is parsed as Rich markup, so a memory holding "[/]" failed
+        # to render and "[bold]x[/bold]" lost its brackets. User text is shown as it is.
+        t.add_row(*(Text("" if v is None else str(v)) for v in row))
     Console(no_color="NO_COLOR" in os.environ).print(t)
 
 

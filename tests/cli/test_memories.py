@@ -341,12 +341,12 @@ def test_forget_query_with_only_punctuation_deletes_nothing(sc):
     assert len(sc("list", "--json").json()) == 1
 
 
-def _run_on_terminal(args: list[str], answer: bytes, home: Path) -> tuple[int, str]:
+def _run_on_terminal(args: list[str], answer: bytes | None, home: Path) -> tuple[int, str]:
     """Run the CLI with stdin, stdout and stderr on a pseudo-terminal; type ``answer``."""
     import pty
 
     leader, follower = pty.openpty()
-    env = {**os.environ, "SMARTCONTEXT_HOME": str(home), "NO_COLOR": "1"}
+    env = {**os.environ, "SMARTCONTEXT_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "160"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "smartcontext_cli", *args],
         stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True,
@@ -365,7 +365,7 @@ def _run_on_terminal(args: list[str], answer: bytes, home: Path) -> tuple[int, s
             if not chunk:
                 break
             seen += chunk
-        if not sent and b"Delete them?" in seen:
+        if answer is not None and not sent and b"Delete them?" in seen:
             os.write(leader, answer)
             sent = True
         if proc.poll() is not None and not ready:
@@ -382,3 +382,16 @@ def test_forget_query_asks_on_a_terminal(sc, home, answer, code, left):
     assert "Delete them?" in screen
     assert exit_code == code
     assert len(sc("list", "--json").json()) == left
+
+
+def test_tables_on_a_terminal_show_user_text_verbatim_without_colour(sc, home):
+    mid = remember(sc, "array[/] slicing and [bold]markup[/bold] text", "-t", "[red]")
+    for args in (["list"], ["search", "slicing"]):
+        exit_code, screen = _run_on_terminal(args, None, home)
+        assert exit_code == 0, screen
+        assert "┃" in screen  # a Rich table, not the tab-separated pipe format
+        assert mid[:8] in screen
+        assert "array[/] slicing and [bold]markup[/bold] text" in screen
+        assert "[red]" in screen
+        # NO_COLOR: bold headers at most, never a colour (SGR 30-38, 90-97, 256/true colour).
+        assert not re.search(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])(?:;[0-9;]*)?m", screen)
