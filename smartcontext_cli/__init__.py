@@ -24,10 +24,17 @@ from .storage import StorageConfig
 __version__ = "0.1.0"
 
 __all__ = [
+    "POLICIES",
     "AmbiguousIdError",
     "Artifact",
+    "AttentionManager",
+    "AttentionMode",
+    "AttentionPolicy",
     "BackendMismatchError",
     "BudgetError",
+    "CompiledContext",
+    "ContextCompiler",
+    "ContextItem",
     "InvalidNamespaceError",
     "Memory",
     "MemoryStore",
@@ -37,9 +44,23 @@ __all__ = [
     "SmartContextError",
     "StorageConfig",
     "StoreCorruptError",
+    "TransparencyLevel",
     "UsageError",
     "__version__",
 ]
+
+
+# The compiler's public names, loaded on first use so ``import smartcontext_cli`` stays cheap.
+_COMPILER_NAMES = {
+    "AttentionMode": "attention",
+    "AttentionPolicy": "attention",
+    "AttentionManager": "attention",
+    "POLICIES": "attention",
+    "ContextCompiler": "compiler",
+    "ContextItem": "compiler",
+    "TransparencyLevel": "compiler",
+    "CompiledContext": "compiled",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -48,4 +69,8 @@ def __getattr__(name: str) -> object:
         from . import storage
 
         return getattr(storage, name)
+    if name in _COMPILER_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_COMPILER_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'smartcontext_cli' has no attribute {name!r}")

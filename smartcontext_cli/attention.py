@@ -310,6 +310,10 @@ class AttentionManager:
     def modes(self) -> list[str]:
         return [m.value for m in AttentionMode] + sorted(set(self._custom_policies) - set(BUILT_IN))
 
+    def resolve(self, mode: AttentionMode | str | None = None) -> str:
+        """The name ``mode`` is known by (default: the current mode), or a UsageError."""
+        return self._check(mode if mode is not None else self.mode)
+
     def _check(self, mode: AttentionMode | str) -> str:
         name = str(mode.value if isinstance(mode, AttentionMode) else mode).strip().lower()
         if name not in self.modes():

@@ -1,0 +1,292 @@
+"""The context compiler: goal, memories, observations, artifacts, strategy and system text in;
+one prompt within an exact token budget out.
+
+Why it exists: this is smartcontext's main job. ``ContextCompiler.compile`` is the spec's API and
+works on plain strings; ``MemoryStore.compile`` (gather.py) feeds it from the store.
+
+Guarantees:
+- The tokenizer's count of ``to_prompt()``, headers and separators included, is at most the
+  budget (less the model's safety margin), for every input: the prompt is a sequence of blocks
+  whose counts add up exactly (layout.py), and packing.py never spends more than is left.
+- Deterministic: the same inputs give a byte-identical prompt. Recency is measured from the
+  newest timestamp among the inputs, never from the wall clock.
+- ``quality_score`` is the policy-weighted share of each section's relevance mass that made it
+  into the prompt (README, "Quality score"): it rises when more relevant content fits, falls
+  when relevant content is dropped or cut, and padding cannot raise it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import layout
+from .attention import AttentionManager, AttentionMode
+from .candidates import (
+    REPRISE_MAX_CHARS,
+    Candidate,
+    ContextItem,
+    as_item,
+    context_graph,
+    make_candidate,
+    rank_items,
+    reference_time,
+    split_lines,
+    task_groups,
+)
+from .errors import UsageError
+from .packing import GROUP_OF, REPRISE, Packed, Plan, pack
+from .tokens import CountCache, Tokenizer, default_cache_dir, model_profile
+
+if TYPE_CHECKING:
+    from .compiled import CompiledContext
+
+__all__ = ["ContextCompiler", "ContextItem", "TransparencyLevel", "as_item", "quality"]
+
+
+class TransparencyLevel(str, Enum):
+    OFF = "off"
+    MINIMAL = "minimal"
+    NORMAL = "normal"
+    FULL = "full"
+
+
+def quality(plan: Plan, packed: Packed, shares: dict[str, float]) -> float:
+    """The policy-weighted share of each section's relevance mass that made it in (README)."""
+    mass: dict[str, float] = {}
+    kept: dict[str, float] = {}
+    cands = [c for s, cs in plan.sections.items() if s != "related" for c in cs]
+    for c in cands + plan.focus:
+        group = GROUP_OF[c.section]
+        mass[group] = mass.get(group, 0.0) + c.relevance
+        kept[group] = kept.get(group, 0.0) + c.relevance * c.fraction
+    for part, fraction in packed.mandatory.items():
+        group = GROUP_OF[part]
+        mass[group] = mass.get(group, 0.0) + 1.0
+        kept[group] = kept.get(group, 0.0) + fraction
+    weights = {g: shares.get(g, 0.0) for g, m in mass.items() if m > 0}
+    total = sum(weights.values())
+    if total <= 0:
+        return 1.0 if all(kept.get(g, 0) >= m for g, m in mass.items()) else 0.0
+    return round(sum(w * kept[g] / mass[g] for g, w in weights.items()) / total, 4)
+
+
+class ContextCompiler:
+    """Compiles prompts under an attention manager's policy (the spec's API).
+
+    ``transparency`` sets what ``CompiledContext.report()`` shows by default; ``history`` keeps
+    the last compiles' records for ``get_compilation_stats`` and ``explain_compilation``.
+    """
+
+    def __init__(
+        self,
+        attention: AttentionManager | None = None,
+        encoding: str | None = None,
+        transparency: TransparencyLevel | str = TransparencyLevel.OFF,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.attention = attention or AttentionManager()
+        self.encoding = encoding
+        self.transparency = TransparencyLevel(getattr(transparency, "value", transparency))
+        self.cache_dir = cache_dir
+        self.history: list[dict[str, Any]] = []
+
+    def compile(
+        self,
+        goal: str | None = None,
+        memories: Sequence[Any] = (),
+        observations: Sequence[Any] = (),
+        artifacts: Sequence[Any] = (),
+        strategy: str | Sequence[str] | None = None,
+        system: str | Sequence[str] | None = None,
+        token_budget: int = 4000,
+        include_context_graph: bool = False,
+        temporal_decay: bool = True,
+        semantic_chunking: bool = True,
+        *,
+        query: str | None = None,
+        prefix: str | None = None,
+        tasks: Sequence[str] = (),
+        compact_tasks: Sequence[str] | None = None,
+        errors: Sequence[str] = (),
+        format: str = "markdown",
+        mode: AttentionMode | str | None = None,
+        strict: bool = False,
+        model: str | None = None,
+        safety_margin: float | None = None,
+        counter: CountCache | None = None,
+        window_start: int | None = None,
+        sticky_window: bool = False,
+        session_fetch: str | None = None,
+        session_more: bool = False,
+    ) -> CompiledContext:
+        """One prompt within ``token_budget`` tokens; see the module docstring's guarantees.
+
+        Items may be strings, ``ContextItem``, or the store's Memory / SessionItem / Artifact.
+        Observations are chronological (oldest first); the other lists are in any order.
+        """
+        from .compiled import CompiledContext
+
+        if isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget < 1:
+            raise UsageError(
+                f"the token budget must be a positive whole number, got {token_budget!r}"
+            )
+        if format not in layout.FORMATS:
+            raise UsageError(f"unknown format {format!r}: use {', '.join(layout.FORMATS)}")
+        profile = model_profile(
+            model,
+            counter.encoding if counter else self.encoding,
+            counter is not None or self.encoding is not None,
+            safety_margin,
+        )
+        if counter is None:
+            counter = CountCache(Tokenizer(profile.encoding, self.cache_dir or default_cache_dir()))
+        effective = max(1, math.floor(token_budget * (1.0 - profile.margin)))
+        mode_name = self.attention.resolve(mode)
+        policy = self.attention.policy(mode_name)
+        query_text = query if query is not None else goal or ""
+        from .text import query_terms
+
+        qterms = set(query_terms(query_text))
+        mem_items = [as_item(m) for m in memories]
+        obs_items = [as_item(o) for o in observations]
+        art_items = [as_item(a) for a in artifacts]
+        for a in art_items:  # a multi-line string is content; one line is a reference
+            if a.name is None and "\n" in a.text.strip():
+                a.name = a.id or f"artifact {art_items.index(a) + 1}"
+        ref = reference_time([*mem_items, *obs_items, *art_items]) if temporal_decay else None
+        n_obs = len(obs_items)
+        obs_cands = [
+            make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i)
+            for i, it in enumerate(obs_items)
+        ]
+        goal_text = layout.clean(goal) if goal and goal.strip() else None
+        focus = task_groups([t for t in tasks if t.strip()], "task")
+        compact = task_groups(
+            [t for t in (compact_tasks if compact_tasks is not None else tasks) if t.strip()],
+            "task",
+        )
+        if goal_text and focus and len(goal_text) <= REPRISE_MAX_CHARS and "\n" not in goal_text:
+            focus.insert(
+                0, Candidate("focus", f"Goal: {goal_text}", REPRISE, raw=True, cuttable=False)
+            )
+        plan = Plan(
+            style=layout.style_of(format),
+            budget=effective,
+            shares=dict(policy.allocation),
+            prefix=prefix if prefix and prefix.strip() else None,
+            system=_lines_blocks(system),
+            goal=goal_text,
+            sections={
+                "strategy": [
+                    Candidate("strategy", line, f"strategy {i + 1}", relevance=1.0, cuttable=False)
+                    for i, line in enumerate(split_lines(strategy))
+                ],
+                "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay),
+                "artifacts": rank_items("artifacts", art_items, qterms, ref, temporal_decay),
+                "errors": [
+                    Candidate("errors", layout.clean(e), f"error {i + 1}", cuttable=False)
+                    for i, e in enumerate(errors)
+                    if e.strip()
+                ],
+                "observations": obs_cands,
+            },
+            focus=focus,
+            compact_tasks=compact,
+            graph=context_graph if include_context_graph else None,
+            chunking=semantic_chunking,
+            strict=strict,
+            sticky=sticky_window,
+            window_start=window_start,
+            session_fetch=session_fetch,
+            session_more=session_more,
+        )
+        packed = pack(plan, counter)
+        notes = [profile.note] if profile.note else []
+        if counter.tokenizer.warning:
+            notes.append(counter.tokenizer.warning)
+        ctx = CompiledContext(
+            blocks=packed.ordered(),
+            budget=token_budget,
+            effective_budget=effective,
+            encoding=counter.encoding,
+            estimate=profile.estimate or not counter.tokenizer.exact,
+            mode=mode_name,
+            format=format,
+            policy=policy,
+            allocation=packed.allocation,
+            targets=packed.targets,
+            used={g: packed.used.get(g, 0) for g in policy.allocation},
+            quality_score=quality(plan, packed, policy.allocation),
+            decisions=_decisions(plan, packed),
+            warnings=packed.warnings,
+            notes=notes,
+            loaded={
+                "goal": int(goal_text is not None),
+                "memories": len(mem_items),
+                "observations": n_obs,
+                "artifacts": len(art_items),
+                "strategy entries": len(plan.sections["strategy"]),
+                "errors": len(plan.sections["errors"]),
+                "tasks": len(tasks),
+            },
+            window_start=packed.window_start,
+            window_moved=packed.window_moved,
+            query=query_text or None,
+            counted=[
+                (c.source, counter.label(c.key), c.tokens)
+                for cs in plan.sections.values()
+                for c in cs
+                if c.source is not None
+                and c.tokens is not None
+                and c.hint is not None
+                and c.hint != (counter.label(c.key), c.tokens)
+                and counter.tokenizer.exact
+            ],
+        )
+        self.history = [*self.history[-99:], ctx.record(len(self.history) + 1, "")]
+        return ctx
+
+    def get_compilation_stats(self, last_n: int = 20) -> dict[str, Any]:
+        """Quality mean and trend over this compiler's last ``last_n`` compiles."""
+        from .compiled import quality_stats
+
+        return {
+            "compilations": len(self.history),
+            **quality_stats(self.history[-last_n:] if last_n else []),
+        }
+
+    def explain_compilation(self) -> dict[str, Any]:
+        """The last compile's decisions (the spec's shape, see ``compiled.explain_record``)."""
+        from .compiled import explain_record
+
+        if not self.history:
+            raise UsageError("nothing compiled yet")
+        return explain_record(self.history[-1])
+
+
+def _lines_blocks(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [v for v in ([value] if isinstance(value, str) else list(value)) if v.strip()]
+
+
+def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
+    from .compiled import decision
+
+    out = []
+    for part in ("prefix", "system", "goal"):
+        if part in packed.mandatory:
+            kept = packed.mandatory[part]
+            outcome = "included" if kept >= 1 else "cut" if kept > 0 else "dropped"
+            out.append(decision(part, part, 1.0, packed.tokens(part) or None, outcome, "mandatory"))
+    for section in layout.SECTION_ORDER:
+        cands = plan.focus if section == "focus" else plan.sections.get(section, [])
+        for c in cands:
+            out.append(
+                decision(c.label, section, c.rank or c.relevance, c.tokens, c.outcome, c.reason)
+            )
+    return out

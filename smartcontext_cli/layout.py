@@ -1,0 +1,146 @@
+"""Prompt layout: the blocks a compiled prompt is made of, per format, and where items may be cut.
+
+Why it exists: the compiler's exact budget rests on one rule, kept here. Every block ends with
+``"\\n"``, and every block but the first starts with a character that is neither whitespace nor
+``/``; so, by tokens.py's additivity property, a prompt's token count is exactly the sum of its
+blocks' counts, and the count of one block never depends on its neighbours.
+
+Guarantees:
+- ``text``, ``markdown`` and ``xml`` differ only in section headers and closers; an item renders
+  to the same block in all three, so its cached count serves every format.
+- Items are list entries (``- ...``) whose continuation lines are indented two spaces, so item
+  text can never masquerade as a section header.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+STYLES = ("text", "markdown", "xml")
+FORMATS = (*STYLES, "json", "messages")
+SECTION_ORDER = (
+    "prefix",
+    "system",
+    "goal",
+    "strategy",
+    "memories",
+    "artifacts",
+    "related",
+    "errors",
+    "observations",
+    "focus",
+)
+TITLES = {
+    "system": "System",
+    "goal": "Goal",
+    "strategy": "Strategy",
+    "memories": "Relevant memories",
+    "artifacts": "Artifacts",
+    "related": "Related",
+    "errors": "Unresolved errors",
+    "observations": "Session",
+    "focus": "Focus",
+}
+XML_TAGS = {"observations": "session", "memories": "memories"}
+LANGUAGES = {
+    "py": "python",
+    "js": "javascript",
+    "ts": "typescript",
+    "tsx": "tsx",
+    "jsx": "jsx",
+    "md": "markdown",
+    "json": "json",
+    "toml": "toml",
+    "yaml": "yaml",
+    "yml": "yaml",
+    "sh": "bash",
+    "bash": "bash",
+    "rs": "rust",
+    "go": "go",
+    "java": "java",
+    "c": "c",
+    "h": "c",
+    "cpp": "cpp",
+    "hpp": "cpp",
+    "cs": "csharp",
+    "rb": "ruby",
+    "php": "php",
+    "sql": "sql",
+    "html": "html",
+    "css": "css",
+    "kt": "kotlin",
+    "swift": "swift",
+    "txt": "",
+}
+
+
+def style_of(fmt: str) -> str:
+    """The block style a format renders with (json and messages carry the markdown prompt)."""
+    return fmt if fmt in STYLES else "markdown"
+
+
+def header(section: str, style: str) -> str | None:
+    if section == "prefix" or (section == "system" and style != "xml"):
+        return None
+    if style == "xml":
+        return f"<{XML_TAGS.get(section, section)}>\n"
+    title = TITLES[section]
+    return f"## {title}\n" if style == "markdown" else f"{title.upper()}:\n"
+
+
+def footer(section: str, style: str) -> str | None:
+    if style != "xml" or section == "prefix":
+        return None
+    return f"</{XML_TAGS.get(section, section)}>\n"
+
+
+def clean(text: str) -> str:
+    """Text as the compiler uses it: valid UTF-8, no trailing spaces, no leading blank lines."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text.rstrip().lstrip("\n\r")
+
+
+def block(text: str) -> str:
+    """A free-text block (system text, the goal): no leading whitespace, ends with a newline."""
+    body = text.strip()
+    return body + "\n" if body else ""
+
+
+def prefix_block(prefix: str) -> str:
+    """The stable prefix, byte for byte, with a newline added only if it has none at its end."""
+    return prefix if prefix.endswith("\n") else prefix + "\n"
+
+
+def item(body: str, lead: str = "") -> str:
+    """A list entry: ``- lead body``; continuation lines indented two spaces, blank lines kept."""
+    lines = body.split("\n")
+    rest = ["  " + line if line.strip() else "" for line in lines[1:]]
+    return "\n".join([f"- {lead}{lines[0].lstrip()}", *rest]) + "\n"
+
+
+def fence_for(content: str) -> str:
+    longest = max((len(m.group(0)) for m in re.finditer(r"^\s*(`{3,})", content, re.M)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def fenced(title: str, content: str, lang: str) -> tuple[str, int]:
+    """An artifact's content as the body of a list entry holding a fenced block, so code stays
+    code; with the position before which it must not be cut (its title and opening fence)."""
+    fence = fence_for(content)
+    head = f"{title}:\n{fence}{lang}\n"
+    return f"{head}{content.strip(chr(10))}\n{fence}", len(head)
+
+
+def language(name: str) -> str:
+    return LANGUAGES.get(PurePath(name).suffix.lstrip(".").lower(), "")
+
+
+def omitted(fetch: str | None) -> str:
+    """Marks older session items left out. It carries no count, so it stays byte-identical while
+    the window grows (the prompt's start must not change when items are appended)."""
+    where = f": {fetch}" if fetch else ""
+    return f"- (earlier items not shown{where})\n"
