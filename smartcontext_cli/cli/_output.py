@@ -82,3 +82,10 @@ def progress(total: int, description: str) -> Any:
 
     advance.stop = bar.stop  # type: ignore[attr-defined]
     return advance
+
+
+def progress_done(advance: Any) -> None:
+    """Remove a progress bar (a no-op for None); safe to call twice, and after an error."""
+    stop = getattr(advance, "stop", None)
+    if stop is not None:
+        stop()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated, Any
 
 import typer
 
 from ..errors import NotFoundError, UsageError
 from . import _output as o
-from ._context import JsonOpt, NamespaceOpt, app_context
+from ._context import JsonOpt, NamespaceOpt, app_context, read_text_arg
 
 
 def export(
@@ -64,8 +65,8 @@ def import_(
 
     store = app_context(ctx).store(namespace)
     if file == "-":
-        stream = sys.stdin
-        total = 0
+        # Read as bytes and decode strictly, whatever the locale: exports are always UTF-8.
+        stream: IO[str] = io.StringIO(read_text_arg("-", "import"))
         name = "<stdin>"
     else:
         path = Path(file)
@@ -74,17 +75,18 @@ def import_(
         if not path.is_file():
             raise UsageError(f"no such file: {file}")
         stream = path.open(encoding="utf-8", errors="strict")
-        total = sum(1 for _ in path.open("rb")) if o.stderr_is_terminal() else 0
         name = file
     try:
-        advance = o.progress(total, "importing")
         records = list(read_jsonl(stream, name))  # parse all before writing: a bad line writes nothing
-        counts = import_records(store.storage, records, progress=advance)
-    except UnicodeDecodeError:
-        raise UsageError(f"{name} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name} is not UTF-8 text (byte {exc.start})") from None
     finally:
-        if stream is not sys.stdin:
-            stream.close()
+        stream.close()
+    advance = o.progress(sum(1 for r in records if r.get("type") == "memory"), "importing")
+    try:
+        counts = import_records(store.storage, records, progress=advance)
+    finally:
+        o.progress_done(advance)  # gone before the summary or an error is printed
     if as_json:
         o.emit_json(counts)
     else:
@@ -109,7 +111,17 @@ def migrate(
     from ..migrate import migrate_namespace
 
     store = app_context(ctx).store(namespace)
-    report = migrate_namespace(store, to, progress_factory=o.progress)
+    bars: list[Any] = []
+
+    def progress(total: int, description: str) -> Any:
+        bars.append(o.progress(total, description))
+        return bars[-1]
+
+    try:
+        report = migrate_namespace(store, to, progress_factory=progress)
+    finally:
+        for bar in bars:
+            o.progress_done(bar)
     if as_json:
         o.emit_json(report)
     else:

@@ -237,6 +237,57 @@ def test_import_missing_file_or_directory(sc, tmp_path):
     assert "is a directory" in directory.stderr
 
 
+def _stderr_on_terminal(args: list[str], home: Path, stdin: bytes | None) -> tuple[int, str]:
+    """Run the CLI (in development mode) with only stderr on a pseudo-terminal."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "dev", "-m", "smartcontext_cli", *args],
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=follower,
+        env={**os.environ, "SMARTCONTEXT_HOME": str(home), "NO_COLOR": "1"},
+    )
+    os.close(follower)
+    if proc.stdin is not None:
+        proc.stdin.write(stdin or b"")
+        proc.stdin.close()
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    code = proc.wait(timeout=30)
+    os.close(leader)
+    return code, seen.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_import_shows_a_progress_bar_on_a_terminal_and_removes_it(home, tmp_path, source):
+    lines = [json.dumps({"type": "memory", "content": f"memory {i}"}) for i in range(2500)]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["import", str(dump) if source == "file" else "-"]
+    code, screen = _stderr_on_terminal(args, home, dump.read_bytes() if source == "stdin" else None)
+    assert code == 0, screen
+    assert "importing" in screen and "100%" in screen
+    assert "Warning" not in screen  # -X dev reports unclosed files
+    # The bar is transient: after the summary nothing of it is drawn again.
+    summary = screen.rindex("imported 2500 memories")
+    assert "importing" not in screen[summary:]
+
+
 # migrate ---------------------------------------------------------------------------------------
 
 
