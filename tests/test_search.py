@@ -250,6 +250,15 @@ def test_empty_query_with_filters_returns_newest_matching(make_store):
     assert top(store, "", 3, kind="fact") == [mid("jwt"), mid("ingress"), mid("k8s")]
 
 
+def test_empty_query_ties_go_to_the_newest(make_store):
+    # Memories written a second apart have the same prior to six decimals: the newest must
+    # come first, as everywhere else in search and in list.
+    store = make_store([mem(f"note {i}", f"n{i}", seconds_ago) for i, seconds_ago in
+                        enumerate([3 / 86400, 2 / 86400, 1 / 86400])])
+    assert top(store, "", 3) == [mid("n2"), mid("n1"), mid("n0")]
+    assert top(store, "?", 2) == [mid("n2"), mid("n1")]
+
+
 # both backends alike ----------------------------------------------------------------------------
 
 PARITY_QUERIES = [
