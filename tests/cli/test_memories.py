@@ -39,6 +39,14 @@ def remember(sc, *args: str, input: str | None = None) -> str:
     return result.stdout.strip()
 
 
+def test_version(sc):
+    from smartcontext_cli import __version__
+
+    result = sc("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"smartcontext {__version__}\n"
+
+
 # remember --------------------------------------------------------------------------------------
 
 

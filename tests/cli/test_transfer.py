@@ -9,6 +9,7 @@ JSON -> SQLite -> export is the identity (hypothesis).
 from __future__ import annotations
 
 import json
+import stat
 import string
 import uuid
 from pathlib import Path
@@ -312,8 +313,10 @@ def test_migrate_converts_and_keeps_a_backup(sc, home, source):
     assert without_header(sc("-n", "proj", "export").stdout) == before
     with MemoryStore(namespace="proj") as store:
         assert store.backend == target
-    # No staging directory is left behind.
+    # No staging directory is left behind, and everything stays private.
     assert sorted(p.name for p in (home / "namespaces").iterdir()) == ["proj"]
+    for path in [home, *home.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_migrate_there_and_back_keeps_everything(sc):
