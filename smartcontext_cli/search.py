@@ -83,8 +83,7 @@ def search(
         recent = storage.list_memories(limit=max(limit * 4, 50), tags=tags, kind=kind)
         for m in recent:
             m.score = round(prior(m, now) - 1.0, 6)
-        recent.sort(key=lambda m: (-m.score, m.created_at), reverse=False)
-        return recent[:limit]
+        return _best_first(recent)[:limit]
     expanded = expand_typos(storage, qterms)
     candidates = storage.bm25(expanded, limit=max(limit * 4, 40), tags=tags, kind=kind)
     phrase = _phrase(query)
@@ -98,11 +97,15 @@ def search(
             boost += TAG_BOOST
         memory.score = round(base * boost * prior(memory, now), 6)
         ranked.append(memory)
-    # Stable order for equal scores: newer first, then id, identical on every backend.
-    ranked.sort(key=lambda m: m.id)
-    ranked.sort(key=lambda m: m.created_at, reverse=True)
-    ranked.sort(key=lambda m: m.score, reverse=True)
-    return ranked[:limit]
+    return _best_first(ranked)[:limit]
+
+
+def _best_first(memories: list[Memory]) -> list[Memory]:
+    """Highest score first; equal scores newest first, then by id: identical on every backend."""
+    memories.sort(key=lambda m: m.id)
+    memories.sort(key=lambda m: m.created_at, reverse=True)
+    memories.sort(key=lambda m: m.score, reverse=True)
+    return memories
 
 
 def relevance(scores: Sequence[float]) -> list[float]:
