@@ -50,6 +50,12 @@ def migrate_namespace(
     backups = store.home / "backups"
     backups.mkdir(parents=True, exist_ok=True, mode=0o700)
     backup = backups / f"{store.namespace}-{source}-{stamp}"
+    # Why a suffix: two migrations in one second would otherwise move the store *into* the
+    # earlier backup, and the path reported would not be where the old store went.
+    n = 1
+    while backup.exists():
+        n += 1
+        backup = backups / f"{store.namespace}-{source}-{stamp}-{n}"
     shutil.move(str(store.directory), str(backup))
     staging.rename(store.directory)
     store.backend = target

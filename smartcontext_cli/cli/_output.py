@@ -39,6 +39,11 @@ def warn(text: str) -> None:
     print(f"smartcontext: warning: {text}", file=sys.stderr)
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``counted(1, "memory", "memories")`` -> "1 memory"; 2 -> "2 memories"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def one_line(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"

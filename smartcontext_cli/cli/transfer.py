@@ -46,7 +46,7 @@ def export(
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         n = write_jsonl(store.storage, sys.stdout, store.namespace)
-    o.info(f"exported {n - 1} records from '{store.namespace}'")
+    o.info(f"exported {o.counted(n - 1, 'record')} from '{store.namespace}'")
 
 
 def import_(
@@ -91,8 +91,9 @@ def import_(
         o.emit_json(counts)
     else:
         o.info(
-            f"imported {counts['memories']} memories, {counts['docs']} documents, "
-            f"{counts['counters']} counters into '{store.namespace}'"
+            f"imported {o.counted(counts['memories'], 'memory', 'memories')}, "
+            f"{o.counted(counts['docs'], 'document')}, {o.counted(counts['counters'], 'counter')} "
+            f"into '{store.namespace}'"
         )
 
 
@@ -127,7 +128,8 @@ def migrate(
     else:
         o.info(
             f"migrated '{report['namespace']}' from {report['from']} to {report['to']}: "
-            f"{report['memories']} memories, {report['docs']} documents; "
+            f"{o.counted(report['memories'], 'memory', 'memories')}, "
+            f"{o.counted(report['docs'], 'document')}; "
             f"old store kept at {report['backup']}"
         )
 

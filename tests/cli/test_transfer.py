@@ -325,11 +325,26 @@ def test_migrate_there_and_back_keeps_everything(sc):
     assert sc("-n", "proj", "migrate", "--to", "json").exit_code == 0
     plain = sc("-n", "proj", "migrate", "--to", "sqlite")
     assert plain.exit_code == 0
-    assert "migrated 'proj' from json to sqlite" in plain.stderr
+    assert "migrated 'proj' from json to sqlite: 3 memories, 3 documents;" in plain.stderr
     assert without_header(sc("-n", "proj", "export").stdout) == before
     # New writes land in the migrated store.
     assert sc("-n", "proj", "remember", "after the move").exit_code == 0
     assert len(sc("-n", "proj", "list", "--json").json()) == 4
+
+
+def test_migrations_in_quick_succession_keep_every_backup_where_reported(sc, home):
+    sc("remember", "x")
+    reported = []
+    for target in ("json", "sqlite", "json", "sqlite"):
+        result = sc("migrate", "--to", target, "--json")
+        assert result.exit_code == 0, result.stderr
+        reported.append(Path(result.json()["backup"]))
+    assert len(set(reported)) == 4
+    assert sorted(reported) == sorted((home / "backups").iterdir())
+    for backup, source in zip(reported, ("sqlite", "json", "sqlite", "json"), strict=True):
+        assert (backup / MARKER[source]).is_file()
+        assert not (backup / "default").exists()  # not moved inside an earlier backup
+    assert len(sc("list", "--json").json()) == 1
 
 
 def test_migrate_refusals(sc, home):
