@@ -31,19 +31,22 @@ STOPWORDS = frozenset(
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip diacritics (café -> cafe); ASCII text takes the fast path."""
-    text = text.lower()
+    """Lower-case and strip diacritics (café -> cafe); ASCII text takes the fast path.
+
+    Why normalise before lower-casing: compatibility letters decompose to capitals
+    ('ℕ' -> 'N', '𝑻' -> 'T'); lower-casing last makes every term lower-case, which FTS5 would
+    otherwise do on its own, and the backends would disagree.
+    """
     if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text).lower()
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def words(text: str) -> list[str]:
     """The folded, unstemmed words of ``text``."""
-    text = text.lower()
     if text.isascii():
-        return _ASCII_WORD.findall(text)
+        return _ASCII_WORD.findall(text.lower())
     return _WORD.findall(fold(text))
 
 
