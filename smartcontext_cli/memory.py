@@ -21,6 +21,7 @@ from .models import (
     Artifact,
     Memory,
     SessionItem,
+    is_utf8,
     normalise_tags,
     validate_importance,
     validate_kind,
@@ -127,9 +128,11 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         importance: float = 0.5,
         source: str = "user",
     ) -> Memory:
+        if not isinstance(source, str) or not source or not is_utf8(source):
+            raise UsageError(f"invalid source {source!r}: give a short text such as user or git")
         memory = Memory(
             content=clean_text(content, "memory", MAX_MEMORY_BYTES).strip(),
-            tags=normalise_tags(list(tags or [])),
+            tags=normalise_tags(tags),
             kind=validate_kind(kind),
             importance=validate_importance(importance),
             source=source,
@@ -148,7 +151,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
         if limit < 0:
             raise UsageError("limit must be zero or more")
-        return search(self.storage, query, limit, normalise_tags(list(tags or [])), kind)
+        return search(self.storage, query, limit, normalise_tags(tags), kind)
 
     def matching(self, query: str, limit: int = 1000) -> list[Memory]:
         """Memories containing every content word of ``query`` (stemmed, never fuzzy).
@@ -196,7 +199,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def list(
         self, limit: int | None = 20, tags: Sequence[str] | None = None, kind: str | None = None
     ) -> list[Memory]:
-        return self.storage.list_memories(limit=limit, tags=normalise_tags(list(tags or [])), kind=kind)
+        return self.storage.list_memories(limit=limit, tags=normalise_tags(tags), kind=kind)
 
     def count(self) -> int:
         return self.storage.count_memories()
@@ -218,7 +221,13 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
     def store_artifact(self, name: str, content: str) -> Artifact:
         name = name.strip()
-        if not name or len(name) > ARTIFACT_NAME_MAX or "\x00" in name or "\n" in name:
+        if (
+            not name
+            or len(name) > ARTIFACT_NAME_MAX
+            or "\x00" in name
+            or "\n" in name
+            or not is_utf8(name)
+        ):
             raise UsageError(f"invalid artifact name {name!r}: 1-{ARTIFACT_NAME_MAX} characters, one line")
         if name.startswith("#"):
             raise UsageError("an artifact name cannot start with '#' (that marks an artifact id)")
