@@ -1,17 +1,419 @@
-"""The compiler's API on MemoryStore: gathering from the store and compiling (compile, stats, explain)."""
+"""The compiler's API on MemoryStore: gathering from the store and compiling (compile, stats,
+explain, mode).
+
+Why here: ``smartcontext compile``, scripts and the MCP server must get the same prompt, so the
+gathering (goal, strategy, checklist, errors, relevant memories, the session window, artifact
+references, the stable prefix) is core API, not CLI code. Every compile is recorded.
+
+Guarantees:
+- Importing this module is free: the compiler and the tokenizer load inside the methods (this
+  mixin is imported by ``MemoryStore`` on every CLI start).
+- Deterministic: the same store and arguments give a byte-identical prompt (search ranks with
+  the newest memory's time as "now", never the wall clock).
+- Counts computed by a compile are stored (memories: ``set_token_counts``; other blocks: one
+  cache document), so the next compile over the same items needs no tokenizer at all.
+- State lives in documents and counters only, identically on every backend: collection
+  ``compiler`` (``mode``, ``windows``, ``counts-<encoding>``) and ``compilations`` (records).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .compiled import CompiledContext
     from .config import Settings
+    from .models import Memory, SessionItem
     from .storage.base import Storage
+    from .tokens import CountCache
+
+COMPILER = "compiler"
+COMPILATIONS = "compilations"
+KEEP_RECORDS = 1000
+SESSION_FETCH = "smartcontext session show"
+
+
+def candidate_limit(budget: int) -> int:
+    """How many memories to rank: far more than can fit (about 20 tokens each at the least)."""
+    return max(20, min(2000, budget // 20))
 
 
 class CompileMixin:
-    """Mixed into ``MemoryStore``; relies on its ``storage`` and ``settings``."""
+    """Mixed into ``MemoryStore``; relies on its ``storage``, ``settings`` and the other mixins."""
 
     storage: Storage
     settings: Settings
     namespace: str
+    home: Path
+
+    if TYPE_CHECKING:  # provided by MemoryStore and the other mixins (the cross-team contract)
+        exists: bool
+
+        def get_goal(self) -> str | None: ...
+        def get_stable_prefix(self) -> str | None: ...
+        def strategy_entries(self) -> list[str]: ...
+        def open_task_lines(self, compact: bool = False) -> list[str]: ...
+        def unresolved_error_lines(self) -> list[str]: ...
+        def consume_cache_break(self) -> str | None: ...
+        def cache_reuse(self, last_n: int = 20) -> dict[str, Any]: ...
+        def get_session_items(self, limit: int | None = None) -> list[SessionItem]: ...
+        def current_branch(self) -> str: ...
+        def list_artifacts(self) -> list[Any]: ...
+
+    # mode -------------------------------------------------------------------------------------
+
+    def _policies(self) -> dict[str, Any]:
+        from .attention import load_policies
+
+        return load_policies(self.settings.tables.get("policies"))
+
+    def attention_manager(self) -> Any:
+        """An AttentionManager that knows this namespace's custom policies."""
+        from .attention import AttentionManager
+
+        return AttentionManager(auto_detect=False, custom_policies=self._policies())
+
+    def get_mode(self) -> str:
+        """The mode in force: ``--mode``/``SMARTCONTEXT_MODE``, else the namespace's mode (``mode
+        MODE``), else config; "auto" means detect it from the goal or query at compile time."""
+        return str(self.mode_status()["mode"])
+
+    def mode_status(self) -> dict[str, Any]:
+        source = self.settings.sources.get("mode", "default")
+        mode, where = str(self.settings.get("mode", "balanced")), source
+        if source not in ("flag", "env") and self.exists:
+            doc = self.storage.get_doc(COMPILER, "mode")
+            if doc:
+                mode, where = str(doc["mode"]), "namespace"
+        manager = self.attention_manager()
+        return {
+            "mode": mode,
+            "source": where,
+            "modes": [*manager.modes(), "auto"],
+            "policy": None if mode == "auto" else _policy_json(manager.policy(mode)),
+        }
+
+    def set_mode(self, mode: str | None) -> str | None:
+        """Persist the namespace's mode (a built-in, a custom policy or "auto"); None clears it."""
+        from .clock import now
+
+        if mode is None:
+            self.storage.delete_doc(COMPILER, "mode")
+            return None
+        name = mode.strip().lower()
+        if name != "auto":
+            name = self.attention_manager().set_mode(name)
+        self.storage.put_doc(COMPILER, "mode", {"mode": name, "updated_at": now()})
+        return name
+
+    def _resolve_mode(self, requested: str | None, text: str) -> tuple[str, str | None]:
+        from .attention import detect_mode
+
+        mode = (requested or self.get_mode()).strip().lower()
+        if mode != "auto":
+            return self.attention_manager().set_mode(mode), None
+        detected = detect_mode(text)
+        chosen = detected.value if detected else "balanced"
+        return chosen, f"mode auto: {chosen}" + (
+            " (detected)" if detected else " (no clear signal)"
+        )
+
+    # compile ----------------------------------------------------------------------------------
+
+    def compile(
+        self,
+        query: str | None = None,
+        token_budget: int | None = None,
+        mode: str | None = None,
+        *,
+        format: str = "markdown",
+        encoding: str | None = None,
+        strict: bool = False,
+        memories: Sequence[Any] = (),
+        observations: Sequence[Any] = (),
+        artifacts: Sequence[Any] = (),
+        system: Sequence[str] = (),
+        include_context_graph: bool = True,
+        temporal_decay: bool = True,
+        semantic_chunking: bool = True,
+        record: bool = True,
+    ) -> CompiledContext:
+        """Gather from the store, compile within ``token_budget`` and record the compile.
+
+        ``memories``/``observations``/``artifacts``/``system`` add ad-hoc items (strings or
+        ``ContextItem``) to what the store provides; they rank first in their sections.
+        Returns exactly what ``smartcontext compile`` prints (``render()``).
+        """
+        from .compiler import ContextCompiler
+        from .errors import NotFoundError
+
+        budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
+        encoding = encoding or self.settings.get("encoding")
+        explicit_encoding = bool(encoding) and self.settings.sources.get("encoding") != "default"
+        exists = self.exists
+        goal = self.get_goal() if exists else None
+        mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
+        counter = self._counter(encoding, explicit_encoding, exists)
+        search_text = query if query is not None else goal or ""
+        memories_found = self._relevant(search_text, budget) if exists else []
+        session, more = self._session(budget) if exists else ([], False)
+        windows = (self.storage.get_doc(COMPILER, "windows") or {}) if exists else {}
+        branch = self.current_branch() if exists else None
+        pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
+        n_mem, n_obs = len(memories), len(observations)
+        gathered = dict(
+            goal=goal,
+            memories=[*pinned[:n_mem], *memories_found],
+            observations=[*session, *pinned[n_mem : n_mem + n_obs]],
+            artifacts=[*pinned[n_mem + n_obs :], *(_artifact_ref(a) for a in self.list_artifacts())]
+            if exists
+            else pinned[n_mem + n_obs :],
+            strategy=self.strategy_entries() if exists else [],
+            system=list(system),
+            prefix=self.get_stable_prefix() if exists else None,
+            tasks=self.open_task_lines(False) if exists else [],
+            compact_tasks=self.open_task_lines(True) if exists else [],
+            errors=self.unresolved_error_lines() if exists else [],
+        )
+        if not any(gathered.values()):
+            raise NotFoundError(
+                f"nothing to compile in namespace '{self.namespace}': "
+                "set a goal (smartcontext goal "
+                "TEXT), remember something, or pass --memory/--observation/--artifact/--system"
+            )
+        compiler = ContextCompiler(self.attention_manager())
+        ctx = compiler.compile(
+            **gathered,
+            token_budget=budget,
+            include_context_graph=include_context_graph,
+            temporal_decay=temporal_decay,
+            semantic_chunking=semantic_chunking,
+            query=query,
+            format=format,
+            mode=mode_name,
+            strict=strict,
+            model=self.settings.get("model"),
+            safety_margin=self.settings.get("safety_margin"),
+            counter=counter,
+            window_start=windows.get(branch) if branch else None,
+            sticky_window=True,
+            session_fetch=SESSION_FETCH,
+            session_more=more,
+        )
+        ctx.branch = branch
+        if mode_note:
+            ctx.notes.insert(0, mode_note)
+        if record and exists:
+            self._record(ctx, counter, windows)
+        return ctx
+
+    def _counter(self, encoding: str | None, explicit: bool, exists: bool) -> CountCache:
+        from .tokens import CountCache, Tokenizer, model_profile
+
+        profile = model_profile(
+            self.settings.get("model"), encoding, explicit, self.settings.get("safety_margin")
+        )
+        tokenizer = Tokenizer(profile.encoding, self.home / "cache" / "tokens")
+        doc = self.storage.get_doc(COMPILER, f"counts-{tokenizer.name}") if exists else None
+        return CountCache(tokenizer, dict((doc or {}).get("counts", {})))
+
+    def _relevant(self, text: str, budget: int) -> list[Memory]:
+        from datetime import datetime, timezone
+
+        from .clock import parse
+        from .search import search
+
+        newest = self.storage.list_memories(limit=1)
+        if not newest:
+            return []
+        try:
+            ref = parse(newest[0].created_at)
+        except ValueError:
+            ref = datetime.now(timezone.utc)
+        return search(self.storage, text, candidate_limit(budget), now=ref)
+
+    def _session(self, budget: int) -> tuple[list[SessionItem], bool]:
+        """The newest session items that could possibly fit, and whether older ones exist."""
+        limit = max(100, min(50_000, budget // 4))
+        items = self.get_session_items(limit=limit + 1)
+        return (items[1:], True) if len(items) > limit else (items, False)
+
+    def _record(self, ctx: CompiledContext, counter: CountCache, windows: dict[str, Any]) -> None:
+        from .clock import now
+
+        with self.storage.transaction():
+            fresh = {m.id: (label, n) for m, label, n in ctx.counted if _is_memory(m)}
+            if fresh:
+                self.storage.set_token_counts(fresh)
+            if counter.added:
+                self.storage.put_doc(
+                    COMPILER, f"counts-{counter.encoding}", {"counts": counter.export()}
+                )
+            if ctx.branch and windows.get(ctx.branch) != ctx.window_start:
+                self.storage.put_doc(COMPILER, "windows", {**windows, ctx.branch: ctx.window_start})
+            ctx.cache_break = self.consume_cache_break()
+            n = self.storage.next_counter("compilation")
+            ctx.compile_id = n
+            self.storage.put_doc(COMPILATIONS, f"{n:08d}", ctx.record(n, now()))
+            if n > KEEP_RECORDS and n % 100 == 0:
+                for key, _ in self.storage.list_docs(COMPILATIONS, limit=100):
+                    if int(key) <= n - KEEP_RECORDS:
+                        self.storage.delete_doc(COMPILATIONS, key)
+        ctx.reuse = self.cache_reuse(2).get("last")
+
+    # stats and explain ------------------------------------------------------------------------
+
+    def get_compilation_stats(self, last_n: int = 20) -> dict[str, Any]:
+        """Counts and tokens per tier, and the last ``last_n`` compiles' quality and cache reuse."""
+        from .compiled import quality_stats
+
+        if last_n < 0:
+            from .errors import UsageError
+
+            raise UsageError("last_n must be zero or more")
+        if not self.exists:
+            tiers = {
+                t: {"items": 0, "tokens": 0}
+                for t in ("working", "session", "long_term", "artifacts")
+            }
+            return {
+                "namespace": self.namespace,
+                "tiers": tiers,
+                "compilations": 0,
+                "last_n": last_n,
+                **quality_stats([]),
+                "cache": None,
+            }
+        records = (
+            [
+                d
+                for _, d in reversed(
+                    self.storage.list_docs(COMPILATIONS, limit=last_n, reverse=True)
+                )
+            ]
+            if last_n
+            else []
+        )
+        return {
+            "namespace": self.namespace,
+            "encoding": self._counter(self.settings.get("encoding"), False, True).encoding,
+            "tiers": self._tiers(),
+            "compilations": self.storage.get_counters().get("compilation", 0),
+            "last_n": last_n,
+            **quality_stats(records),
+            "cache": self.cache_reuse(last_n),
+        }
+
+    def _tiers(self) -> dict[str, dict[str, int]]:
+        from . import layout
+
+        counter = self._counter(self.settings.get("encoding"), False, True)
+        working = [t for t in (self.get_goal(), self.get_stable_prefix()) if t]
+        working += self.strategy_entries() + self.open_task_lines() + self.unresolved_error_lines()
+        session = self.get_session_items()
+        fresh: dict[str, tuple[str, int]] = {}
+        memory_tokens = n_memories = 0
+        for m in self.storage.iter_memories():
+            text = layout.item(layout.clean(m.content))
+            key = _hash(text)
+            n = counter.count(text, key, (m.token_encoding, m.token_count))
+            if m.token_encoding != counter.label(key):
+                fresh[m.id] = (counter.label(key), n)
+            memory_tokens += n
+            n_memories += 1
+        artifacts = self.list_artifacts()
+        tiers = {
+            "working": {
+                "items": len(working),
+                "tokens": sum(counter.count(layout.block(t)) for t in working),
+            },
+            "session": {
+                "items": len(session),
+                "tokens": sum(
+                    counter.count(layout.item(layout.clean(s.content), f"{s.role}: "))
+                    for s in session
+                ),
+            },
+            "long_term": {"items": n_memories, "tokens": memory_tokens},
+            "artifacts": {
+                "items": len(artifacts),
+                "tokens": sum(counter.count(a.content) for a in artifacts),
+            },
+        }
+        with self.storage.transaction():
+            if fresh:
+                self.storage.set_token_counts(fresh)
+            if counter.added:
+                self.storage.put_doc(
+                    COMPILER, f"counts-{counter.encoding}", {"counts": counter.export()}
+                )
+        return tiers
+
+    def explain_compilation(self, compile_id: int | None = None) -> dict[str, Any]:
+        """A compile's decisions (the latest when ``compile_id`` is None), in the spec's shape."""
+        from .compiled import explain_record
+        from .errors import NotFoundError
+
+        doc = None
+        if self.exists:
+            if compile_id is None:
+                docs = self.storage.list_docs(COMPILATIONS, limit=1, reverse=True)
+                doc = docs[0][1] if docs else None
+            else:
+                doc = self.storage.get_doc(COMPILATIONS, f"{int(compile_id):08d}")
+        if doc is None:
+            what = (
+                "no compilations recorded yet"
+                if compile_id is None
+                else f"no compilation {compile_id}"
+            )
+            raise NotFoundError(f"{what} in namespace '{self.namespace}'")
+        return explain_record(doc)
+
+
+def _hash(text: str) -> str:
+    from .tokens import block_hash
+
+    return block_hash(text)
+
+
+def _is_memory(obj: Any) -> bool:
+    return (
+        hasattr(obj, "importance")
+        and hasattr(obj, "tags")
+        and isinstance(getattr(obj, "id", None), str)
+    )
+
+
+def _pinned(value: Any) -> Any:
+    from .compiler import ContextItem
+
+    if isinstance(value, ContextItem):
+        value.pinned = True
+        return value
+    return ContextItem(str(value), pinned=True)
+
+
+def _artifact_ref(artifact: Any) -> Any:
+    from .compiler import ContextItem
+
+    size = len(artifact.content.encode("utf-8"))
+    shown = (
+        f"{size} bytes"
+        if size < 1024
+        else f"{size / 1024:.1f} KB"
+        if size < 1 << 20
+        else f"{size / (1 << 20):.1f} MB"
+    )
+    return ContextItem(
+        f"{artifact.ref} {artifact.name} ({shown})",
+        id=artifact.ref,
+        created_at=artifact.created_at,
+        fetch=f"smartcontext artifact show '{artifact.ref}'",
+    )
+
+
+def _policy_json(policy: Any) -> dict[str, Any]:
+    return {"name": policy.key, "description": policy.description, "allocation": policy.allocation}

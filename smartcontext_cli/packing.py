@@ -35,7 +35,7 @@ from .tokens import CountCache, block_hash
 
 WINDOW_REFILL = 0.7
 QUANTUM_PARTS = 4
-RELATED_SHARE = 0.1  # of the memories allotment, at most, for the context graph
+RELATED_SHARE = 0.1  # of the memories target, at most, for the context graph
 MAX_MISSES = 50  # a ranked section stops trying after this many items in a row do not fit
 REPRISE = "goal (repeated)"
 GROUP_OF = {
@@ -333,6 +333,14 @@ def pack(plan: Plan, counter: CountCache) -> Packed:
         "observations": need("errors", secs.get("errors", []), counter, pool, style)
         + need("observations", secs.get("observations", [])[::-1], counter, pool, style),
     }
+    graph_need = 0
+    if plan.graph is not None:
+        # The context graph is built from what gets included, known only after packing; its
+        # room is reserved from an estimate over all candidates, capped at a tenth of memories.
+        every = [c for s in ("memories", "artifacts") for c in secs.get(s, [])]
+        estimate = need("related", plan.graph(every), counter, pool, style)
+        graph_need = min(estimate, math.floor(RELATED_SHARE * out.targets.get("memories", 0)))
+        demand["memories"] += graph_need
     for g, d in demand.items():
         q = max(32, math.ceil(weights.get(g, 0) / QUANTUM_PARTS))
         demand[g] = math.ceil(d / q) * q
@@ -343,9 +351,9 @@ def pack(plan: Plan, counter: CountCache) -> Packed:
         return avail - pack_ranked(section, secs.get(section, []), avail, out, counter, chunking)
 
     carry = ranked("strategy", alloc["strategy"], False)
-    left = ranked("memories", alloc["memories"] + carry, plan.chunking)
-    related = min(left, math.floor(alloc["memories"] * RELATED_SHARE))
-    carry = ranked("artifacts", alloc["artifacts"] + left - related, plan.chunking)
+    related = min(graph_need, alloc["memories"])
+    left = ranked("memories", alloc["memories"] - related + carry, plan.chunking)
+    carry = ranked("artifacts", alloc["artifacts"] + left, plan.chunking)
     if plan.graph is not None and related > 0:
         included = [
             c for s in ("memories", "artifacts") for c in secs.get(s, []) if c.outcome != "dropped"
