@@ -15,6 +15,7 @@ and the domain modules compile regexes and tables that only their own commands n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ class AgentStateMixin:
     if TYPE_CHECKING:  # provided by MemoryStore
 
         def get_goal(self) -> str | None: ...
+
+        @property
+        def exists(self) -> bool: ...
 
     # stable prefix and cache breaks -----------------------------------------------------------
 
@@ -80,16 +84,23 @@ class AgentStateMixin:
 
         return cache.reuse_report(self.storage, last_n)
 
-    def prefix_check(self, last_n: int = 20) -> dict[str, Any]:
+    def prefix_check(self, last_n: int = 20, system: Sequence[str] = ()) -> dict[str, Any]:
         """Reuse figures plus warnings about volatile content early in the prompt.
 
-        Scanned: the stable prefix and the goal (what the compiler renders first), and the
-        block hashes of the last ``last_n`` compile records (reordered or changed-in-place blocks).
+        Scanned, in prompt order: the stable prefix, ``system`` (the system text you pass to
+        ``compile``; it is not stored, so give it here), the goal; and the block hashes of the
+        last ``last_n`` compile records (reordered, inserted or changed-in-place blocks). A
+        namespace that does not exist yet is not created.
         """
         from . import cache
 
-        texts = [("stable prefix", self.get_stable_prefix() or "")]
-        texts.append(("goal", self.get_goal() or ""))
+        if not self.exists:
+            return cache.check(None, [("system", t) for t in system], last_n)
+        texts = [
+            ("stable prefix", self.get_stable_prefix() or ""),
+            *(("system", t) for t in system),
+            ("goal", self.get_goal() or ""),
+        ]
         return cache.check(self.storage, [(w, t) for w, t in texts if t], last_n)
 
     # checklist --------------------------------------------------------------------------------

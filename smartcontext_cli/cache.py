@@ -140,6 +140,19 @@ def recent_records(storage: Storage, last_n: int) -> list[dict[str, Any]]:
     return [d for _, d in reversed(docs)]
 
 
+def empty_report() -> dict[str, Any]:
+    return {
+        "compiles": 0,
+        "pairs": [],
+        "last": None,
+        "mean_reuse": None,
+        "mean_reuse_unplanned": None,
+        "planned_breaks": 0,
+        "unplanned_breaks": 0,
+        "pending_break": None,
+    }
+
+
 def reuse_report(storage: Storage, last_n: int = 20) -> dict[str, Any]:
     """Reuse over the last ``last_n`` compiles: one pair per consecutive compile, plus means.
 
@@ -154,6 +167,7 @@ def reuse_report(storage: Storage, last_n: int = 20) -> dict[str, Any]:
         return round(sum(p["reuse_of_previous"] for p in items) / len(items), 4) if items else None
 
     return {
+        **empty_report(),
         "compiles": len(records),
         "pairs": pairs,
         "last": pairs[-1] if pairs else None,
@@ -242,6 +256,26 @@ def scan_volatile(text: str, where: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda f: f["offset"])
 
 
+def section_at(record: dict[str, Any], offset: int) -> str | None:
+    """The section holding the token at ``offset`` of a recorded prompt.
+
+    Why computed: records keep tokens per section, not per block. Sections are contiguous and
+    ordered as in ``layout.SECTION_ORDER`` (storage sorts a document's keys, so the record's own
+    order is lost), which is enough to place any block.
+    """
+    from .layout import SECTION_ORDER
+
+    sections = record.get("sections") or {}
+    rank = {name: k for k, name in enumerate(SECTION_ORDER)}
+    start = 0
+    for name in sorted(sections, key=lambda n: rank.get(n, len(rank))):
+        end = start + int(sections[name])
+        if start <= offset < end:
+            return str(name)
+        start = end
+    return None
+
+
 def block_warnings(
     records: Sequence[dict[str, Any]], early_share: float = 0.5
 ) -> list[dict[str, Any]]:
@@ -249,6 +283,8 @@ def block_warnings(
 
     - ``reordered``: the first differing block of the later prompt appears elsewhere in the earlier
       one (same content, new order), e.g. a list serialised from an unordered set.
+    - ``inserted``: a new block sits where the earlier prompt's block now follows it: content
+      added early pushes everything after it out of the cache.
     - ``changed in place``: one block differs while the blocks after it are identical, i.e. a value
       inside an otherwise stable part changed (a counter, a clock, a score).
     Only breaks within the first ``early_share`` of the earlier prompt are reported.
@@ -260,7 +296,7 @@ def block_warnings(
         a, b = earlier.get("blocks") or [], later.get("blocks") or []
         total = sum(int(x[1]) for x in a)
         common = common_prefix_tokens(a, b)
-        if not a or not b or common >= total * early_share or common >= total:
+        if not a or not b or common >= total * early_share:
             continue
         i = next(
             (k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x[0] != y[0]),
@@ -269,44 +305,59 @@ def block_warnings(
         if i >= min(len(a), len(b)):
             continue
         hashes_a, hashes_b = [x[0] for x in a], [y[0] for y in b]
+        section = section_at(later, common) or "prompt"
         base = {
-            "where": "compiled prompt",
+            "where": f"{section} section",
+            "section": section,
             "block": i,
             "compile": later.get("id"),
             "previous_compile": earlier.get("id"),
             "common_prefix_tokens": common,
         }
-        if b[i][0] in hashes_a[i + 1 :] or a[i][0] in hashes_b[i + 1 :]:
-            warnings.append(
-                {
-                    **base,
-                    "kind": "reordered",
-                    "why": f"block {i} holds content the previous compile had at another "
-                    "position: a list is serialised in an unstable order",
-                }
+        if b[i][0] in hashes_a[i + 1 :] or a[i][0] in hashes_b[i + 2 :]:
+            kind, why = (
+                "reordered",
+                (
+                    "it holds content the previous compile had at another position: "
+                    "a list is serialised in an unstable order"
+                ),
+            )
+        elif hashes_b[i + 1 : i + 4] and hashes_b[i + 1 : i + 4] == hashes_a[i : i + 3]:
+            kind, why = (
+                "inserted",
+                (
+                    "new content was added here, early in the prompt, and pushed everything "
+                    "after it out of the cache; new content is cheapest at the end"
+                ),
             )
         elif hashes_a[i + 1 : i + 4] and hashes_a[i + 1 : i + 4] == hashes_b[i + 1 : i + 4]:
-            warnings.append(
-                {
-                    **base,
-                    "kind": "changed in place",
-                    "why": f"only block {i} changed while the blocks after it stayed the "
-                    "same: it holds a volatile value (time, counter, score)",
-                }
+            kind, why = (
+                "changed in place",
+                (
+                    "only this block changed while the blocks after it stayed the same: "
+                    "it holds a volatile value (time, counter, score)"
+                ),
             )
+        else:
+            continue
+        warnings.append({**base, "kind": kind, "why": why})
     return warnings
 
 
-def check(storage: Storage, texts: Sequence[tuple[str, str]], last_n: int = 20) -> dict[str, Any]:
+def check(
+    storage: Storage | None, texts: Sequence[tuple[str, str]], last_n: int = 20
+) -> dict[str, Any]:
     """``prefix check``: the reuse report plus warnings, each naming what looks volatile and where.
 
     ``texts`` are the parts the compiler puts early, as ``(where, text)`` pairs (the stable prefix
-    first); block warnings come from the compile records themselves.
+    first); block warnings come from the compile records themselves. ``storage`` is None for a
+    namespace that does not exist yet: nothing is measured, the texts are still scanned.
     """
-    report = reuse_report(storage, last_n)
+    report = reuse_report(storage, last_n) if storage is not None else empty_report()
     warnings: list[dict[str, Any]] = []
     for where, text in texts:
         warnings.extend(scan_volatile(text, where))
-    warnings.extend(block_warnings(recent_records(storage, last_n)))
+    if storage is not None:
+        warnings.extend(block_warnings(recent_records(storage, last_n)))
     report["warnings"] = warnings
     return report

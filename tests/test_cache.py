@@ -34,7 +34,12 @@ def h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def record(store: MemoryStore, parts: list[tuple[str, int]], cache_break: str | None = None) -> int:
+def record(
+    store: MemoryStore,
+    parts: list[tuple[str, int]],
+    cache_break: str | None = None,
+    sections: dict[str, int] | None = None,
+) -> int:
     """Write a contract-shaped compile record whose blocks are ``parts`` (text, tokens)."""
     n = store.storage.next_counter("compilation")
     blocks = [[h(t), k] for t, k in parts]
@@ -48,7 +53,7 @@ def record(store: MemoryStore, parts: list[tuple[str, int]], cache_break: str | 
             "budget": 4000,
             "encoding": "cl100k_base",
             "total_tokens": sum(k for _, k in parts),
-            "sections": {},
+            "sections": sections or {},
             "allocation": {},
             "quality": 1.0,
             "decisions": [],
@@ -203,6 +208,22 @@ def test_stable_text_raises_no_warning() -> None:
     assert scan_volatile(text, "stable prefix") == []
 
 
+def test_check_flags_a_timestamp_early_in_the_system_text(store: MemoryStore) -> None:
+    store.set_stable_prefix("System: stable.\n")
+    store.set_goal("Fix the login bug")
+    report = store.prefix_check(system=["Current time: 2024-05-01T10:00:00Z\nYou review code."])
+    assert [(w["where"], w["kind"], w["text"], w["line"]) for w in report["warnings"]] == [
+        ("system", "timestamp", "2024-05-01T10:00:00Z", 1)
+    ]
+
+
+def test_check_on_a_missing_namespace_scans_without_creating_it(backend: str) -> None:
+    with MemoryStore(namespace="nothing-yet", storage_backend=backend) as s:
+        report = s.prefix_check(system=["Session #4"])
+        assert [w["kind"] for w in report["warnings"]] == ["counter"]
+        assert report["compiles"] == 0 and not s.exists
+
+
 def test_check_flags_an_early_timestamp_and_points_at_its_line(store: MemoryStore) -> None:
     store.set_stable_prefix("System: helpful.\nCurrent time: 2024-05-01 10:00:00\n")
     warnings = store.prefix_check()["warnings"]
@@ -211,11 +232,40 @@ def test_check_flags_an_early_timestamp_and_points_at_its_line(store: MemoryStor
     ]
 
 
-def test_check_finds_reordered_blocks(store: MemoryStore) -> None:
-    record(store, [("prefix", 10), ("tool a", 30), ("tool b", 30), ("tool c", 30), ("tail", 5)])
-    record(store, [("prefix", 10), ("tool c", 30), ("tool a", 30), ("tool b", 30), ("tail", 5)])
-    warnings = store.prefix_check()["warnings"]
-    assert [(w["kind"], w["block"]) for w in warnings] == [("reordered", 1)]
+def test_check_finds_reordered_blocks_and_names_their_section(store: MemoryStore) -> None:
+    # Sections listed out of prompt order on purpose: storage sorts a document's keys.
+    sections = {"memories": 90, "observations": 5, "prefix": 10}
+    record(
+        store,
+        [("prefix", 10), ("mem a", 30), ("mem b", 30), ("mem c", 30), ("s", 5)],
+        None,
+        sections,
+    )
+    record(
+        store,
+        [("prefix", 10), ("mem c", 30), ("mem a", 30), ("mem b", 30), ("s", 5)],
+        None,
+        sections,
+    )
+    [warning] = store.prefix_check()["warnings"]
+    assert (warning["kind"], warning["block"], warning["section"]) == ("reordered", 1, "memories")
+    assert warning["where"] == "memories section" and (
+        warning["compile"],
+        warning["previous_compile"],
+    ) == (2, 1)
+
+
+def test_check_finds_content_inserted_early(store: MemoryStore) -> None:
+    sections = {"prefix": 10, "errors": 0, "observations": 300}
+    record(store, [("prefix", 10), ("s1", 100), ("s2", 100), ("s3", 100)], None, sections)
+    record(
+        store,
+        [("prefix", 10), ("new error", 20), ("s1", 100), ("s2", 100), ("s3", 100)],
+        None,
+        {"prefix": 10, "errors": 20, "observations": 300},
+    )
+    [warning] = store.prefix_check()["warnings"]
+    assert (warning["kind"], warning["section"]) == ("inserted", "errors")
 
 
 def test_check_finds_a_block_that_changes_in_place(store: MemoryStore) -> None:

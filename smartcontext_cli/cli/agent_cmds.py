@@ -124,42 +124,39 @@ def prefix_break(
 
 @prefix_app.command("check")
 def prefix_check(
-    ctx: typer.Context, last: LastOpt = 20, namespace: NamespaceOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context,
+    last: LastOpt = 20,
+    system: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--system", "-s", help="System text you pass to compile, to scan (repeatable)."
+        ),
+    ] = None,
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Report measured KV-cache reuse between recent compiles and warn about volatile early text.
 
     Examples:
       smartcontext prefix check
-      smartcontext prefix check --last 50 --json
+      smartcontext prefix check --system "$(cat system.txt)" --last 50 --json
     """
     store = app_context(ctx).store(namespace)
-    if not store.exists:
-        report: dict[str, Any] = {**empty_reuse(), "warnings": []}
-    else:
-        report = store.prefix_check(last)
+    report = store.prefix_check(last, system or [])
     if as_json:
         o.emit_json(report)
         return
     o.out(reuse_summary(report))
     for w in report["warnings"]:
-        where = (
-            f"{w['where']} line {w['line']}" if "line" in w else f"{w['where']} block {w['block']}"
-        )
-        shown = f" {w['text']!r}" if "text" in w else ""
-        o.out(f"warning: {w['kind']}{shown} in {where}: {w['why']}")
-
-
-def empty_reuse() -> dict[str, Any]:
-    return {
-        "compiles": 0,
-        "pairs": [],
-        "last": None,
-        "mean_reuse": None,
-        "mean_reuse_unplanned": None,
-        "planned_breaks": 0,
-        "unplanned_breaks": 0,
-        "pending_break": None,
-    }
+        if "line" in w:
+            o.out(
+                f"warning: {w['kind']} {w['text']!r} in {w['where']} line {w['line']}: {w['why']}"
+            )
+        else:
+            o.out(
+                f"warning: {w['kind']} block in the {w['where']} (block {w['block']} of compile "
+                f"#{w['compile']}): {w['why']}"
+            )
 
 
 def reuse_summary(report: dict[str, Any]) -> str:

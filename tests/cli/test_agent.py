@@ -266,3 +266,84 @@ def test_state_survives_separate_processes(sc_proc, backend: str) -> None:
     assert sc_proc("todo", "list").stdout == "[ ] 1. Ship it\n"
     assert sc_proc("error", "list", "--json").json()[0]["error"] == "make: *** [all] Error 2"
     assert sc_proc("strategy", "show", "--json").json()["template"] == "debugging"
+
+
+# measured reuse over real compiles ---------------------------------------------------------------
+
+
+def seed_project(run) -> None:
+    ok(
+        run(
+            "prefix",
+            "set",
+            "System: You are a senior Python developer.\nStack: FastAPI, PostgreSQL.\n",
+        )
+    )
+    ok(run("goal", "Add a refund endpoint to the orders API"))
+    for text in (
+        "Orders live in the PostgreSQL table orders, keyed by (customer_id, cart_id)",
+        "Payment webhooks may arrive twice; refund handlers must be idempotent",
+        "Amounts are integers in cents, never floats",
+    ):
+        ok(run("remember", text, "--tag", "orders"))
+    ok(run("strategy", "init", "--template", "debugging"))
+    ok(run("todo", "add", "Design the refund API"))
+    for i in range(4):
+        ok(
+            run(
+                "session", "add", "user", f"Look at app/orders/api.py, part {i} of the refund flow."
+            )
+        )
+
+
+def last_reuse(run) -> dict:
+    return ok(run("prefix", "check", "--json")).json()["last"]
+
+
+def test_compiles_with_only_new_session_items_reuse_most_of_the_prompt(run) -> None:
+    seed_project(run)
+    first = ok(run("compile", "--budget", "4000")).stdout
+    ok(run("session", "add", "tool", "read app/orders/api.py: 120 lines, handle_refund found"))
+    ok(run("session", "add", "assistant", "Validate the order state before refunding."))
+    second = ok(run("compile", "--budget", "4000")).stdout
+    assert second.startswith("System: You are a senior Python developer.\n")  # prefix first, exact
+    last = last_reuse(run)
+    assert last["planned_break"] is None and last["unplanned_break"] is False
+    assert last["reuse_of_previous"] >= 0.9, last
+    assert last["prompt_tokens"] > last["previous_tokens"]
+    # Not overstated: the earlier prompt's text covered by the common tokens is, character for
+    # character, the start of the later prompt; and the token totals are the real counts.
+    from smartcontext_cli.tokens import Tokenizer
+
+    tokenizer = Tokenizer("cl100k_base")
+    assert tokenizer.count(first) == last["previous_tokens"]
+    assert tokenizer.count(second) == last["prompt_tokens"]
+    shared_chars = tokenizer.prefix_chars(first, last["common_prefix_tokens"])
+    assert shared_chars > len(first) * 0.9 and second.startswith(first[:shared_chars])
+    stats = ok(run("stats", "--json")).json()
+    assert stats["cache"]["last"]["common_prefix_tokens"] == last["common_prefix_tokens"]
+
+
+def test_a_planned_break_is_reported_as_planned(run) -> None:
+    seed_project(run)
+    ok(run("compile"))
+    ok(run("prefix", "break", "--reason", "switching task"))
+    ok(run("goal", "Now: add partial refunds"))
+    ok(run("compile"))
+    last = last_reuse(run)
+    assert last["planned_break"] == "switching task" and last["unplanned_break"] is False
+    assert "planned break: switching task" in ok(run("prefix", "check")).stdout
+    assert ok(run("prefix", "check", "--json")).json()["pending_break"] is None  # consumed once
+    ok(run("compile"))
+    assert last_reuse(run)["planned_break"] is None
+
+
+def test_a_timestamp_in_the_system_text_is_flagged(run) -> None:
+    seed_project(run)
+    ok(run("compile", "--system", "Current time: 2024-05-01T10:00:00Z"))
+    ok(run("compile", "--system", "Current time: 2024-05-01T10:05:00Z"))
+    check = ok(run("prefix", "check", "--system", "Current time: 2024-05-01T10:05:00Z"))
+    assert "warning: timestamp '2024-05-01T10:05:00Z' in system line 1" in check.stdout
+    assert "warning: changed in place block in the system section" in check.stdout
+    last = last_reuse(run)
+    assert last["unplanned_break"] is True and last["reuse_of_previous"] < 0.5
