@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
 from ..config import Settings
 from ..errors import UsageError
-from ..memory import MemoryStore
+from ..memory import MAX_ARTIFACT_BYTES, MemoryStore
 
 # Shared options, defined once and reused by every command that takes them.
 NamespaceOpt = Annotated[
@@ -66,13 +66,27 @@ def app_context(ctx: typer.Context) -> AppContext:
     return obj
 
 
+# Why a cap: `cat /dev/zero | smartcontext remember -` must fail, not fill the memory of the
+# machine; nothing the store accepts is larger than an artifact.
+MAX_INPUT_BYTES = MAX_ARTIFACT_BYTES
+
+
+def _read_capped(stream: BinaryIO, what: str, source: str) -> bytes:
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise UsageError(
+            f"the {what} {source} is larger than {MAX_INPUT_BYTES / 1e6:.0f} MB; nothing was stored"
+        )
+    return data
+
+
 def read_text_arg(value: str, what: str) -> str:
     """``-`` means standard input (strict UTF-8); anything else is the text itself."""
     if value != "-":
         return value
     if sys.stdin is None:
         raise UsageError(f"no standard input to read the {what} from")
-    data = sys.stdin.buffer.read()
+    data = _read_capped(sys.stdin.buffer, what, "on standard input")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -85,7 +99,8 @@ def read_file_arg(value: str, what: str) -> str:
         return read_text_arg(value, what)
     path = Path(value)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = _read_capped(fh, what, f"in {value}")
     except FileNotFoundError:
         raise UsageError(f"no such file: {value}") from None
     except IsADirectoryError:

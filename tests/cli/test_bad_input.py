@@ -117,6 +117,22 @@ def test_ten_megabytes_on_stdin(sc, backend):
 
 @pytest.mark.parametrize(
     "args",
+    [["remember", "-"], ["artifact", "add", "x", "-"], ["artifact", "add", "x", "/dev/zero"]],
+)
+def test_endless_input_is_refused_without_filling_memory(home, args):
+    env = {**os.environ, "SMARTCONTEXT_HOME": str(home)}
+    with open("/dev/zero", "rb") as endless:
+        proc = subprocess.run(
+            [sys.executable, "-m", "smartcontext_cli", *args],
+            stdin=endless, capture_output=True, env=env, timeout=60,
+        )
+    assert proc.returncode == 2
+    assert proc.stderr.decode().endswith("is larger than 50 MB; nothing was stored\n")
+    assert not home.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
     [["remember", "-"], ["goal", "-"], ["artifact", "add", "x", "-"], ["import", "-"]],
 )
 def test_invalid_utf8_on_stdin(sc, backend, args):
