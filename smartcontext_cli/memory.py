@@ -20,7 +20,6 @@ from .errors import AmbiguousIdError, NotFoundError, UsageError
 from .models import (
     Artifact,
     Memory,
-    SessionItem,
     is_utf8,
     normalise_tags,
     validate_importance,
@@ -37,7 +36,6 @@ MAX_ARTIFACT_BYTES = 50_000_000
 ARTIFACT_NAME_MAX = 200
 WORKING = "working"
 ARTIFACTS = "artifacts"
-SESSION = "session"
 
 
 def clean_text(text: str, what: str, max_bytes: int) -> str:
@@ -253,20 +251,6 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def list_artifacts(self) -> list[Artifact]:
         arts = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS)]
         return sorted(arts, key=lambda a: int(a.id[1:]))
-
-    # session log (the basics; the session protocol extends these) ------------------------------
-
-    def add_session_item(self, role: str, content: str, **meta: Any) -> SessionItem:
-        content = clean_text(content, "session item", MAX_ARTIFACT_BYTES)
-        with self.storage.transaction():
-            item = SessionItem(role=role, content=content, meta=meta)
-            item.seq = self.storage.next_counter(SESSION)
-            self.storage.put_doc(SESSION, item.key, item.to_dict())
-        return item
-
-    def get_session_items(self, limit: int | None = None) -> list[SessionItem]:
-        docs = self.storage.list_docs(SESSION, limit=limit, reverse=True)
-        return [SessionItem.from_dict(d) for _, d in reversed(docs)]
 
     # transfer --------------------------------------------------------------------------------
 

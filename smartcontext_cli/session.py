@@ -1,17 +1,454 @@
-"""The session protocol's API on MemoryStore (session log, trimming, compaction, branches)."""
+"""The session protocol on ``MemoryStore``: the log, its limits, compaction, session end, branches.
+
+What it guarantees:
+
+* The log is append-only. Trimming, compaction and ``end_session`` never move or delete an
+  item: they point the branch at a *view* (``branching.View``) that replaces the old part; the
+  raw log stays readable (``get_session_items(raw=True)``) and ``undo_compaction`` restores it.
+* When the visible log exceeds ``max_turns()``, the compression strategy runs on all but the
+  most recent half; if that cannot bring it under the limit, the old part is compacted into a
+  typed digest. ``none`` keeps everything.
+* Every item's token count is measured once, when it is added, so reports of tokens before and
+  after cost nothing later.
+* Branch switches, compaction, trimming and session end mark a planned cache break.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .branching import MAIN, SESSION, STATE, Branch, BranchOps, git_head_branch
+from .compression import STRATEGIES
+from .errors import NotFoundError, UsageError
+from .models import Memory, SessionItem
 
 if TYPE_CHECKING:
+    from .compaction import Insight
     from .config import Settings
     from .storage.base import Storage
 
+ROLE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
+MAX_ITEM_BYTES = 50_000_000
+MIN_TURNS = 2
+
+
+def validate_role(role: str) -> str:
+    clean = role.strip().lower()
+    if not ROLE_RE.fullmatch(clean):
+        raise UsageError(
+            f"invalid role {role!r}: one word such as user, assistant, tool, observation, "
+            "decision or error (letters, digits, '_', '-', '.'; at most 32)"
+        )
+    return clean
+
+
+@dataclass
+class SessionReport:
+    """What a trim, compaction, session end or undo did (``to_dict`` is the CLI's JSON)."""
+
+    action: str
+    branch: str
+    dry_run: bool = False
+    events_before: int = 0
+    events_after: int = 0
+    compacted: int = 0
+    preserved: int = 0
+    tokens_before: int = 0
+    tokens_after: int = 0
+    strategy: str | None = None
+    sections: dict[str, int] = field(default_factory=dict)
+    memories_added: list[dict[str, Any]] = field(default_factory=list)
+    memories_known: int = 0
+    memories_removed: int = 0
+    artifacts: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    view: int | None = None
+    notice: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 class SessionMixin:
-    """Mixed into ``MemoryStore``; relies on its ``storage`` and ``settings``."""
+    """Mixed into ``MemoryStore``; relies on its ``storage``, ``settings`` and memory API."""
 
     storage: Storage
     settings: Settings
     namespace: str
+    notices: list[str]
+    last_trim: SessionReport | None = None
+
+    if TYPE_CHECKING:
+
+        def remember(
+            self,
+            content: str,
+            tags: Any = None,
+            kind: str = "note",
+            importance: float = 0.5,
+            source: str = "user",
+        ) -> Memory: ...
+        def store_artifact(self, name: str, content: str) -> Any: ...
+        def mark_cache_break(self, reason: str = "manual") -> None: ...
+
+    # plumbing --------------------------------------------------------------------------------
+
+    def _ops(self) -> BranchOps:
+        return BranchOps(self.storage)
+
+    def _branch(self) -> Branch:
+        """The current branch, after catching up with git's when following it."""
+        ops = self._ops()
+        state = ops.state()
+        current = ops.find(str(state.get("current", MAIN))) or ops.by_id(0)
+        if state.get("follow_git"):
+            head = git_head_branch()
+            if head and head != current.name:
+                with self.storage.transaction():
+                    target = ops.find(head) or ops.create(
+                        head, f"follows git branch {head}", current
+                    )
+                    ops.set_state(target.name, True)
+                self.mark_cache_break("branch switch")
+                return target
+        return current
+
+    def _count(self, text: str) -> int | None:
+        from .tokens import Tokenizer, default_cache_dir
+
+        tokenizer = Tokenizer(self.settings.get("encoding"), default_cache_dir())
+        n = tokenizer.count(text)
+        return n if tokenizer.exact else None  # an estimate is never stored as a count
+
+    def _tokens(self, items: list[SessionItem]) -> int:
+        encoding = str(self.settings.get("encoding"))
+        total = 0
+        for item in items:
+            if item.token_count is None or item.meta.get("token_encoding") != encoding:
+                item.token_count = self._count(item.content)
+                item.meta["token_encoding"] = encoding
+            total += item.token_count or 0
+        return total
+
+    def _setting(self, key: str) -> Any:
+        # Flags and environment variables win; then what was set for this namespace; then config.
+        if self.settings.sources.get(key) in ("flag", "env"):
+            return self.settings.get(key)
+        doc = self.storage.get_doc(STATE, "settings") or {}
+        return doc.get(key, self.settings.get(key))
+
+    def _persist_setting(self, key: str, value: Any) -> None:
+        with self.storage.transaction():
+            doc = self.storage.get_doc(STATE, "settings") or {}
+            doc[key] = value
+            self.storage.put_doc(STATE, "settings", doc)
+        self.settings.values[key] = value
+        self.settings.sources[key] = "namespace"
+
+    # the log ---------------------------------------------------------------------------------
+
+    def add_session_item(self, role: str, content: str, **meta: Any) -> SessionItem:
+        """Append an event to the current branch's log, then trim it if it is over the limit."""
+        from .memory import clean_text
+
+        role = validate_role(role)
+        content = clean_text(content, "session item", MAX_ITEM_BYTES)
+        item = SessionItem(role=role, content=content, meta=dict(meta))
+        self._tokens([item])  # outside the write lock: the tokenizer may take a moment to load
+        with self.storage.transaction():
+            branch = self._branch()
+            item.branch = branch.name
+            item.seq = self.storage.next_counter(SESSION)
+            self.storage.put_doc(branch.collection, item.key, item.to_dict())
+        # Kept for callers that report it (the CLI); the item is what the spec's API returns.
+        self.last_trim = self.trim_session()
+        if self.last_trim and self.last_trim.notice:
+            self.notices.append(self.last_trim.notice)
+        return item
+
+    def get_session_items(self, limit: int | None = None, raw: bool = False) -> list[SessionItem]:
+        """The current branch's visible log, oldest first (the last ``limit`` items if given).
+
+        ``raw`` shows every event ever added to the branch's history, as if never compacted.
+        """
+        if limit is not None and limit < 0:
+            raise UsageError("limit must be zero or more")
+        if limit == 0:
+            return []
+        ops, branch = self._ops(), self._branch()
+        if raw:
+            items = ops.raw_chain(branch)
+        else:
+            view_items, rest = ops.visible(branch, limit)
+            items = view_items + rest
+        return items[-limit:] if limit else items
+
+    @property
+    def session_log(self) -> list[SessionItem]:
+        return self.get_session_items()
+
+    def session_status(self) -> dict[str, Any]:
+        """Where the log stands: branch, sizes, limits, and the view in force (JSON-ready)."""
+        ops, branch = self._ops(), self._branch()
+        view_items, raw = ops.visible(branch)
+        view = ops.view(branch.view)
+        return {
+            "namespace": self.namespace,
+            "branch": branch.name,
+            "follow_git": self.follows_git(),
+            "items": len(view_items) + len(raw),
+            "raw_items": len(ops.raw_chain(branch)),
+            "tokens": self._tokens(view_items + raw),
+            "max_session_turns": self.max_turns(),
+            "compression_strategy": self.compression_strategy(),
+            "view": {
+                "id": view.id,
+                "kind": view.kind,
+                "created_at": view.created_at,
+                "own": view.branch == branch.id,
+            }
+            if view
+            else None,
+        }
+
+    def pop_session_item(self) -> SessionItem:
+        """Remove and return the last item (undo an ``add``)."""
+        ops = self._ops()
+        with self.storage.transaction():
+            branch = self._branch()
+            view_items, rest = ops.visible(branch)
+            if not rest:
+                if view_items:
+                    raise UsageError(
+                        "the last item is part of a compacted summary; "
+                        "restore the log with: smartcontext compact --undo"
+                    )
+                raise NotFoundError(f"the session log of branch {branch.name!r} is empty")
+            last = rest[-1]
+            if last.seq <= branch.fork_seq and branch.parent is not None:
+                raise UsageError(
+                    f"the last item belongs to the parent branch {last.branch!r}; "
+                    "switch to it to remove it there"
+                )
+            for child in ops.children(branch):
+                if child.fork_seq >= last.seq:
+                    raise UsageError(
+                        f"branch {child.name!r} was forked after this item and "
+                        "shares it; delete that branch first"
+                    )
+            self.storage.delete_doc(branch.collection, last.key)
+        return last
+
+    # limits and compression ------------------------------------------------------------------
+
+    def max_turns(self) -> int:
+        return int(self._setting("max_session_turns"))
+
+    def set_max_turns(self, n: int) -> SessionReport | None:
+        """Persist the limit for this namespace and trim right away if the log is over it."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < MIN_TURNS:
+            raise UsageError(f"max_session_turns must be a whole number of at least {MIN_TURNS}")
+        self._persist_setting("max_session_turns", n)
+        return self.trim_session()
+
+    def compression_strategy(self) -> str:
+        return str(self._setting("compression_strategy"))
+
+    def set_compression_strategy(self, name: str) -> None:
+        if name not in STRATEGIES:
+            raise UsageError(f"unknown compression strategy {name!r}: use {', '.join(STRATEGIES)}")
+        self._persist_setting("compression_strategy", name)
+
+    def trim_session(
+        self, strategy: str | None = None, force: bool = False
+    ) -> SessionReport | None:
+        """Apply the compression strategy when the log is over ``max_turns()`` (or ``force``)."""
+        from . import compression
+
+        strategy = strategy or self.compression_strategy()
+        if strategy not in STRATEGIES:
+            raise UsageError(
+                f"unknown compression strategy {strategy!r}: use {', '.join(STRATEGIES)}"
+            )
+        if strategy == "none":
+            return None
+        limit = self.max_turns()
+        ops, branch = self._ops(), self._branch()
+        view_items, raw = ops.visible(branch)
+        if len(view_items) + len(raw) <= limit and not force:
+            return None
+        keep = min(len(raw), max(1, limit // 2))
+        older_raw, recent = raw[: len(raw) - keep], raw[len(raw) - keep :]
+        if not older_raw:
+            return None
+        older = view_items + older_raw
+        # A dry pass first: if the strategy cannot get under the limit we compact instead, and
+        # must not have stored artifacts for a result we throw away.
+        probe = compression.compress(older, "heuristic", lambda _n, _c: "#a0")
+        if strategy == "heuristic" and len(probe.items) + keep > limit:
+            return self.compact_session_schema(preserve_recent=keep, max_items=limit)
+        saved: list[str] = []
+
+        def save(name: str, text: str) -> str:
+            saved.append(self.store_artifact(name, text).ref)
+            return saved[-1]
+
+        timeout = float(self._setting("summarizer_timeout") or 60.0)
+        result = compression.compress(older, strategy, save, self._setting("summarizer"), timeout)
+        if len(result.items) + keep > limit:
+            report = self.compact_session_schema(preserve_recent=keep, max_items=limit)
+            report.notice = result.notice
+            return report
+        report = self._replace(
+            branch,
+            "trim",
+            older_raw[-1].seq,
+            result.items,
+            view_items + raw,
+            recent,
+            {"strategy": result.strategy, "notice": result.notice},
+        )
+        report.strategy, report.notice, report.artifacts = result.strategy, result.notice, saved
+        return report
+
+    def _replace(
+        self,
+        branch: Branch,
+        kind: str,
+        upto: int,
+        new_items: list[SessionItem],
+        before: list[SessionItem],
+        recent: list[SessionItem],
+        info: dict[str, Any],
+        memories: list[Memory] | None = None,
+    ) -> SessionReport:
+        """Point ``branch`` at a view of ``new_items`` + ``recent``; report what changed."""
+        tokens_before = self._tokens(before)
+        self._tokens(new_items)
+        with self.storage.transaction():
+            for item in new_items:
+                item.branch = branch.name
+                if item.seq == 0:
+                    item.seq = self.storage.next_counter(SESSION)
+            info = {**info, "memories": [m.id for m in memories or []]}
+            view = self._ops().add_view(branch, kind, upto, new_items, info)
+        self.mark_cache_break("session end" if kind == "end" else "compaction")
+        return SessionReport(
+            action=kind,
+            branch=branch.name,
+            events_before=len(before),
+            events_after=len(new_items) + len(recent),
+            compacted=len(before) - len(recent),
+            preserved=len(recent),
+            tokens_before=tokens_before,
+            tokens_after=sum(i.token_count or 0 for i in new_items) + self._tokens(recent),
+            memories_added=[
+                {"id": m.id, "kind": m.kind, "content": m.content} for m in memories or []
+            ],
+            view=view.id,
+        )
+
+    # compaction, session end, undo (the work is in compaction.py) -----------------------------
+
+    def _extract_insights_from_events(self, events: list[SessionItem]) -> list[Insight]:
+        """Decisions, facts, preferences, fixes and patterns in ``events``; stores nothing."""
+        from .compaction import extract
+
+        return extract(events)
+
+    def compact_session_schema(
+        self,
+        preserve_recent: int = 30,
+        extract_insights: bool = True,
+        dry_run: bool = False,
+        max_items: int | None = None,
+    ) -> SessionReport:
+        """Compact all but the last ``preserve_recent`` events into a typed digest (reversible).
+
+        ``max_items`` caps the resulting log (the digest becomes one item if it must).
+        """
+        from .compaction import compact
+
+        return compact(self, preserve_recent, extract_insights, dry_run, max_items)
+
+    def end_session(self, summary: str | None = None) -> SessionReport:
+        """Close the session: insights and ``summary`` go to long-term memory, the log to the
+        archive, and the branch starts a fresh, empty log (``undo_compaction`` reopens it)."""
+        from .compaction import end
+
+        return end(self, summary)
+
+    def undo_compaction(self) -> SessionReport:
+        """Undo the latest compaction, trim or session end of the current branch."""
+        from .compaction import undo
+
+        return undo(self)
+
+    # branches --------------------------------------------------------------------------------
+
+    def current_branch(self) -> str:
+        return self._branch().name
+
+    def create_branch(
+        self, name: str, description: str = "", from_branch: str | None = None, switch: bool = False
+    ) -> Branch:
+        """Fork ``from_branch`` (default: the current one); its history is shared, not copied."""
+        ops = self._ops()
+        parent = ops.get(from_branch) if from_branch else self._branch()
+        branch = ops.create(name, description, parent)
+        if switch:
+            self.switch_branch(branch.name)
+        return branch
+
+    def switch_branch(self, name: str | None = None, follow_git: bool = False) -> Branch:
+        """Make ``name`` current; with ``follow_git`` track the checked-out git branch instead."""
+        ops = self._ops()
+        if follow_git:
+            if name:
+                raise UsageError("give a branch name or --follow-git, not both")
+            head = git_head_branch()
+            if head is None:
+                raise UsageError("--follow-git needs a git repository with a branch checked out")
+            before = self._branch()
+            with self.storage.transaction():
+                target = ops.find(head) or ops.create(head, f"follows git branch {head}", before)
+                ops.set_state(target.name, True)
+        else:
+            if not name:
+                raise UsageError("give a branch name (or --follow-git)")
+            target = ops.get(name)
+            before = self._branch()
+            ops.set_state(target.name, False)
+        if target.id != before.id:
+            self.mark_cache_break("branch switch")
+        return target
+
+    def follows_git(self) -> bool:
+        return bool(self._ops().state().get("follow_git"))
+
+    def list_branches(self) -> list[dict[str, Any]]:
+        return self._ops().describe(self._branch(), self.follows_git())
+
+    def compare_branches(self, branch1: str, branch2: str | None = None) -> dict[str, Any]:
+        """The shared history and what each side added (``branch2`` defaults to the current)."""
+        ops = self._ops()
+        return ops.compare(ops.get(branch1), ops.get(branch2) if branch2 else self._branch())
+
+    def merge_branch(self, source: str, target: str | None = None) -> list[SessionItem]:
+        """Append ``source``'s items since the shared history to ``target`` (default: current)."""
+        ops = self._ops()
+        current = self._branch()
+        into = ops.get(target) if target else current
+        merged = ops.merge(ops.get(source), into)
+        if merged and into.id == current.id:
+            report = self.trim_session()
+            if report and report.notice:
+                self.notices.append(report.notice)
+        return merged
+
+    def delete_branch(self, name: str, require_merged: bool = False) -> int:
+        """Delete a branch and its own items; ``require_merged`` refuses unmerged ones."""
+        ops = self._ops()
+        return ops.delete(ops.get(name), self._branch(), require_merged)

@@ -1,0 +1,222 @@
+"""The session log API on MemoryStore: add, read, pop, limits, trimming; on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smartcontext_cli import MemoryStore, NotFoundError, UsageError
+
+BACKENDS = ["sqlite", "json"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def open_store(backend: str, home: Path):
+    """``open_store(**kw)`` opens the namespace again, as a new process would."""
+    opened: list[MemoryStore] = []
+
+    def _open(**kwargs) -> MemoryStore:
+        store = MemoryStore(namespace="proj", storage_backend=backend, **kwargs)
+        opened.append(store)
+        return store
+
+    yield _open
+    for store in opened:
+        store.close()
+
+
+def contents(store: MemoryStore, **kw) -> list[str]:
+    return [i.content for i in store.get_session_items(**kw)]
+
+
+def test_items_come_back_in_order_with_roles_and_counts(open_store):
+    store = open_store()
+    first = store.add_session_item("user", "Implementing feature A")
+    second = store.add_session_item("Assistant", "Starting with the parser", file="parser.py")
+    store.add_session_item("review", "free-form roles are fine")
+    assert second.seq > first.seq
+    items = store.get_session_items()
+    assert [(i.role, i.content) for i in items] == [
+        ("user", "Implementing feature A"),
+        ("assistant", "Starting with the parser"),
+        ("review", "free-form roles are fine"),
+    ]
+    assert items[1].meta["file"] == "parser.py"
+    assert all(i.branch == "main" and i.token_count and i.token_count > 0 for i in items)
+    assert contents(store, limit=2) == ["Starting with the parser", "free-form roles are fine"]
+    assert store.get_session_items(limit=0) == []
+    assert store.session_log == items
+
+
+def test_a_new_store_sees_the_same_log(open_store):
+    open_store().add_session_item("user", "remember me across restarts")
+    assert contents(open_store()) == ["remember me across restarts"]
+
+
+@pytest.mark.parametrize("role", ["", "two words", "x" * 40, "ümlaut"])
+def test_bad_roles_are_usage_errors(open_store, role):
+    with pytest.raises(UsageError, match="invalid role"):
+        open_store().add_session_item(role, "text")
+
+
+def test_empty_text_and_negative_limit_are_refused(open_store):
+    store = open_store()
+    with pytest.raises(UsageError, match="empty"):
+        store.add_session_item("user", "   ")
+    with pytest.raises(UsageError, match="limit"):
+        store.get_session_items(limit=-1)
+
+
+def test_pop_removes_the_last_item_and_survives_restart(open_store):
+    store = open_store()
+    store.add_session_item("user", "keep")
+    store.add_session_item("user", "oops")
+    popped = store.pop_session_item()
+    assert popped.content == "oops"
+    assert contents(open_store()) == ["keep"]
+    open_store().pop_session_item()
+    with pytest.raises(NotFoundError, match="empty"):
+        open_store().pop_session_item()
+
+
+def test_pop_refuses_what_a_compaction_summarised(open_store):
+    store = open_store()
+    for n in range(4):
+        store.add_session_item("user", f"event {n}")
+    store.compact_session_schema(preserve_recent=0)
+    with pytest.raises(UsageError, match="compact --undo"):
+        store.pop_session_item()
+
+
+def test_max_turns_persists_per_namespace_and_validates(open_store):
+    store = open_store()
+    assert store.max_turns() == 100
+    store.set_max_turns(40)
+    assert open_store().max_turns() == 40
+    assert MemoryStore(namespace="other", storage_backend="sqlite").max_turns() == 100
+    for bad in (1, 0, -3, 2.5, True):
+        with pytest.raises(UsageError, match="max_session_turns"):
+            store.set_max_turns(bad)
+    # An explicit constructor argument wins over the namespace's value, as a flag does.
+    assert open_store(max_session_turns=7).max_turns() == 7
+
+
+def test_compression_strategy_persists_and_validates(open_store):
+    store = open_store()
+    assert store.compression_strategy() == "heuristic"
+    store.set_compression_strategy("none")
+    assert open_store().compression_strategy() == "none"
+    with pytest.raises(UsageError, match="unknown compression strategy"):
+        store.set_compression_strategy("zip")
+
+
+def test_strategy_none_keeps_everything(open_store):
+    store = open_store(compression_strategy="none")
+    store.set_max_turns(5)
+    for n in range(12):
+        store.add_session_item("user", "ok" if n % 2 else f"step {n}")
+    assert len(store.get_session_items()) == 12
+
+
+def test_heuristic_trim_keeps_what_matters_and_loses_nothing(open_store):
+    store = open_store(max_session_turns=10)
+    long_output = "\n".join(f"collected line {n}" for n in range(120))
+    added = [
+        ("assistant", "ok"),
+        ("tool", long_output),
+        ("decision", "We use a token bucket with 120 requests per minute"),
+        ("user", "thanks"),
+        ("tool", "pytest -q: 14 passed"),
+        ("tool", "pytest -q: 14 passed"),
+        ("error", "ImportError: No module named 'redis'"),
+        ("user", "got it"),
+        ("assistant", "Installed redis 5.0.1 and the tests pass"),
+        ("user", "next: the docs"),
+        ("user", "then the changelog"),
+    ]
+    for role, text in added:
+        store.add_session_item(role, text)
+    items = store.get_session_items()
+    # The 11th event went over the limit: the oldest 6 were compressed, the last 5 kept as is.
+    assert len(items) == 9
+    assert [i.content for i in items[-5:]] == [t for _, t in added[-5:]]
+    text = "\n".join(i.content for i in items)
+    # Acknowledgements dropped but counted; repeats merged with their count; decisions kept
+    # verbatim; the long output shortened with its full text as an artifact.
+    note = items[0]
+    assert note.role == "summary"
+    assert "2 acknowledgements dropped; 1 repeats merged; 1 long outputs shortened" in note.content
+    assert "pytest -q: 14 passed\n[repeated 2 times]" in text
+    assert "We use a token bucket with 120 requests per minute" in text
+    shortened = next(i for i in items if i.meta.get("artifact"))
+    assert "lines omitted" in shortened.content and shortened.meta["artifact"] in shortened.content
+    assert store.get_artifact(shortened.meta["artifact"]).content == long_output
+    # Nothing is gone: the raw log has every event, and a restart sees the trimmed view.
+    assert [i.content for i in store.get_session_items(raw=True)] == [t for _, t in added]
+    assert contents(open_store()) == [i.content for i in items]
+
+
+def test_trim_compacts_when_compression_cannot_reach_the_limit(open_store):
+    store = open_store(max_session_turns=6)
+    for n in range(7):
+        store.add_session_item("user", f"Distinct request number {n} about module_{n}.py")
+    items = store.get_session_items()
+    assert len(items) <= 6
+    assert items[0].meta.get("compaction") == "overview"
+    assert [i.content for i in items if i.role == "user"][-1] == (
+        "Distinct request number 6 about module_6.py"
+    )
+
+
+def test_set_max_turns_trims_right_away_and_undo_restores(open_store):
+    store = open_store()
+    for n in range(12):
+        store.add_session_item("user", f"Step {n}: edit src/file_{n}.py")
+    report = store.set_max_turns(6)
+    assert report is not None and report.events_before == 12 and report.events_after <= 6
+    assert store.consume_cache_break() == "compaction"
+    store.undo_compaction()
+    assert len(store.get_session_items()) == 12
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(["user", "assistant", "tool", "decision", "error"]),
+            st.sampled_from(["ok", "thanks", "Run the tests", "Use port 5433", "x" * 50])
+            | st.text(alphabet="abcdef 0123456789./", min_size=1, max_size=40).filter(str.strip),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    limit=st.integers(min_value=2, max_value=8),
+)
+def test_trimming_invariants(tmp_path_factory, events, limit):
+    home = tmp_path_factory.mktemp("home")
+    store = MemoryStore(namespace="prop", storage_backend="sqlite", base_dir=home)
+    store.set_max_turns(limit)
+    for role, text in events:
+        store.add_session_item(role, text)
+    visible = store.get_session_items()
+    raw = store.get_session_items(raw=True)
+    # Nothing lost: the raw log is exactly what was added, in order.
+    assert [(i.role, i.content) for i in raw] == [(r, t) for r, t in events]
+    # Nothing duplicated: an event appears at most once in the visible log.
+    seqs = [i.seq for i in visible if i.role != "summary"]
+    assert len(seqs) == len(set(seqs))
+    # Decisions survive verbatim, whatever the trimming did.
+    text = "\n".join(i.content for i in visible)
+    assert all(t.strip() in text for r, t in events if r == "decision")
+    assert len(visible) <= limit
+    store.close()
