@@ -110,6 +110,18 @@ def common_prefix_tokens(earlier: Sequence[Sequence[Any]], later: Sequence[Seque
     return total
 
 
+def window_moved(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
+    """Whether the compiler's session window starts at another item than in the earlier compile.
+
+    Why compared here rather than read from the record's own ``window_moved``: that flag says the
+    window was recomputed, which can happen while it still starts at the same item; for the
+    cache only a different first item matters. A moved window is an explained break (the budget
+    was full), so it is reported as such and never blamed on volatile content.
+    """
+    a, b = earlier.get("window_start"), later.get("window_start")
+    return a is not None and b is not None and a != b
+
+
 def compare(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
     """Reuse of one compile record by the next (keys documented in the README)."""
     blocks_a, blocks_b = earlier.get("blocks") or [], later.get("blocks") or []
@@ -129,6 +141,7 @@ def compare(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
         "planned_break": planned or None,
         "unplanned_break": not planned and tokens_a > 0 and share < UNPLANNED_BELOW,
         "branch_changed": earlier.get("branch") != later.get("branch"),
+        "window_moved": window_moved(earlier, later),
     }
 
 
@@ -291,8 +304,8 @@ def block_warnings(
     """
     warnings: list[dict[str, Any]] = []
     for earlier, later in pairwise(records):
-        if later.get("cache_break"):
-            continue
+        if later.get("cache_break") or window_moved(earlier, later):
+            continue  # the cause is known: nothing volatile to point at
         a, b = earlier.get("blocks") or [], later.get("blocks") or []
         total = sum(int(x[1]) for x in a)
         common = common_prefix_tokens(a, b)

@@ -39,6 +39,7 @@ def record(
     parts: list[tuple[str, int]],
     cache_break: str | None = None,
     sections: dict[str, int] | None = None,
+    **extra: object,
 ) -> int:
     """Write a contract-shaped compile record whose blocks are ``parts`` (text, tokens)."""
     n = store.storage.next_counter("compilation")
@@ -60,6 +61,7 @@ def record(
             "blocks": blocks,
             "cache_break": cache_break,
             "branch": "main",
+            **extra,
         },
     )
     return n
@@ -142,6 +144,22 @@ def test_an_early_change_is_an_unplanned_break_unless_marked(store: MemoryStore)
     assert planned["planned_break"] == "manual" and planned["unplanned_break"] is False
     assert report["planned_breaks"] == 1 and report["unplanned_breaks"] == 1
     assert report["mean_reuse_unplanned"] == round(100 / 420, 4)
+
+
+def test_a_moved_session_window_is_an_explained_break(store: MemoryStore) -> None:
+    record(store, [("prefix", 10), ("s1", 100), ("s2", 100)], window_start=1, window_moved=False)
+    record(store, [("prefix", 10), ("s2", 100), ("s3", 100)], window_start=2, window_moved=True)
+    # Recomputed but starting at the same item: the flag alone does not make it a move.
+    record(
+        store,
+        [("prefix", 10), ("s2", 100), ("s3", 100), ("s4", 9)],
+        window_start=2,
+        window_moved=True,
+    )
+    moved, same = store.cache_reuse()["pairs"]
+    assert moved["window_moved"] is True and moved["unplanned_break"] is True
+    assert same["window_moved"] is False and same["reuse_of_previous"] == 1.0
+    assert store.prefix_check()["warnings"] == []  # the cause is known: nothing to blame
 
 
 def test_last_n_limits_the_window(store: MemoryStore) -> None:
