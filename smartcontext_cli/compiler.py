@@ -171,7 +171,10 @@ class ContextCompiler:
         )
         if goal_text and focus and len(goal_text) <= REPRISE_MAX_CHARS and "\n" not in goal_text:
             focus.insert(
-                0, Candidate("focus", f"Goal: {goal_text}", REPRISE, raw=True, cuttable=False)
+                0,
+                Candidate(
+                    "focus", f"Goal: {goal_text}", REPRISE, relevance=0.0, raw=True, cuttable=False
+                ),
             )
         plan = Plan(
             style=layout.style_of(format),
