@@ -55,6 +55,12 @@ def clean_text(text: str, what: str, max_bytes: int) -> str:
     return text
 
 
+def _kind_filter(kind: str | None) -> str | None:
+    """Kinds are stored lower-case: ``--kind Decision`` filters like ``--kind decision``, and a
+    kind no memory can have is an error rather than a silent empty result."""
+    return None if kind is None else validate_kind(kind.strip().lower())
+
+
 class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     """One namespace's memory: ``MemoryStore(namespace="my-project", storage_backend="sqlite")``."""
 
@@ -149,7 +155,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
         if limit < 0:
             raise UsageError("limit must be zero or more")
-        return search(self.storage, query, limit, normalise_tags(tags), kind)
+        return search(self.storage, query, limit, normalise_tags(tags), _kind_filter(kind))
 
     def matching(self, query: str, limit: int = 1000) -> list[Memory]:
         """Memories containing every content word of ``query`` (stemmed, never fuzzy).
@@ -197,7 +203,9 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def list(
         self, limit: int | None = 20, tags: Sequence[str] | None = None, kind: str | None = None
     ) -> list[Memory]:
-        return self.storage.list_memories(limit=limit, tags=normalise_tags(tags), kind=kind)
+        return self.storage.list_memories(
+            limit=limit, tags=normalise_tags(tags), kind=_kind_filter(kind)
+        )
 
     def count(self) -> int:
         return self.storage.count_memories()

@@ -32,6 +32,9 @@ def validate_importance(value: float) -> float:
     return float(value)
 
 
+_BAD_TAG_CHAR = re.compile("[,\n\r\t\x00]")
+
+
 def is_utf8(text: str) -> bool:
     """False for text holding lone surrogates (undecodable bytes from argv or a file name)."""
     try:
@@ -53,7 +56,7 @@ def normalise_tags(tags: str | Sequence[str] | None) -> list[str]:
         clean = tag.strip().lower()
         if not clean:
             raise UsageError("a tag cannot be empty")
-        if len(clean) > 64 or any(ch in clean for ch in ",\n\r\t\x00"):
+        if len(clean) > 64 or _BAD_TAG_CHAR.search(clean):
             raise UsageError(f"invalid tag {tag!r}: at most 64 characters, no commas or newlines")
         if not is_utf8(clean):
             raise UsageError(f"invalid tag {tag!r}: not valid UTF-8 text")

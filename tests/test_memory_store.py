@@ -295,17 +295,20 @@ def test_import_all_rejects_bad_data_without_writing(store):
 # the README's snippets run as written -----------------------------------------------------------
 
 
-def python_blocks(containing: str) -> list[str]:
-    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+def python_blocks(section: str, containing: str) -> list[str]:
+    """The python code blocks of one README section (``## <section>``) holding ``containing``."""
+    match = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## |\Z)", README, re.M | re.S)
+    assert match, f"README has no section {section!r}"
+    blocks = re.findall(r"```python\n(.*?)```", match.group(1), flags=re.DOTALL)
     found = [b for b in blocks if containing in b]
-    assert found, f"README has no python block with {containing!r}"
+    assert found, f"README section {section!r} has no python block with {containing!r}"
     return found
 
 
 def test_readme_python_api_snippet_runs(tmp_path, monkeypatch, backend):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "api_docs.md").write_text("# API docs\n", encoding="utf-8")
-    for block in python_blocks("MemoryStore(namespace="):
+    for block in python_blocks("Python API", "MemoryStore(namespace="):
         code = block.replace('storage_backend="sqlite"', f'storage_backend="{backend}"')
         namespace: dict[str, object] = {}
         exec(compile(code, "README.md", "exec"), namespace)
@@ -325,7 +328,7 @@ def test_readme_storage_config_snippet_migrates_json_to_sqlite(tmp_path, monkeyp
         source.remember("carried across by the spec's snippet", tags=["spec"])
         source.set_goal("snippet goal")
         expected = source.export_all()
-    for block in python_blocks("StorageConfig("):
+    for block in python_blocks("Storage", "StorageConfig("):
         exec(compile(block, "README.md", "exec"), {})
     config = StorageConfig(base_dir=Path("~/.smartcontext"), namespace="myproject")
     assert config.directory == (base / "namespaces" / "myproject").resolve()

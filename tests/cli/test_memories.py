@@ -168,6 +168,17 @@ def test_search_limit_tag_and_kind_filters(sc, corpus):
     assert [h["id"] for h in kinds] == [corpus["jwt"]]
 
 
+def test_kind_filters_ignore_case_and_refuse_impossible_kinds(sc, corpus):
+    assert [h["id"] for h in sc("search", "tokens", "--kind", "Fact", "--json").json()] == [
+        corpus["jwt"]
+    ]
+    assert len(sc("list", "--kind", " DECISION ", "--json").json()) == 2
+    for command in (["search", "tokens"], ["list"]):
+        result = sc(*command, "--kind", "no such kind")
+        assert result.exit_code == 2
+        assert result.stderr.startswith("smartcontext: error: invalid kind 'no such kind'")
+
+
 def test_search_tolerates_typos(sc, corpus):
     assert sc("search", "postgre", "--json").json()[0]["id"] == corpus["pg"]
     assert sc("search", "kubernets", "--json").json()[0]["id"] == corpus["k8s"]
