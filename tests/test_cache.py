@@ -298,3 +298,28 @@ def test_check_ignores_planned_breaks_and_late_changes(store: MemoryStore) -> No
     record(store, [("prefix", 10), ("c", 300), ("b", 300)], cache_break="compaction")
     record(store, [("prefix", 10), ("c", 300), ("d", 300)])  # change after 52% of the prompt
     assert store.prefix_check()["warnings"] == []
+
+
+# real compiles -----------------------------------------------------------------------------------
+
+
+def test_compaction_and_branch_switch_are_recorded_as_planned_breaks(store: MemoryStore) -> None:
+    store.set_stable_prefix("System: stable.\n")
+    store.set_goal("Add a refund endpoint")
+    for i in range(12):
+        store.add_session_item("user", f"Look at part {i} of the refund flow in app/orders/api.py.")
+    store.compile(token_budget=2000)
+    store.compact_session_schema(preserve_recent=4)
+    store.compile(token_budget=2000)
+    assert store.cache_reuse()["last"]["planned_break"] == "compaction"
+    store.create_branch("experiment", switch=True)
+    store.add_session_item("user", "Try a different refund design.")
+    store.compile(token_budget=2000)
+    last = store.cache_reuse()["last"]
+    assert last["planned_break"] == "branch switch" and last["branch_changed"] is True
+    store.add_session_item("user", "One more step on the branch.")
+    store.compile(token_budget=2000)
+    last = store.cache_reuse()["last"]
+    assert last["planned_break"] is None and last["reuse_of_previous"] >= 0.8
+    report = store.cache_reuse()
+    assert (report["planned_breaks"], report["unplanned_breaks"]) == (2, 0)
