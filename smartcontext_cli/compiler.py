@@ -136,14 +136,13 @@ class ContextCompiler:
             )
         if format not in layout.FORMATS:
             raise UsageError(f"unknown format {format!r}: use {', '.join(layout.FORMATS)}")
-        profile = model_profile(
-            model,
-            counter.encoding if counter else self.encoding,
-            counter is not None or self.encoding is not None,
-            safety_margin,
-        )
+        profile = model_profile(model, self.encoding, self.encoding is not None, safety_margin)
         if counter is None:
             counter = CountCache(Tokenizer(profile.encoding, self.cache_dir or default_cache_dir()))
+        elif counter.encoding != profile.encoding:
+            raise UsageError(
+                f"the count cache is for {counter.encoding} but {profile.encoding} is in use"
+            )
         effective = max(1, math.floor(token_budget * (1.0 - profile.margin)))
         mode_name = self.attention.resolve(mode)
         policy = self.attention.policy(mode_name)
@@ -208,9 +207,11 @@ class ContextCompiler:
             session_more=session_more,
         )
         packed = pack(plan, counter)
-        notes = [profile.note] if profile.note else []
-        if counter.tokenizer.warning:
-            notes.append(counter.tokenizer.warning)
+        notes = [profile.note] if profile.note and not profile.fallback else []
+        if profile.fallback and profile.note:
+            packed.warnings.insert(0, profile.note)
+        if counter.tokenizer.warning:  # no encoding loaded: always said, not only when asked
+            packed.warnings.insert(0, counter.tokenizer.warning)
         ctx = CompiledContext(
             blocks=packed.ordered(),
             budget=token_budget,

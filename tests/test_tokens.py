@@ -186,3 +186,10 @@ def test_importing_tokens_does_not_import_tiktoken(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_an_encoding_that_is_not_on_disk_falls_back_with_a_margin(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    profile = model_profile(None, "o200k_base", True, None)
+    assert profile.fallback and profile.encoding == "cl100k_base" and profile.estimate
+    assert profile.margin == tokens.MISMATCH_MARGIN and "nothing is downloaded" in profile.note

@@ -227,3 +227,15 @@ def test_warm_compile_and_mode_do_not_import_tiktoken(sc, project, home: Path) -
             timeout=60,
         )
         assert proc.stderr.strip().splitlines()[-1] == "False", (args, proc.stderr)
+
+
+def test_an_unavailable_encoding_is_a_warning_and_a_margin(
+    sc, project, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty"))
+    result = sc("compile", "--encoding", "o200k_base", "--budget", "200", "--format", "json")
+    assert result.exit_code == 0
+    assert "warning: o200k_base is not in tiktoken's cache" in result.stderr
+    data = result.json()
+    assert data["effective_budget"] == 190 and data["estimate"] is True
+    assert Tokenizer().count(data["prompt"]) <= 190
