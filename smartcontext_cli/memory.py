@@ -46,8 +46,12 @@ def clean_text(text: str, what: str, max_bytes: int) -> str:
         raise UsageError(f"{what} contains NUL bytes; store binary data elsewhere")
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        hint = "; store it as an artifact: smartcontext artifact add NAME FILE" if what == "memory" else ""
-        raise UsageError(f"{what} is too large ({size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB){hint}")
+        hint = ""
+        if what == "memory":
+            hint = "; store it as an artifact: smartcontext artifact add NAME FILE"
+        raise UsageError(
+            f"{what} is too large ({size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB){hint}"
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -234,12 +238,15 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             or "\n" in name
             or not is_utf8(name)
         ):
-            raise UsageError(f"invalid artifact name {name!r}: 1-{ARTIFACT_NAME_MAX} characters, one line")
+            raise UsageError(
+                f"invalid artifact name {name!r}: 1-{ARTIFACT_NAME_MAX} characters, one line"
+            )
         if name.startswith("#"):
             raise UsageError("an artifact name cannot start with '#' (that marks an artifact id)")
         content = clean_text(content, "artifact", MAX_ARTIFACT_BYTES)
         with self.storage.transaction():
-            artifact = Artifact(id=f"a{self.storage.next_counter('artifact')}", name=name, content=content)
+            number = self.storage.next_counter("artifact")
+            artifact = Artifact(id=f"a{number}", name=name, content=content)
             # Artifact ids are storage keys too; they are generated, never user text.
             self.storage.put_doc(ARTIFACTS, artifact.id, artifact.to_dict())
         return artifact
@@ -251,7 +258,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             if doc:
                 return Artifact.from_dict(doc)
         # By name: the newest artifact of that name wins, as a re-added file replaces the old.
-        found = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS) if d["name"] == ref]
+        # Names are stored trimmed, so the lookup trims too.
+        name = ref.strip()
+        docs = self.storage.list_docs(ARTIFACTS)
+        found = [Artifact.from_dict(d) for _, d in docs if d["name"] == name]
         if not found:
             raise NotFoundError(f"no artifact {ref!r}")
         return max(found, key=lambda a: int(a.id[1:]))

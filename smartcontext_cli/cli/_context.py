@@ -20,12 +20,18 @@ from ..memory import MAX_ARTIFACT_BYTES, MemoryStore
 # Shared options, defined once and reused by every command that takes them.
 NamespaceOpt = Annotated[
     str | None,
-    typer.Option("--namespace", "-n", help="Namespace (default: $SMARTCONTEXT_NAMESPACE, config, git repo name)."),
+    typer.Option(
+        "--namespace",
+        "-n",
+        help="Namespace (default: $SMARTCONTEXT_NAMESPACE, config, git repo name).",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (stable shape, see README).")]
 LimitOpt = Annotated[int, typer.Option("--limit", "-k", min=0, help="How many results at most.")]
 TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
-KindOpt = Annotated[str | None, typer.Option("--kind", help="Kind: fact, decision, preference, note ...")]
+KindOpt = Annotated[
+    str | None, typer.Option("--kind", help="Kind: fact, decision, preference, note ...")
+]
 
 
 @dataclass
@@ -90,7 +96,9 @@ def read_text_arg(value: str, what: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"the {what} on standard input is not valid UTF-8 (byte {exc.start})") from None
+        raise UsageError(
+            f"the {what} on standard input is not valid UTF-8 (byte {exc.start})"
+        ) from None
 
 
 def read_file_arg(value: str, what: str) -> str:

@@ -53,7 +53,11 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     """A Rich table on a terminal; tab-separated lines (no header) in a pipe."""
     if not stdout_is_terminal():
         for row in rows:
-            out("\t".join("" if v is None else str(v).replace("\t", " ").replace("\n", " ") for v in row))
+            out(
+                "\t".join(
+                    "" if v is None else str(v).replace("\t", " ").replace("\n", " ") for v in row
+                )
+            )
         return
     from rich.console import Console
     from rich.table import Table

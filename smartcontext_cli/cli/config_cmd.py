@@ -12,9 +12,14 @@ from ..errors import UsageError
 from . import _output as o
 from ._context import JsonOpt, app_context
 
-config_app = typer.Typer(help="Read and write settings (user config, or the project's .smartcontext.toml).", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Read and write settings (user config, or the project's .smartcontext.toml).",
+    no_args_is_help=True,
+)
 
-ProjectOpt = Annotated[bool, typer.Option("--project", help="Use the project's .smartcontext.toml at the git root.")]
+ProjectOpt = Annotated[
+    bool, typer.Option("--project", help="Use the project's .smartcontext.toml at the git root.")
+]
 
 
 def _target(ctx: typer.Context, project: bool) -> Path:
@@ -27,7 +32,11 @@ def _target(ctx: typer.Context, project: bool) -> Path:
 
 
 @config_app.command("get")
-def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting name, e.g. budget.")], as_json: JsonOpt = False) -> None:
+def config_get(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Setting name, e.g. budget.")],
+    as_json: JsonOpt = False,
+) -> None:
     """Print the value in force for a setting (exit 1 when unset).
 
     Examples:
@@ -51,7 +60,9 @@ def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Sett
 @config_app.command("set")
 def config_set(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Setting name; dotted for tables (policies.audit.goal).")],
+    key: Annotated[
+        str, typer.Argument(help="Setting name; dotted for tables (policies.audit.goal).")
+    ],
     value: Annotated[str, typer.Argument(help="The value.")],
     project: ProjectOpt = False,
 ) -> None:
@@ -76,7 +87,9 @@ def config_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     settings = app_context(ctx).settings()
     if as_json:
-        o.emit_json({"values": settings.values, "sources": settings.sources, "tables": settings.tables})
+        o.emit_json(
+            {"values": settings.values, "sources": settings.sources, "tables": settings.tables}
+        )
         return
     rows = [[k, v, settings.sources.get(k, "")] for k, v in sorted(settings.values.items())]
     o.table(["key", "value", "source"], rows)

@@ -35,7 +35,9 @@ def remember(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="The text to remember, or - to read standard input.")],
     tag: TagOpt = None,
-    kind: Annotated[str, typer.Option("--kind", help="fact, decision, preference, note ...")] = "note",
+    kind: Annotated[
+        str, typer.Option("--kind", help="fact, decision, preference, note ...")
+    ] = "note",
     importance: Annotated[float, typer.Option("--importance", help="0 to 1.")] = 0.5,
     source: Annotated[str, typer.Option("--source", help="Where it came from.")] = "user",
     namespace: NamespaceOpt = None,
@@ -48,7 +50,9 @@ def remember(
       git log -1 --format=%B | smartcontext remember - --kind decision
     """
     store = app_context(ctx).store(namespace)
-    memory = store.remember(read_text_arg(text, "memory"), tags=tag, kind=kind, importance=importance, source=source)
+    memory = store.remember(
+        read_text_arg(text, "memory"), tags=tag, kind=kind, importance=importance, source=source
+    )
     if as_json:
         o.emit_json({"id": memory.id, "namespace": store.namespace})
     else:
@@ -84,9 +88,19 @@ def search(
 
 def forget(
     ctx: typer.Context,
-    memory_ids: Annotated[list[str] | None, typer.Argument(help="Ids (or unique prefixes) to delete.")] = None,
-    query: Annotated[str | None, typer.Option("--query", "-q", help="Delete memories containing every word of this query.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; required when not on a terminal with --query.")] = False,
+    memory_ids: Annotated[
+        list[str] | None, typer.Argument(help="Ids (or unique prefixes) to delete.")
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", "-q", help="Delete memories containing every word of this query."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Do not ask; required when not on a terminal with --query."
+        ),
+    ] = False,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -109,8 +123,8 @@ def forget(
         doomed = store.matching(query or "")
         if not doomed:
             raise NotFoundError(f"no memory contains every word of {query!r}")
-        one = len(doomed) == 1
-        o.info(f"{len(doomed)} {'memory contains' if one else 'memories contain'} every word of {query!r}:")
+        verb = "contains" if len(doomed) == 1 else "contain"
+        o.info(f"{o.counted(len(doomed), 'memory', 'memories')} {verb} every word of {query!r}:")
         for m in doomed:
             o.info(f"  {ids.short(m.id)}  {o.one_line(m.content, 70)}")
         if not yes:

@@ -16,7 +16,9 @@ from ._context import JsonOpt, NamespaceOpt, app_context, read_text_arg
 
 def export(
     ctx: typer.Context,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
     namespace: NamespaceOpt = None,
 ) -> None:
     """Export every record of a namespace as JSONL (one JSON object a line).
@@ -77,7 +79,9 @@ def import_(
         stream = path.open(encoding="utf-8", errors="strict")
         name = file
     try:
-        records = list(read_jsonl(stream, name))  # parse all before writing: a bad line writes nothing
+        records = list(
+            read_jsonl(stream, name)
+        )  # parse all before writing: a bad line writes nothing
     except UnicodeDecodeError as exc:
         raise UsageError(f"{name} is not UTF-8 text (byte {exc.start})") from None
     finally:

@@ -13,7 +13,9 @@ from ._context import JsonOpt, NamespaceOpt, app_context, read_file_arg, read_te
 
 def goal(
     ctx: typer.Context,
-    text: Annotated[str | None, typer.Argument(help="New goal, or - for standard input; omit to show.")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="New goal, or - for standard input; omit to show.")
+    ] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the goal.")] = False,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
@@ -47,7 +49,9 @@ def goal(
         raise typer.Exit(1)
 
 
-artifact_app = typer.Typer(help="Store large content once and reference it by id (#a1).", no_args_is_help=True)
+artifact_app = typer.Typer(
+    help="Store large content once and reference it by id (#a1).", no_args_is_help=True
+)
 
 
 @artifact_app.command("add")
@@ -64,7 +68,9 @@ def artifact_add(
       smartcontext artifact add auth_service.py src/auth_service.py
       curl -s https://example.com/spec | smartcontext artifact add api-spec -
     """
-    artifact = app_context(ctx).store(namespace).store_artifact(name, read_file_arg(file, "artifact"))
+    artifact = (
+        app_context(ctx).store(namespace).store_artifact(name, read_file_arg(file, "artifact"))
+    )
     if as_json:
         o.emit_json({"id": artifact.id, "ref": artifact.ref, "name": artifact.name})
     else:
@@ -109,9 +115,18 @@ def artifact_list(
     store = app_context(ctx).store(namespace)
     artifacts = store.list_artifacts() if store.exists else []
     if as_json:
-        o.emit_json([{k: v for k, v in a.to_dict().items() if k != "content"} | {"bytes": len(a.content.encode())} for a in artifacts])
+        o.emit_json(
+            [
+                {k: v for k, v in a.to_dict().items() if k != "content"}
+                | {"bytes": len(a.content.encode())}
+                for a in artifacts
+            ]
+        )
     elif artifacts:
-        o.table(["id", "name", "bytes", "created"], [[a.ref, a.name, len(a.content.encode()), a.created_at[:19]] for a in artifacts])
+        o.table(
+            ["id", "name", "bytes", "created"],
+            [[a.ref, a.name, len(a.content.encode()), a.created_at[:19]] for a in artifacts],
+        )
     else:
         o.info("no artifacts yet: smartcontext artifact add NAME FILE")
 
