@@ -70,6 +70,7 @@ PATHLIKE = re.compile(
 ADDRESS = re.compile(r"https?://\S+|\b[\w.+-]+@[\w-]+\.\w+")
 WEEKDAY = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 DIGIT = re.compile(r"\d")
+PATHLIKE_ARG = re.compile(r"/|\.(?:py|js|ts|go|rs|rb|java|c|h|cpp|json|ya?ml|toml|md|txt|sql|sh)$")
 # A proper name inside a sentence (France, Priya Raman, ClickHouse, Auth0): the first word of a
 # sentence is capitalised anyway, so only later words count.
 NAME = re.compile(r"(?:(?<=\w )|(?<=\w[,:;] ))[A-Z][a-z]+(?:[A-Z0-9][A-Za-z0-9]*)?\b")
@@ -100,6 +101,11 @@ FAILED = re.compile(
 FAIL_HINTS = ("failed", "FAILED", "exit code", "exit status", "fatal:", "error:")
 DECISION_HINTS = ("decid", "let's", "we'll", "we will", "going with", "agreed", "settled", "chose")
 PREFERENCE_HINTS = ("prefer", "always", "never", "don't like", "do not like")
+OUTCOME = re.compile(
+    r"\b(?:passed|failed|errors?|warnings?|ok|done|success(?:ful)?|finished|exit(?:ed)?|"
+    r"\d+ (?:files?|tests?|items?|rows?|changed))\b",
+    re.I,
+)
 RESOLUTION_WINDOW = 8
 MAX_SENTENCE = 400
 SECTIONS = ("overview", "decisions", "errors", "facts", "preferences", "tools")
@@ -206,20 +212,33 @@ class Digest:
         self.errors.append(err)
         return err
 
-    def add_tool(self, item: SessionItem, text: str) -> bool:
+    def add_tool(self, item: SessionItem, text: str) -> str | None:
+        """Count a tool run under its command; returns what failed (a line), or None."""
         lines = text.strip().splitlines() or [""]
-        label = str(item.meta.get("command") or lines[0]).removeprefix("$ ").strip()[:100]
+        command = str(item.meta.get("command") or lines[0]).removeprefix("$ ").strip()
+        # Runs of one command on different files are one kind of run: "pytest -q", not 40 rows.
+        words = command.split()
+        cut = next((n for n, w in enumerate(words) if n and PATHLIKE_ARG.search(w)), len(words))
+        label = " ".join(words[:cut])[:100]
         # A command's outcome is printed at its end; a traceback anywhere means it failed.
         tail = text[-2000:]
-        failed = "Traceback" in text or (
-            any(w in tail for w in FAIL_HINTS) and bool(FAILED.search(tail))
-        )
+        failure = None
+        if "Traceback" in text:
+            failure = lines[-1].strip()
+        elif any(w in tail for w in FAIL_HINTS):
+            match = FAILED.search(tail)
+            if match:
+                start = tail.rfind("\n", 0, match.start()) + 1
+                end = tail.find("\n", match.end())
+                failure = tail[start : end if end >= 0 else None].strip(" =")
         run = self.tools.setdefault(label, {"count": 0, "failed": 0, "last": ""})
         repeats = int(item.meta.get("repeats", 1))
         run["count"] += repeats
-        run["failed"] += repeats if failed else 0
-        run["last"] = lines[-1].strip(" =")[:160]
-        return failed
+        run["failed"] += repeats if failure is not None else 0
+        # The last line is worth keeping only when it reports an outcome (not a line of a diff).
+        last = lines[-1].strip(" =")[:160]
+        run["last"] = last if OUTCOME.search(last) else ""
+        return None if failure is None else f"{label}: {failure}"[:MAX_SENTENCE]
 
     def merge(self, other: Digest) -> None:
         self.events += other.events
@@ -281,10 +300,10 @@ def build_digest(items: Sequence[SessionItem]) -> Digest:
             Digest._add(digest.decisions, text.strip()[:1000], indexes[id(digest.decisions)])
             continue
         if item.role == "error" or item.role in TOOL_ROLES:
-            failed = digest.add_tool(item, text) if item.role in TOOL_ROLES else True
-            if not failed:
+            failure = digest.add_tool(item, text) if item.role in TOOL_ROLES else text.strip()
+            if failure is None:
                 continue
-            line = error_line(text) or (text.strip().splitlines() or [""])[0][:MAX_SENTENCE]
+            line = error_line(text) or failure.splitlines()[0][:MAX_SENTENCE]
             if line:
                 err = digest.add_error(line)
                 if err["resolution"] is None:
@@ -345,7 +364,8 @@ def render(digest: Digest, preserved: int) -> list[tuple[str, str]]:
             n, failed = int(run["count"]), int(run["failed"])
             outcome = f"{n - failed} passed, {failed} failed" if failed else "all passed"
             lines.append(
-                f"- {label}: {n} run{'s' if n != 1 else ''}, {outcome}; last: {run['last']}"
+                f"- {label}: {n} run{'s' if n != 1 else ''}, {outcome}"
+                + (f"; last: {run['last']}" if run["last"] else "")
             )
         out.append(("tools", "\n".join(lines)))
     return out

@@ -197,9 +197,11 @@ def heuristic(items: Sequence[SessionItem], save_artifact: Callable[[str, str], 
             new["shortened"] += 1
         kept.append(copy)
     for item in kept:
-        if id(item) in repeats:
-            item.meta["repeats"] = repeats[id(item)]
-            item.content += f"\n[repeated {repeats[id(item)]} times]"
+        # The marker was stripped for comparison; put it back with the (maybe grown) count.
+        count = repeats.get(id(item), int(item.meta.get("repeats", 1)))
+        if count > 1:
+            item.meta["repeats"] = count
+            item.content += f"\n[repeated {count} times]"
     for key, value in new.items():
         totals[key] += value
     if totals["dropped"] or totals["merged"] or totals["shortened"]:
