@@ -31,6 +31,7 @@ __all__ = [
     "AttentionMode",
     "AttentionPolicy",
     "BackendMismatchError",
+    "BranchManager",
     "BudgetError",
     "CompiledContext",
     "ContextCompiler",
@@ -69,6 +70,10 @@ def __getattr__(name: str) -> object:
         from . import storage
 
         return getattr(storage, name)
+    if name == "BranchManager":
+        from .branching import BranchManager
+
+        return BranchManager
     if name in _COMPILER_NAMES:
         import importlib
 
