@@ -183,6 +183,12 @@ def _memory_row(m: Memory) -> tuple[Any, ...]:
     )
 
 
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    """Slices small enough for one statement's bound parameters."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _fts_query(query_terms: Sequence[str]) -> str:
     # Why quoted: terms are letters and digits only, but quoting makes any token a plain string
     # for FTS5, so no user text can ever become query syntax (NEAR, AND, col:, ^, *).
@@ -418,39 +424,50 @@ class SQLiteStorage(TransferMixin):
             return self._bm25_filtered(match, limit, tags, kind)
         # Why rank inside FTS5 first: joining every matching row to ``memories`` before the
         # ORDER BY cost more than the ranking itself (100,000 memories, one common term:
-        # 2.6 ms joined against 0.8 ms). Only the winners are joined, and ties at the cut are
-        # all fetched, so the order stays exactly ``r, created_at DESC, id``.
-        fetch = limit + 1
-        while True:
-            ranked = self.db.execute(
-                "SELECT rowid, bm25(memories_fts) AS r FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY r LIMIT ?",
-                (match, fetch),
-            ).fetchall()
-            if len(ranked) < fetch or ranked[-1][1] != ranked[limit - 1][1]:
+        # 2.6 ms joined against 0.8 ms). Only the winners are joined, and rows tied at the cut
+        # are all kept, so the order stays exactly ``r, created_at DESC, id``.
+        # Why no LIMIT: rows tied with the last one kept must all be read, and re-running the
+        # query with a larger LIMIT cost a full re-ranking each time (single common terms tie
+        # by the thousand). SQLite sorts once; we stop reading after the tie group at the cut.
+        ranked: list[tuple[int, float]] = []
+        cursor = self.db.execute(
+            "SELECT rowid, bm25(memories_fts) AS r FROM memories_fts "
+            "WHERE memories_fts MATCH ? ORDER BY r",
+            (match,),
+        )
+        for rowid, r in cursor:
+            if len(ranked) >= limit and r != ranked[limit - 1][1]:
                 break
-            fetch *= 4  # the last rows tie with the cut: widen until the tie group ends
-        if len(ranked) > limit:
-            cut = ranked[limit - 1][1]
-            ranked = [hit for hit in ranked if hit[1] <= cut]
+            ranked.append((rowid, r))
+        cursor.close()
         return self._ordered_hits(ranked, limit)
 
     def _ordered_hits(
         self, ranked: list[tuple[int, float]], limit: int
     ) -> list[tuple[Memory, float]]:
-        """Memories for (rowid, bm25) hits in ``ORDER BY bm25, created_at DESC, id`` order."""
-        by_rowid: dict[int, Memory] = {}
-        for chunk in range(0, len(ranked), 500):
-            part = [rowid for rowid, _ in ranked[chunk : chunk + 500]]
+        """The best ``limit`` (rowid, bm25) hits as memories, ``bm25, created_at DESC, id``.
+
+        Why two reads: a tie group at the cut can hold thousands of rows; ordering them needs
+        only ``created_at`` and ``id``, so whole rows are read for the winners alone.
+        """
+        keys: dict[int, tuple[str, str]] = {}
+        for part in _chunks([rowid for rowid, _ in ranked]):
             marks = ",".join("?" * len(part))
-            for row in self.db.execute(f"{_SELECT_ROWID} WHERE rowid IN ({marks})", part):
-                by_rowid[row[-1]] = _row_to_memory(row[:-1])
-        hits = [(by_rowid[rowid], r) for rowid, r in ranked if rowid in by_rowid]
+            sql = f"SELECT rowid, created_at, id FROM memories WHERE rowid IN ({marks})"
+            for rowid, created, mid in self.db.execute(sql, part):
+                keys[rowid] = (created, mid)
+        hits = [(rowid, r, *keys[rowid]) for rowid, r in ranked if rowid in keys]
         # Stable sorts, last key first; text compares by code point, as SQLite's BINARY does.
-        hits.sort(key=lambda hit: hit[0].id)
-        hits.sort(key=lambda hit: hit[0].created_at, reverse=True)
+        hits.sort(key=lambda hit: hit[3])
+        hits.sort(key=lambda hit: hit[2], reverse=True)
         hits.sort(key=lambda hit: hit[1])
-        return [(memory, -float(r)) for memory, r in hits[:limit]]
+        best = hits[:limit]
+        if not best:
+            return []
+        marks = ",".join("?" * len(best))
+        rows = self.db.execute(f"{_SELECT_ROWID} WHERE rowid IN ({marks})", [h[0] for h in best])
+        by_rowid = {row[-1]: _row_to_memory(row[:-1]) for row in rows}
+        return [(by_rowid[rowid], -float(r)) for rowid, r, _, _ in best if rowid in by_rowid]
 
     def _bm25_filtered(
         self, match: str, limit: int, tags: Sequence[str], kind: str | None
