@@ -20,7 +20,6 @@ from typing import Any
 
 from .attention import AttentionPolicy
 from .candidates import Block
-from .packing import GROUP_OF
 
 SPARKS = "▁▂▃▄▅▆▇█"
 TREND_DELTA = 0.05
@@ -223,10 +222,6 @@ def decision(
         "outcome": outcome,
         "reason": reason,
     }
-
-
-def group_of(section: str) -> str:
-    return GROUP_OF[section]
 
 
 def quality_stats(records: list[dict[str, Any]]) -> dict[str, Any]:

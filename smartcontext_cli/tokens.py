@@ -300,17 +300,6 @@ class CountCache:
             self.added += 1
         return n
 
-    def lookup(self, key: str) -> int | None:
-        self.used.add(key)
-        return self.known.get(key)
-
-    def store(self, key: str, value: int) -> None:
-        if self.tokenizer.exact:
-            self.used.add(key)
-            if self.known.get(key) != value:
-                self.known[key] = value
-                self.added += 1
-
     def export(self, keep: int = 4096) -> dict[str, int]:
         """Entries to persist: those used now, then the most recent others, at most ``keep``."""
         fresh = {k: self.known[k] for k in self.known if k in self.used}
