@@ -17,7 +17,7 @@ import typer.main
 
 from .. import __version__
 from ..errors import SmartContextError
-from . import agent_cmds, compile_cmd, completion, config_cmd, memories, transfer, working
+from . import agent_cmds, compile_cmd, completion, config_cmd, memories, session_cmd, transfer, working
 from ._context import AppContext
 
 app = typer.Typer(
@@ -50,7 +50,7 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (memories, working, transfer, config_cmd, agent_cmds, completion, compile_cmd):
+for module in (memories, working, transfer, config_cmd, agent_cmds, completion, compile_cmd, session_cmd):
     module.register(app)
 
 
