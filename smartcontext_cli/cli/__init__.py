@@ -19,6 +19,7 @@ from .. import __version__
 from ..errors import SmartContextError
 from . import agent_cmds, compile_cmd, completion, config_cmd, memories, session_cmd, transfer, working
 from ._context import AppContext
+from ._lazy import command_for
 
 app = typer.Typer(
     name="smartcontext",
@@ -54,26 +55,23 @@ for module in (memories, working, transfer, config_cmd, agent_cmds, completion, 
     module.register(app)
 
 
-_command: typer.core.TyperGroup | None = None
-
-
-def _click_command() -> typer.core.TyperGroup:
-    """The click command tree, built once per process.
+def _click_command(argv: list[str]) -> typer.main._click.Command:
+    """The click command for ``argv``, built once per process and command.
 
     Why cached: typer rebuilds the tree from every command's signature on each call (about
     60 ms for 40 commands), which made in-process callers (tests, scripts) pay it per call.
+    Why only one command: a cold ``smartcontext search`` paid ~30 ms building the 39 it did
+    not run (see ``_lazy``; help and unknown names still get the full tree).
     """
-    global _command
-    if _command is None:
-        _command = typer.main.get_command(app)
-    return _command
+    return command_for(app, argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     try:
         # Why the return value: with standalone_mode=False click returns the code of a
         # ``typer.Exit`` (search with no match, goal unset) instead of raising it.
-        code = _click_command().main(args=argv, prog_name="smartcontext", standalone_mode=False)
+        args = sys.argv[1:] if argv is None else argv
+        code = _click_command(args).main(args=args, prog_name="smartcontext", standalone_mode=False)
     except SmartContextError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
