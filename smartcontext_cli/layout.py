@@ -27,8 +27,10 @@ SECTION_ORDER = (
     "memories",
     "artifacts",
     "related",
-    "errors",
+    # Why errors after the session: a new error or a count change ("(x2)") must not invalidate
+    # the cached session before it; late in the prompt it also sits where recency helps.
     "observations",
+    "errors",
     "focus",
 )
 TITLES = {

@@ -274,16 +274,16 @@ def test_check_finds_reordered_blocks_and_names_their_section(store: MemoryStore
 
 
 def test_check_finds_content_inserted_early(store: MemoryStore) -> None:
-    sections = {"prefix": 10, "errors": 0, "observations": 300}
+    sections = {"prefix": 10, "memories": 0, "observations": 300}
     record(store, [("prefix", 10), ("s1", 100), ("s2", 100), ("s3", 100)], None, sections)
     record(
         store,
-        [("prefix", 10), ("new error", 20), ("s1", 100), ("s2", 100), ("s3", 100)],
+        [("prefix", 10), ("new memory", 20), ("s1", 100), ("s2", 100), ("s3", 100)],
         None,
-        {"prefix": 10, "errors": 20, "observations": 300},
+        {"prefix": 10, "memories": 20, "observations": 300},
     )
     [warning] = store.prefix_check()["warnings"]
-    assert (warning["kind"], warning["section"]) == ("inserted", "errors")
+    assert (warning["kind"], warning["section"]) == ("inserted", "memories")
 
 
 def test_check_finds_a_block_that_changes_in_place(store: MemoryStore) -> None:

@@ -203,8 +203,8 @@ def test_order_serves_the_model(compiler) -> None:
             "## Goal",
             "## Strategy",
             "## Relevant memories",
-            "## Unresolved errors",
             "## Session",
+            "## Unresolved errors",
             "## Focus",
         )
     ]
