@@ -220,3 +220,22 @@ def test_trimming_invariants(tmp_path_factory, events, limit):
     assert all(t.strip() in text for r, t in events if r == "decision")
     assert len(visible) <= limit
     store.close()
+
+
+def test_readme_session_snippet_runs(home, monkeypatch, tmp_path):
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = re.search(
+        r"^## Sessions, compaction and branches\n(.*?)(?=^## )", readme, re.M | re.S
+    )
+    assert section is not None
+    [block] = re.findall(r"```python\n(.*?)```", section.group(1), re.S)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    memory = namespace["memory"]
+    assert isinstance(memory, MemoryStore)
+    # The snippet ends on main with the experiment merged into the fresh session.
+    assert contents(memory) == ["Implementing feature A"]
+    assert memory.list(kind="note")[0].content == "Logging done"
+    assert namespace["comparison"]["branch2"]["item_count"] == 1
