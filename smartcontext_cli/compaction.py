@@ -111,6 +111,12 @@ MAX_SENTENCE = 400
 SECTIONS = ("overview", "decisions", "errors", "facts", "preferences", "tools")
 
 
+def text_key(text: str) -> str:
+    """What two texts must share to be the same: words, case and punctuation aside; text made
+    of punctuation only ("/" and "//") is its own key."""
+    return normalise(text) or text
+
+
 def sentences(text: str) -> list[str]:
     text = re.sub(r"```.*?```", " ", text, flags=re.S)  # code is archived, not a sentence
     return [s.strip() for s in SENTENCE.split(text) if s and s.strip()]
@@ -188,7 +194,7 @@ class Digest:
 
     @staticmethod
     def _add(target: list[str], text: str, index: dict[str, int]) -> bool:
-        key = normalise(text)
+        key = text_key(text)
         if key in index:
             return False
         # Why a window: comparing each sentence with every earlier one is quadratic; repeats of
@@ -255,7 +261,7 @@ class Digest:
             (self.preferences, other.preferences),
             (self.notes, other.notes),
         ):
-            index = {normalise(t): i for i, t in enumerate(mine)}
+            index = {text_key(t): i for i, t in enumerate(mine)}
             for text in theirs:
                 self._add(mine, text, index)
         for err in other.errors:
@@ -417,7 +423,7 @@ def extract(items: Iterable[SessionItem]) -> list[Insight]:
 
 def same_text(existing: str, new: str) -> bool:
     """True when ``existing`` already says ``new`` (equal, contains it, or a near-duplicate)."""
-    a, b = normalise(existing), normalise(new)
+    a, b = text_key(existing), text_key(new)
     return a == b or (len(b) > 20 and b in a) or near_duplicate(a, b)
 
 
@@ -446,7 +452,7 @@ def remember_insights(
     seen: set[str] = set()  # the digest already merged near-duplicates within this batch
     known = 0
     for insight in found:
-        key = normalise(insight.text)
+        key = text_key(insight.text)
         terms = distinctive_terms(insight.text)
         # BM25 finds the few stored memories that could say the same; rapidfuzz decides.
         candidates = [m for m, _ in store.storage.bm25(terms, limit=3)] if terms else []
