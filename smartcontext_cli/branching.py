@@ -25,7 +25,7 @@ from typing import Any
 
 from .clock import now
 from .config import git_root
-from .errors import NotFoundError, UsageError
+from .errors import NotFoundError, SmartContextError, UsageError
 from .models import SessionItem
 
 MAIN = "main"
@@ -34,6 +34,10 @@ VIEWS = "session_views"
 STATE = "session_state"
 SESSION = "session"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]{0,99}")
+
+
+class ConcurrentChangeError(SmartContextError):
+    """Another process changed the branch's view while this one was computing a new one."""
 
 
 def validate_name(name: str) -> str:
@@ -195,6 +199,7 @@ class Branches:
     ) -> View:
         """Point ``branch`` at a new view; the old one stays stored for ``undo``."""
         with self.storage.transaction():
+            self.check_unchanged(branch)
             view = View(
                 id=self.storage.next_counter("session_view"),
                 branch=branch.id,
@@ -208,6 +213,18 @@ class Branches:
             branch.view = view.id
             self.save(branch)
         return view
+
+    def check_unchanged(self, branch: Branch) -> None:
+        """Refuse to replace a view another process replaced since ``branch`` was read.
+
+        Why: views are computed outside the write lock (a summariser may take a minute), so two
+        processes may compact at once; the second must not point the branch past the first's.
+        """
+        if self.by_id(branch.id).view != branch.view:
+            raise ConcurrentChangeError(
+                f"the log of branch {branch.name!r} was compacted by another process meanwhile; "
+                "run the command again"
+            )
 
     def release_view(self, view_id: int) -> None:
         """Delete a view no branch points at any more (an undone one, or a deleted branch's)."""

@@ -528,6 +528,7 @@ def compact(
         )
     else:
         with store.storage.transaction():
+            ops.check_unchanged(branch)  # before adding memories: JSON cannot roll them back
             added, known = remember_insights(store, found, dry_run=False)
             report = store._replace(
                 branch,
@@ -553,6 +554,7 @@ def end(store: SessionMixin, summary: str | None) -> SessionReport:
     current = ops.view(branch.view)
     upto = raw[-1].seq if raw else (current.upto if current else 0)
     with store.storage.transaction():
+        ops.check_unchanged(branch)
         added, known = remember_insights(store, insights(build_digest(view_items + raw)), False)
         if summary and summary.strip():
             added.append(

@@ -19,7 +19,15 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .branching import MAIN, SESSION, STATE, Branch, BranchOps, git_head_branch
+from .branching import (
+    MAIN,
+    SESSION,
+    STATE,
+    Branch,
+    BranchOps,
+    ConcurrentChangeError,
+    git_head_branch,
+)
 from .compression import STRATEGIES
 from .errors import NotFoundError, UsageError
 from .models import Memory, SessionItem
@@ -163,9 +171,7 @@ class SessionMixin:
             item.seq = self.storage.next_counter(SESSION)
             self.storage.put_doc(branch.collection, item.key, item.to_dict())
         # Kept for callers that report it (the CLI); the item is what the spec's API returns.
-        self.last_trim = self.trim_session()
-        if self.last_trim and self.last_trim.notice:
-            self.notices.append(self.last_trim.notice)
+        self.last_trim = self._auto_trim()
         return item
 
     def get_session_items(self, limit: int | None = None, raw: bool = False) -> list[SessionItem]:
@@ -251,7 +257,7 @@ class SessionMixin:
         if isinstance(n, bool) or not isinstance(n, int) or n < MIN_TURNS:
             raise UsageError(f"max_session_turns must be a whole number of at least {MIN_TURNS}")
         self._persist_setting("max_session_turns", n)
-        return self.trim_session()
+        return self._auto_trim()
 
     def compression_strategy(self) -> str:
         return str(self._setting("compression_strategy"))
@@ -260,6 +266,16 @@ class SessionMixin:
         if name not in STRATEGIES:
             raise UsageError(f"unknown compression strategy {name!r}: use {', '.join(STRATEGIES)}")
         self._persist_setting("compression_strategy", name)
+
+    def _auto_trim(self) -> SessionReport | None:
+        """Trim after an append; a notice (a summariser's failure) is kept in ``notices``."""
+        try:
+            report = self.trim_session()
+        except ConcurrentChangeError:
+            return None  # another process trimmed this log a moment ago: its view stands
+        if report and report.notice:
+            self.notices.append(report.notice)
+        return report
 
     def trim_session(
         self, strategy: str | None = None, force: bool = False
@@ -443,9 +459,7 @@ class SessionMixin:
         into = ops.get(target) if target else current
         merged = ops.merge(ops.get(source), into)
         if merged and into.id == current.id:
-            report = self.trim_session()
-            if report and report.notice:
-                self.notices.append(report.notice)
+            self.last_trim = self._auto_trim()
         return merged
 
     def delete_branch(self, name: str, require_merged: bool = False) -> int:

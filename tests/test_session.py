@@ -239,3 +239,47 @@ def test_readme_session_snippet_runs(home, monkeypatch, tmp_path):
     assert contents(memory) == ["Implementing feature A"]
     assert memory.list(kind="note")[0].content == "Logging done"
     assert namespace["comparison"]["branch2"]["item_count"] == 1
+
+
+def test_a_compaction_computed_on_a_stale_log_is_refused(open_store):
+    from smartcontext_cli.branching import ConcurrentChangeError
+
+    first, second = open_store(), open_store()
+    for n in range(6):
+        first.add_session_item("user", f"Step {n} edits src/m{n}.py")
+    stale = first._branch()
+    second.compact_session_schema(preserve_recent=2)
+    with pytest.raises(ConcurrentChangeError, match="another process"):
+        first._ops().add_view(stale, "compact", 3, [], {})
+    assert len(first.get_session_items()) < 6  # the other process's compaction stands
+
+
+WRITER = """
+import sys
+from smartcontext_cli import MemoryStore
+store = MemoryStore(namespace="proj", storage_backend=sys.argv[1], max_session_turns=6)
+for n in range(12):
+    store.add_session_item("user", f"writer {sys.argv[2]} step {n} edits src/m{n}.py")
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_writers_lose_nothing(backend, home):
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, backend, str(w)], stderr=subprocess.PIPE)
+        for w in range(3)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    store = MemoryStore(namespace="proj", storage_backend=backend)
+    raw = [i.content for i in store.get_session_items(raw=True)]
+    assert sorted(raw) == sorted(
+        f"writer {w} step {n} edits src/m{n}.py" for w in range(3) for n in range(12)
+    )
+    visible = store.get_session_items()
+    assert len(visible) <= 6 + 6  # trims race, but the log stays bounded and consistent
+    assert len({i.seq for i in visible}) == len(visible)

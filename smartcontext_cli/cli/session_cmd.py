@@ -246,8 +246,6 @@ def session_set_max_turns(
     store = _store(ctx, namespace)
     seen = len(store.notices)
     report = store.set_max_turns(turns)
-    if report and report.notice:
-        store.notices.append(report.notice)
     _notices(store, seen)
     if as_json:
         o.emit_json({"max_session_turns": turns, "trimmed": report.to_dict() if report else None})
