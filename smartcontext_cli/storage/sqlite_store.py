@@ -288,6 +288,9 @@ class SQLiteStorage(TransferMixin):
         if not memories:
             return
         rows = [_memory_row(m) for m in memories]
+        counts: Counter[str] = Counter()
+        for row in rows:
+            counts.update(set(row[-1].split(" ")) if row[-1] else ())
         with self.transaction():
             # New rows get rowids above the current maximum (no AUTOINCREMENT, so max + 1),
             # which is how the index insert below finds exactly them.
@@ -300,13 +303,16 @@ class SQLiteStorage(TransferMixin):
                 "SELECT rowid, terms FROM memories WHERE rowid > ?",
                 (last,),
             )
-            self._count_terms([row[-1] for row in rows], +1)
+            self._add_term_counts(counts, +1)
 
     def _count_terms(self, term_texts: Iterable[str], sign: int) -> None:
         """Add (+1) or remove (-1) documents from the per-term document counts."""
         counts: Counter[str] = Counter()
         for text in term_texts:
             counts.update(set(text.split(" ")) if text else ())
+        self._add_term_counts(counts, sign)
+
+    def _add_term_counts(self, counts: Counter[str], sign: int) -> None:
         self.db.executemany(
             "INSERT INTO memories_terms VALUES (?, ?) "
             "ON CONFLICT(term) DO UPDATE SET docs = docs + excluded.docs",

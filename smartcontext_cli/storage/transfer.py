@@ -8,8 +8,10 @@ counters only move forward (an import never makes ``#a3`` point at a different a
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from smartcontext_cli.errors import UsageError
@@ -83,10 +85,34 @@ def _counter_fields(record: dict[str, Any]) -> tuple[str, int]:
     return name, value
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk operation that creates no cycles.
+
+    Why: an import allocates millions of objects that all stay alive until the commit, and
+    each full collection walks every one of them: a fifth of a 100,000-memory import
+    (4.9 s -> 4.0 s). Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def import_records(
     storage: Storage, records: Iterable[dict[str, Any]], progress: Any = None
 ) -> dict[str, int]:
     """Import records in one transaction; returns counts per record type."""
+    with paused_gc():
+        return _import_records(storage, records, progress)
+
+
+def _import_records(
+    storage: Storage, records: Iterable[dict[str, Any]], progress: Any
+) -> dict[str, int]:
     counts = {"memories": 0, "docs": 0, "counters": 0}
     batch: list[Memory] = []
     with storage.transaction():
