@@ -33,6 +33,7 @@ BRANCHES = "branches"
 VIEWS = "session_views"
 STATE = "session_state"
 SESSION = "session"
+UNDO_DEPTH = 20  # compactions, trims and session ends that `compact --undo` can step back
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]{0,99}")
 
 
@@ -212,7 +213,30 @@ class Branches:
             self.storage.put_doc(VIEWS, f"{view.id:08d}", view.to_dict())
             branch.view = view.id
             self.save(branch)
+            self._prune_history(view)
         return view
+
+    def _prune_history(self, view: View) -> None:
+        """Keep ``UNDO_DEPTH`` views behind the newest; older ones are released.
+
+        Why: a long session trimmed every few dozen events would otherwise keep every trimmed
+        log it ever had. The raw events are never pruned, only the ways of viewing them.
+        """
+        node, depth = view, 0
+        while node.previous is not None and depth < UNDO_DEPTH:
+            older = self.view(node.previous)
+            if older is None:
+                return
+            node, depth = older, depth + 1
+        if node.previous is None or depth < UNDO_DEPTH:
+            return
+        doomed = node.previous
+        node.previous = None
+        self.storage.put_doc(VIEWS, f"{node.id:08d}", node.to_dict())
+        while doomed is not None:
+            gone = self.view(doomed)
+            self.release_view(doomed)
+            doomed = gone.previous if gone else None
 
     def check_unchanged(self, branch: Branch) -> None:
         """Refuse to replace a view another process replaced since ``branch`` was read.
@@ -227,9 +251,20 @@ class Branches:
             )
 
     def release_view(self, view_id: int) -> None:
-        """Delete a view no branch points at any more (an undone one, or a deleted branch's)."""
-        if not any(b.view == view_id for b in self.all()):
-            self.storage.delete_doc(VIEWS, f"{view_id:08d}")
+        """Delete a view nothing needs any more (an undone one, a pruned or deleted branch's).
+
+        Still needed: a branch's current view, and a view another branch's view would go back
+        to on undo (a branch forked after a compaction starts from its parent's view).
+        """
+        if any(b.view == view_id for b in self.all()):
+            return
+        doc = self.storage.get_doc(VIEWS, f"{view_id:08d}")
+        if doc is None:
+            return
+        for _, other in self.storage.list_docs(VIEWS):
+            if other.get("previous") == view_id and other.get("branch") != doc.get("branch"):
+                return
+        self.storage.delete_doc(VIEWS, f"{view_id:08d}")
 
     # what a branch sees ----------------------------------------------------------------------
 

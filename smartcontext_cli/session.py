@@ -302,8 +302,11 @@ class SessionMixin:
         older = view_items + older_raw
         # A dry pass first: if the strategy cannot get under the limit we compact instead, and
         # must not have stored artifacts for a result we throw away.
+        # Why a target below the limit: a result just under it would be trimmed again on the
+        # next append, storing a new view each time; a quarter of headroom spaces trims out.
+        target = limit - max(1, limit // 4)
         probe = compression.compress(older, "heuristic", lambda _n, _c: "#a0")
-        if strategy == "heuristic" and len(probe.items) + keep > limit:
+        if strategy == "heuristic" and len(probe.items) + keep > target:
             return self.compact_session_schema(preserve_recent=keep, max_items=limit)
         saved: list[str] = []
 
@@ -313,7 +316,7 @@ class SessionMixin:
 
         timeout = float(self._setting("summarizer_timeout") or 60.0)
         result = compression.compress(older, strategy, save, self._setting("summarizer"), timeout)
-        if len(result.items) + keep > limit:
+        if len(result.items) + keep > target:
             report = self.compact_session_schema(preserve_recent=keep, max_items=limit)
             report.notice = result.notice
             return report

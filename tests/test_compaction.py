@@ -206,3 +206,37 @@ def test_information_loss_compaction_against_truncation(open_store):
     kept_truncation = [f for f in facts if is_kept(f, truncated, [])]
     assert len(kept) >= 0.90 * len(facts)
     assert len(kept) >= len(kept_truncation) + 0.5 * len(facts)
+
+
+def test_undo_goes_back_twenty_steps_and_old_views_are_pruned(open_store):
+    from smartcontext_cli.branching import UNDO_DEPTH, VIEWS
+
+    store = open_store()
+    for n in range(UNDO_DEPTH + 5):
+        store.add_session_item("user", f"Step {n} edits src/m{n}.py")
+        store.compact_session_schema(preserve_recent=0)
+    assert len(store.storage.list_docs(VIEWS)) == UNDO_DEPTH + 1
+    for _ in range(UNDO_DEPTH):
+        store.undo_compaction()
+    # The oldest view kept summarises everything before it; undoing it shows the raw log.
+    assert "Compacted 5 earlier events" in store.get_session_items()[0].content
+    store.undo_compaction()
+    assert len(store.get_session_items()) == UNDO_DEPTH + 5
+    with pytest.raises(NotFoundError, match="nothing to undo"):
+        store.undo_compaction()
+
+
+def test_a_forked_branch_keeps_the_view_it_started_from(open_store):
+    store = open_store()
+    for n in range(4):
+        store.add_session_item("user", f"Step {n} edits src/m{n}.py")
+    store.compact_session_schema(preserve_recent=1)
+    store.create_branch("exp", switch=True)
+    store.add_session_item("user", "exp work")
+    store.compact_session_schema(preserve_recent=0)
+    store.switch_branch("main")
+    store.undo_compaction()  # main's view is released from main, but exp still goes back to it
+    store.switch_branch("exp")
+    store.undo_compaction()
+    items = store.get_session_items()
+    assert items[0].meta.get("compaction") == "overview" and items[-1].content == "exp work"

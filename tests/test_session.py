@@ -283,3 +283,12 @@ def test_concurrent_writers_lose_nothing(backend, home):
     visible = store.get_session_items()
     assert len(visible) <= 6 + 6  # trims race, but the log stays bounded and consistent
     assert len({i.seq for i in visible}) == len(visible)
+
+
+def test_trims_are_spaced_out(open_store):
+    store = open_store(max_session_turns=20)
+    for n in range(100):
+        store.add_session_item("user", f"Distinct step {n} edits src/m{n}.py")
+        assert len(store.get_session_items()) <= 20
+    # Each trim leaves a quarter of the limit as headroom, so it runs at most every 5 events.
+    assert store.storage.get_counters()["session_view"] <= 100 // 5
