@@ -193,3 +193,29 @@ def test_state_survives_new_processes(sc_proc, backend):
     assert undo.exit_code == 0, undo.stderr
     restored = sc_proc(*base, "session", "show", "--json").json()
     assert [i["content"] for i in restored] == [f"Step {n} edits src/m{n}.py" for n in range(5)]
+
+
+def test_compile_uses_the_current_branch(sc):
+    add(sc, "user", "Shared context line")
+    sc("branch", "create", "exp", "--switch")
+    add(sc, "user", "Only on exp")
+    sc("branch", "switch", "main")
+    add(sc, "user", "Only on main")
+    sc("branch", "switch", "exp")
+    prompt = sc("compile").stdout
+    assert "Shared context line" in prompt and "Only on exp" in prompt
+    assert "Only on main" not in prompt
+
+
+def test_follow_git_from_the_command_line(sc, tmp_path, monkeypatch):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/feature/x"], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    assert sc("branch", "switch", "--follow-git").exit_code == 0
+    assert sc("branch", "current", "--json").json() == {"branch": "feature/x", "follow_git": True}
+    subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/main"], cwd=repo, check=True)
+    assert sc("branch", "current").stdout == "main\n"
