@@ -230,7 +230,7 @@ class Branches:
             node, depth = older, depth + 1
         if node.previous is None or depth < UNDO_DEPTH:
             return
-        doomed = node.previous
+        doomed: int | None = node.previous
         node.previous = None
         self.storage.put_doc(VIEWS, f"{node.id:08d}", node.to_dict())
         while doomed is not None:

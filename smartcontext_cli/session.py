@@ -6,8 +6,8 @@ What it guarantees:
   item: they point the branch at a *view* (``branching.View``) that replaces the old part; the
   raw log stays readable (``get_session_items(raw=True)``) and ``undo_compaction`` restores it.
 * When the visible log exceeds ``max_turns()``, the compression strategy runs on all but the
-  most recent half; if that cannot bring it under the limit, the old part is compacted into a
-  typed digest. ``none`` keeps everything.
+  most recent half; if that cannot leave a quarter of the limit free, the old part is compacted
+  into a typed digest instead. ``none`` keeps everything.
 * Every item's token count is measured once, when it is added, so reports of tokens before and
   after cost nothing later.
 * Branch switches, compaction, trimming and session end mark a planned cache break.
@@ -123,21 +123,23 @@ class SessionMixin:
                 return target
         return current
 
-    def _count(self, text: str) -> int | None:
+    def _tokens(self, items: list[SessionItem]) -> int:
+        """The items' token count; items not yet counted (for this encoding) are counted now."""
         from .tokens import Tokenizer, default_cache_dir
 
-        tokenizer = Tokenizer(self.settings.get("encoding"), default_cache_dir())
-        n = tokenizer.count(text)
-        return n if tokenizer.exact else None  # an estimate is never stored as a count
-
-    def _tokens(self, items: list[SessionItem]) -> int:
         encoding = str(self.settings.get("encoding"))
+        tokenizer = None
         total = 0
         for item in items:
             if item.token_count is None or item.meta.get("token_encoding") != encoding:
-                item.token_count = self._count(item.content)
-                item.meta["token_encoding"] = encoding
-            total += item.token_count or 0
+                tokenizer = tokenizer or Tokenizer(encoding, default_cache_dir())
+                n = tokenizer.count(item.content)
+                total += n
+                if tokenizer.exact:  # an estimate is reported, never stored as a count
+                    item.token_count = n
+                    item.meta["token_encoding"] = encoding
+                continue
+            total += item.token_count
         return total
 
     def _setting(self, key: str) -> Any:
