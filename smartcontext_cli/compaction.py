@@ -60,8 +60,8 @@ NARRATION = re.compile(
 # needs, so the common sentence without any of them costs a few substring checks.
 NUMERIC = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b|\b\d{4}-\d\d-\d\d\b"
-    r"|\b\d[\d,.]*\s*(?:%|ms\b|seconds?\b|minutes?\b|hours?\b|days?\b|[kmg]b\b|requests?\b|"
-    r"orders?\b|users?\b|rps\b|eur\b|usd\b)|\bport \d+|\bv?\d+\.\d+(?:\.\d+)?\b",
+    # a quantity: a number and what it counts ("120 requests", "45000 orders", "30%", "2 GB")
+    r"|\b\d[\d,.]*\s*(?:%|[a-z]{2,}\b)|\bport \d+|\bv?\d+\.\d+(?:\.\d+)?\b",
     re.I,
 )
 PATHLIKE = re.compile(
@@ -108,7 +108,6 @@ OUTCOME = re.compile(
 )
 RESOLUTION_WINDOW = 8
 MAX_SENTENCE = 400
-SECTIONS = ("overview", "decisions", "errors", "facts", "preferences", "tools")
 
 
 def text_key(text: str) -> str:
