@@ -27,9 +27,9 @@ ACK_ROLES = frozenset({"user", "assistant"})
 # Words that make up an acknowledgement. Deliberately without "yes", "agreed" or "right": those
 # answer a question, and the answer may be the decision itself.
 _ACKS = "ok okay k kk thanks thank you thx ty got it cool nice great perfect awesome sounds good"
-ACK_WORDS = frozenset(
-    f"{_ACKS} lgtm noted understood makes sense much alright will do cheers".split()
-)
+ACK_WORDS = frozenset(f"{_ACKS} lgtm noted understood makes sense much alright cheers".split())
+# "will do" acknowledges; "do it" approves something, so "do" is no acknowledgement on its own.
+ACK_PHRASES = ("will do",)
 ACK_MAX_WORDS = 6
 LONG_LINES = 40
 LONG_CHARS = 2000
@@ -69,7 +69,10 @@ def normalise(text: str) -> str:
 def is_acknowledgement(item: SessionItem) -> bool:
     if item.role not in ACK_ROLES or len(item.content) > 80:
         return False
-    words = normalise(item.content).split()
+    text = normalise(item.content)
+    for phrase in ACK_PHRASES:
+        text = text.replace(phrase, "ok")
+    words = text.split()
     return len(words) <= ACK_MAX_WORDS and all(w in ACK_WORDS for w in words)
 
 

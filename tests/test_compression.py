@@ -46,7 +46,7 @@ def script(tmp_path: Path, name: str, body: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "text", ["ok", "Thanks!", "got it 👍", "ok thanks", "Sounds good.", "LGTM"]
+    "text", ["ok", "Thanks!", "got it 👍", "ok thanks", "Sounds good.", "LGTM", "Will do!"]
 )
 def test_acknowledgements(text):
     assert is_acknowledgement(SessionItem(role="user", content=text))
@@ -54,7 +54,13 @@ def test_acknowledgements(text):
 
 @pytest.mark.parametrize(
     "role,text",
-    [("user", "yes"), ("user", "agreed"), ("user", "ok, now run the tests"), ("tool", "ok")],
+    [
+        ("user", "yes"),
+        ("user", "agreed"),
+        ("user", "ok, do it"),
+        ("user", "ok, now run the tests"),
+        ("tool", "ok"),
+    ],
 )
 def test_not_acknowledgements(role, text):
     # "yes" may be the decision itself; a tool printing "ok" is output, not politeness.
