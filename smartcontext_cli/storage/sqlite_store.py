@@ -22,6 +22,7 @@ from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.text import terms as text_terms
 
 from .base import SCHEMA_VERSION
+from .sqlite_ranking import CELL_SHIFT, STOP_STEMS, cell_of, idf, index_totals, top_k
 from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
@@ -143,12 +144,29 @@ def _m004_ascii_tokenizer(db: sqlite3.Connection) -> None:
     )
 
 
+def _m005_impact_rowids(db: sqlite3.Connection) -> None:
+    # Why: ranking reads matches in rowid order and stops early when rowids carry each
+    # memory's impact cell (see sqlite_ranking). Existing rows are re-keyed in their old order
+    # (new rowids start at 2**40, above every old one) and the index is rebuilt.
+    next_rowid: dict[int, int] = {}
+    moves = []
+    for rowid, terms in db.execute("SELECT rowid, terms FROM memories ORDER BY rowid"):
+        toks = terms.split(" ") if terms else []
+        cell = cell_of(Counter(toks), len(toks))
+        new = next_rowid.get(cell, cell << CELL_SHIFT)
+        next_rowid[cell] = new + 1
+        moves.append((new, rowid))
+    db.executemany("UPDATE memories SET rowid = ? WHERE rowid = ?", moves)
+    db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('rebuild')")
+
+
 # Named, ordered migrations; each runs once and is recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _m001_initial),
     ("m002_explicit_fts_insert", _m002_explicit_fts_insert),
     ("m003_term_counts", _m003_term_counts),
     ("m004_ascii_tokenizer", _m004_ascii_tokenizer),
+    ("m005_impact_rowids", _m005_impact_rowids),
 ]
 
 
@@ -167,7 +185,7 @@ def _row_to_memory(row: Sequence[Any]) -> Memory:
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _memory_row(m: Memory) -> tuple[Any, ...]:
+def _memory_row(m: Memory, terms: str | None = None) -> tuple[Any, ...]:
     return (
         m.id,
         m.content,
@@ -179,7 +197,7 @@ def _memory_row(m: Memory) -> tuple[Any, ...]:
         m.updated_at,
         m.token_count,
         m.token_encoding,
-        index_terms(m),
+        index_terms(m) if terms is None else terms,
     )
 
 
@@ -287,21 +305,39 @@ class SQLiteStorage(TransferMixin):
     def add_memories(self, memories: Sequence[Memory]) -> None:
         if not memories:
             return
-        rows = [_memory_row(m) for m in memories]
+        rows: list[tuple[Any, ...]] = []
+        cells: list[int] = []
         counts: Counter[str] = Counter()
-        for row in rows:
-            counts.update(set(row[-1].split(" ")) if row[-1] else ())
+        for m in memories:
+            toks = text_terms(m.content + " " + " ".join(m.tags))
+            per_term = Counter(toks)
+            counts.update(per_term.keys())
+            cells.append(cell_of(per_term, len(toks)))
+            rows.append(_memory_row(m, " ".join(toks)))
         with self.transaction():
-            # New rows get rowids above the current maximum (no AUTOINCREMENT, so max + 1),
-            # which is how the index insert below finds exactly them.
-            last = self.db.execute("SELECT coalesce(max(rowid), 0) FROM memories").fetchone()[0]
+            # Each memory gets the next rowid of its impact cell (see sqlite_ranking).
+            next_rowid: dict[int, int] = {}
+            for cell in set(cells):
+                low = cell << CELL_SHIFT
+                top = self.db.execute(
+                    "SELECT max(rowid) FROM memories WHERE rowid >= ? AND rowid < ?",
+                    (low, low + (1 << CELL_SHIFT)),
+                ).fetchone()[0]
+                next_rowid[cell] = low if top is None else top + 1
+            keyed = []
+            for cell, row in zip(cells, rows, strict=True):
+                keyed.append((next_rowid[cell], *row))
+                next_rowid[cell] += 1
             self.db.executemany(
-                f"INSERT INTO memories ({_COLUMNS}, terms) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+                f"INSERT INTO memories (rowid, {_COLUMNS}, terms) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                keyed,
             )
-            self.db.execute(
-                "INSERT INTO memories_fts(rowid, terms) "
-                "SELECT rowid, terms FROM memories WHERE rowid > ?",
-                (last,),
+            # In rowid order: FTS5 flushes its pending terms to a new segment whenever a rowid
+            # is not above the previous one, which made unordered inserts several times slower.
+            self.db.executemany(
+                "INSERT INTO memories_fts(rowid, terms) VALUES (?, ?)",
+                sorted((k[0], k[-1]) for k in keyed),
             )
             self._add_term_counts(counts, +1)
 
@@ -359,17 +395,11 @@ class SQLiteStorage(TransferMixin):
         return [r[0] for r in rows]
 
     def update_memory(self, memory: Memory) -> None:
+        # Why delete and add: the new text may belong to another impact cell, and the rowid
+        # must say which (sqlite_ranking); an unknown id stays a no-op, as an UPDATE was.
         with self.transaction():
-            row = _memory_row(memory)
-            old_terms = self._terms_of([memory.id])
-            self._count_terms(old_terms, -1)
-            if old_terms:
-                self._count_terms([row[-1]], +1)
-            self.db.execute(
-                "UPDATE memories SET content=?, tags=?, kind=?, source=?, importance=?, "
-                "created_at=?, updated_at=?, token_count=?, token_encoding=?, terms=? WHERE id=?",
-                (*row[1:], memory.id),
-            )
+            if self.delete_memories([memory.id]):
+                self.add_memories([memory])
 
     def delete_memories(self, ids: Iterable[str]) -> int:
         ids = list(ids)
@@ -429,23 +459,19 @@ class SQLiteStorage(TransferMixin):
         if tags or kind:
             return self._bm25_filtered(match, limit, tags, kind)
         # Why rank inside FTS5 first: joining every matching row to ``memories`` before the
-        # ORDER BY cost more than the ranking itself (100,000 memories, one common term:
-        # 2.6 ms joined against 0.8 ms). Only the winners are joined, and rows tied at the cut
-        # are all kept, so the order stays exactly ``r, created_at DESC, id``.
-        # Why no LIMIT: rows tied with the last one kept must all be read, and re-running the
-        # query with a larger LIMIT cost a full re-ranking each time (single common terms tie
-        # by the thousand). SQLite sorts once; we stop reading after the tie group at the cut.
-        ranked: list[tuple[int, float]] = []
-        cursor = self.db.execute(
-            "SELECT rowid, bm25(memories_fts) AS r FROM memories_fts "
-            "WHERE memories_fts MATCH ? ORDER BY r",
-            (match,),
-        )
-        for rowid, r in cursor:
-            if len(ranked) >= limit and r != ranked[limit - 1][1]:
+        # ORDER BY cost more than the ranking itself. Matches are read best cell first and the
+        # read stops once no later memory can reach the k-th best (sqlite_ranking.top_k);
+        # only the winners, with every tie at the cut, are joined.
+        n_rows, avgdl = index_totals(self.db)
+        idf_sum: float | None = 0.0
+        for term in query_terms:
+            hits = self.doc_freq(term)
+            if hits and term in STOP_STEMS:
+                idf_sum = None  # impact cells ignore stopwords: read every match
                 break
-            ranked.append((rowid, r))
-        cursor.close()
+            if hits:
+                idf_sum += idf(n_rows, hits)
+        ranked = top_k(self.db, match, limit, idf_sum, avgdl)
         return self._ordered_hits(ranked, limit)
 
     def _ordered_hits(

@@ -154,17 +154,22 @@ def import_all(storage: Storage, data: dict[str, Any]) -> dict[str, int]:
 
 
 def read_jsonl(stream: IO[str], name: str = "<stdin>") -> Iterator[dict[str, Any]]:
-    """Parse JSONL lines; a bad line is reported with its file name and line number."""
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{name}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise UsageError(f"{name}:{number}: expected a JSON object")
-        yield record
+    """Parse JSONL lines; a bad line is reported with its file name and line number.
+
+    The cyclic GC is paused until the generator is exhausted or closed: a reader that keeps
+    every record (``list(read_jsonl(...))``) otherwise pays full collections over all of them.
+    """
+    with paused_gc():
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{name}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise UsageError(f"{name}:{number}: expected a JSON object")
+            yield record
 
 
 def write_jsonl(storage: Storage, stream: IO[str], namespace: str | None = None) -> int:

@@ -1,0 +1,171 @@
+"""Exact top-k BM25 on SQLite FTS5 without scoring every match.
+
+Why: FTS5 computes ``bm25()`` for every row a query matches (about 0.7 µs each), so one common
+word on 1,000,000 memories (125,000 matches) cost ~100 ms, while merely stepping through the
+matches costs ~25x less. So the order in which FTS5 returns matches is made to carry a bound:
+
+* every memory's rowid starts with its *impact cell* (``rowid >> CELL_SHIFT``): the largest
+  frequency of a non-stopword term in it and its length in terms, both bucketed. BM25's
+  per-term factor ``tf(k1+1) / (tf + k1(1 - b + b dl/avgdl))`` grows with tf and shrinks with
+  dl, so within a cell it is at most the factor at the cell's largest tf and smallest length;
+* cells are numbered by decreasing bound, and FTS5 returns matches in rowid order, so the
+  memories that can score highest come first;
+* ``top_k`` reads (rowid, bm25) in that order and stops at the first cell whose bound, and that
+  of every later cell, times the sum of the query terms' IDFs, is below the k-th best score
+  read so far.
+
+Guarantee: the result is exactly what ``ORDER BY bm25`` would give: every memory not read
+scores strictly below the k-th best, so the k best and every memory tied with the k-th are
+returned. A query holding a stopword term is read in full, as cells ignore stopwords.
+
+The cell numbering is stored in rowids: changing ``_TF_EDGES``, ``_DL_EDGES`` or the reference
+length needs a migration that re-keys every memory (see ``sqlite_store._m005_impact_rowids``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import sqlite3
+from collections import Counter
+
+from smartcontext_cli.stemmer import stem
+from smartcontext_cli.text import STOPWORDS
+
+K1 = 1.2
+B = 0.75
+CELL_SHIFT = 40  # 2**40 memories per cell before rowids of two cells could meet
+# Lower edges of the buckets: largest non-stopword term frequency, and length in terms.
+_TF_EDGES = (0, 1, 2, 3, 4, 5, 7)
+_DL_EDGES = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128, 256)
+_REFERENCE_AVGDL = 24.0  # orders the cells; the bounds themselves use the store's real avgdl
+# Relative safety margin on a bound: our float arithmetic need not match FTS5's to the last bit.
+_MARGIN = 1e-9
+
+STOP_STEMS = frozenset(stem(w) for w in STOPWORDS)
+
+
+def _factor(tf: float, dl: float, avgdl: float) -> float:
+    return tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avgdl))
+
+
+def _edges(edges: tuple[int, ...], i: int) -> tuple[int, float]:
+    """The bucket's smallest value and largest value (inf for the last, open bucket)."""
+    return edges[i], (edges[i + 1] - 1 if i + 1 < len(edges) else math.inf)
+
+
+def _cell_bound(tf_bucket: int, dl_bucket: int, avgdl: float) -> float:
+    tf_hi = min(_edges(_TF_EDGES, tf_bucket)[1], _edges(_DL_EDGES, dl_bucket)[1])  # tf <= dl
+    if tf_hi == 0:
+        return 0.0  # no non-stopword term: no non-stopword query term can match
+    if math.isinf(tf_hi):
+        return K1 + 1.0  # the factor's supremum
+    return _factor(tf_hi, max(_DL_EDGES[dl_bucket], tf_hi), avgdl)
+
+
+# Cells by decreasing bound at the reference length; cell numbers start at 1, so new rowids
+# never meet the plain 1, 2, 3 ... rowids of stores created before cells existed.
+_CELLS = sorted(
+    ((t, d) for t in range(len(_TF_EDGES)) for d in range(len(_DL_EDGES))),
+    key=lambda cell: -_cell_bound(cell[0], cell[1], _REFERENCE_AVGDL),
+)
+_CELL_NUMBER = {cell: n for n, cell in enumerate(_CELLS, 1)}
+
+
+def _bucket(edges: tuple[int, ...], value: int) -> int:
+    i = len(edges) - 1
+    while edges[i] > value:
+        i -= 1
+    return i
+
+
+def cell_of(counts: Counter[str], length: int) -> int:
+    """The impact cell of a memory whose ``length`` terms occur ``counts`` times each."""
+    # Set difference and map run in C: this is per memory on every import.
+    top = max(map(counts.__getitem__, counts.keys() - STOP_STEMS), default=0)
+    return _CELL_NUMBER[(_bucket(_TF_EDGES, top), _bucket(_DL_EDGES, length))]
+
+
+def suffix_bounds(avgdl: float) -> list[float]:
+    """``out[c]``: the largest factor bound of cell ``c`` or any later cell (index 0: inf)."""
+    bounds = [_cell_bound(t, d, avgdl) for t, d in _CELLS]
+    out = [math.inf, *bounds, 0.0]
+    for i in range(len(bounds), 0, -1):
+        out[i] = max(out[i], out[i + 1])
+    return out
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    """SQLite's big-endian varint (FTS5 uses the same encoding)."""
+    value = 0
+    for _ in range(8):
+        byte = buf[i]
+        i += 1
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, i
+    return (value << 8) | buf[i], i + 1
+
+
+def index_totals(db: sqlite3.Connection) -> tuple[int, float]:
+    """FTS5's own row count and mean length in terms: the N and avgdl its bm25() uses.
+
+    Read from the index's averages record (id 1 of ``memories_fts_data``: the row count, then
+    the total number of tokens per column), so the bounds use the very numbers FTS5 does.
+    """
+    row = db.execute("SELECT block FROM memories_fts_data WHERE id = 1").fetchone()
+    if not row or not row[0]:
+        return 0, 0.0
+    n_rows, i = _varint(row[0], 0)
+    tokens, _ = _varint(row[0], i)
+    return n_rows, (tokens / n_rows if n_rows else 0.0)
+
+
+def idf(n_rows: int, hits: int) -> float:
+    """FTS5's IDF for a term found in ``hits`` of ``n_rows`` rows (fts5_aux.c)."""
+    value = math.log((n_rows - hits + 0.5) / (hits + 0.5))
+    return 1e-6 if value <= 0.0 else value
+
+
+def top_k(
+    db: sqlite3.Connection, match: str, k: int, idf_sum: float | None, avgdl: float
+) -> list[tuple[int, float]]:
+    """(rowid, bm25) of the ``k`` best matches and of every match tied with the k-th.
+
+    ``idf_sum`` is the sum of the IDFs of the query terms found in the index, or None to read
+    every match (a stopword among the query terms). bm25 values are FTS5's: negative, lower
+    is better. The result is not sorted.
+    """
+    suffix = suffix_bounds(avgdl) if idf_sum is not None and avgdl > 0 else None
+    scale = (idf_sum or 0.0) * (1.0 + _MARGIN)
+    best: list[float] = []  # min-heap of the k best scores (positive, higher is better)
+    kept: list[tuple[int, float]] = []
+    cell = -1
+    cursor = db.execute(
+        "SELECT rowid, bm25(memories_fts) FROM memories_fts "
+        "WHERE memories_fts MATCH ? ORDER BY rowid",
+        (match,),
+    )
+    try:
+        for rowid, r in cursor:
+            if suffix is not None and rowid >> CELL_SHIFT != cell:
+                cell = rowid >> CELL_SHIFT
+                bound = suffix[cell] if cell < len(suffix) else 0.0
+                if len(best) == k and bound * scale < best[0]:
+                    break
+            score = -r
+            if len(best) < k:
+                heapq.heappush(best, score)
+            elif score >= best[0]:
+                # Why >=: a score equal to the k-th best is a tie that must be returned.
+                if score > best[0]:
+                    heapq.heapreplace(best, score)
+            else:
+                continue
+            kept.append((rowid, r))
+    finally:
+        cursor.close()
+    if len(best) < k:
+        return kept
+    cut = best[0]
+    return [(rowid, r) for rowid, r in kept if -r >= cut]
