@@ -19,7 +19,7 @@ scores strictly below the k-th best, so the k best and every memory tied with th
 returned. A query holding a stopword term is read in full, as cells ignore stopwords.
 
 The cell numbering is stored in rowids: changing ``_TF_EDGES``, ``_DL_EDGES`` or the reference
-length needs a migration that re-keys every memory (see ``sqlite_store._m005_impact_rowids``).
+length needs a migration that re-keys every memory (see ``sqlite_migrations._m005_impact_rowids``).
 """
 
 from __future__ import annotations
