@@ -52,7 +52,7 @@ def prior(memory: Memory, now: datetime) -> float:
         age_days = max(0.0, (now - parse(memory.created_at)).total_seconds() / 86400)
     except ValueError:
         age_days = 365.0
-    recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    recency: float = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
     return 1.0 + IMPORTANCE_WEIGHT * (memory.importance - 0.5) + RECENCY_WEIGHT * recency
 
 

@@ -325,14 +325,13 @@ class SQLiteStorage(TransferMixin):
         # read stops once no later memory can reach the k-th best (sqlite_ranking.top_k);
         # only the winners, with every tie at the cut, are joined.
         n_rows, avgdl = index_totals(self.db)
-        idf_sum: float | None = 0.0
-        for term in query_terms:
-            hits = self.doc_freq(term)
-            if hits and term in STOP_STEMS:
-                idf_sum = None  # impact cells ignore stopwords: read every match
-                break
-            if hits:
-                idf_sum += idf(n_rows, hits)
+        hits = [(term, self.doc_freq(term)) for term in query_terms]
+        # Impact cells ignore stopwords: a query holding one reads every match (idf_sum None).
+        idf_sum = (
+            None
+            if any(n and term in STOP_STEMS for term, n in hits)
+            else sum(idf(n_rows, n) for _, n in hits if n)
+        )
         ranked = top_k(self.db, match, limit, idf_sum, avgdl)
         return self._ordered_hits(ranked, limit)
 
