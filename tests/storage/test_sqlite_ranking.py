@@ -1,0 +1,169 @@
+"""The SQLite backend's early-stopping BM25 (storage/sqlite_ranking.py) ranks exactly like FTS5.
+
+What a user would notice if it were wrong: a memory missing from search, or ranked out of the
+``bm25, created_at DESC, id`` order, only on large stores. The reference here is the plain
+query that scores every match; stores are small but built to tie, repeat words and vary in
+length, so every impact cell and the stopping rule are exercised.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smartcontext_cli.models import MEMORY_FIELDS, Memory
+from smartcontext_cli.storage.sqlite_ranking import (
+    _CELLS,
+    _DL_EDGES,
+    _TF_EDGES,
+    CELL_SHIFT,
+    _bucket,
+    _cell_bound,
+    _factor,
+    cell_of,
+    index_totals,
+)
+from smartcontext_cli.storage.sqlite_store import SQLiteStorage, _fts_query, _row_to_memory
+from smartcontext_cli.text import terms
+
+WORDS = ["redis", "cache", "deploy", "the", "postgres", "pool", "token", "a", "timeout", "auth"]
+
+
+def reference(storage: SQLiteStorage, query: list[str], limit: int) -> list[tuple[str, float]]:
+    """Score every match, order as the contract says: what bm25() must equal."""
+    cols = ", ".join("m." + c for c in MEMORY_FIELDS)
+    rows = storage.db.execute(
+        f"SELECT {cols}, bm25(memories_fts) AS r FROM memories_fts "
+        "JOIN memories m ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ? "
+        "ORDER BY r, m.created_at DESC, m.id LIMIT ?",
+        (_fts_query(query), limit),
+    )
+    return [(_row_to_memory(r[:-1]).id, -float(r[-1])) for r in rows]
+
+
+def found(storage: SQLiteStorage, query: list[str], limit: int) -> list[tuple[str, float]]:
+    return [(m.id, score) for m, score in storage.bm25(query, limit)]
+
+
+def corpus(draw_texts: list[tuple[list[int], int]]) -> list[Memory]:
+    """Memories from word indexes; many share a text and a time, so ties are common."""
+    out = []
+    for i, (word_ids, minute) in enumerate(draw_texts):
+        stamp = f"2025-01-01T00:{minute:02d}:00.000000+00:00"
+        out.append(
+            Memory(
+                content=" ".join(WORDS[w] for w in word_ids),
+                id=uuid.UUID(int=i + 1).hex,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+    return out
+
+
+texts = st.lists(
+    st.tuples(st.lists(st.integers(0, len(WORDS) - 1), min_size=1, max_size=40), st.integers(0, 3)),
+    min_size=1,
+    max_size=60,
+)
+queries = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(docs=texts, query=queries, limit=st.integers(1, 8))
+def test_early_stopping_ranks_exactly_like_scoring_every_match(tmp_path: Path, docs, query, limit):
+    storage = SQLiteStorage(tmp_path / f"{uuid.uuid4().hex}.db")
+    try:
+        storage.add_memories(corpus(docs))
+        q = list(dict.fromkeys(terms(" ".join(query))))
+        assert found(storage, q, limit) == reference(storage, q, limit)
+    finally:
+        storage.close()
+
+
+def test_a_large_skewed_store_still_ranks_exactly(tmp_path: Path):
+    # Enough memories that the read stops long before the last match of a common word.
+    docs = [([3, 1, 3, 0] + [i % 10] * (i % 5), i % 4) for i in range(3000)]
+    docs += [([1] * (1 + i % 7) + [3] * (i % 30), i % 4) for i in range(3000)]
+    storage = SQLiteStorage(tmp_path / "big.db")
+    try:
+        storage.add_memories(corpus(docs))
+        for query in (["cach"], ["redi"], ["cach", "redi"], ["deploi", "the"], ["the"]):
+            for limit in (1, 5, 40):
+                assert found(storage, query, limit) == reference(storage, query, limit)
+    finally:
+        storage.close()
+
+
+@given(tf=st.integers(1, 400), extra=st.integers(0, 400), avgdl=st.floats(1.0, 500.0))
+def test_a_cell_bounds_the_bm25_factor_of_every_memory_in_it(tf, extra, avgdl):
+    dl = tf + extra  # a term cannot occur more often than the memory has terms
+    cell = _CELLS.index((_bucket(_TF_EDGES, tf), _bucket(_DL_EDGES, dl)))
+    assert _factor(tf, dl, avgdl) <= _cell_bound(*_CELLS[cell], avgdl) * (1 + 1e-12)
+
+
+def test_rowids_carry_the_cell_and_follow_an_edit(tmp_path: Path):
+    storage = SQLiteStorage(tmp_path / "cells.db")
+    try:
+        short, long = Memory(content="redis"), Memory(content="redis " + "cache " * 30)
+        storage.add_memories([short, long])
+
+        def cell(memory_id: str) -> int:
+            row = storage.db.execute("SELECT rowid FROM memories WHERE id = ?", (memory_id,))
+            return int(row.fetchone()[0]) >> CELL_SHIFT
+
+        def expected(text: str) -> int:
+            toks = terms(text)
+            return cell_of(Counter(toks), len(toks))
+
+        assert cell(short.id) == expected(short.content) != cell(long.id)
+        short.content = "redis " + "cache " * 30
+        storage.update_memory(short)
+        assert cell(short.id) == expected(short.content) == cell(long.id)
+        assert found(storage, ["cach"], 5) == reference(storage, ["cach"], 5)
+        assert {mid for mid, _ in found(storage, ["cach"], 5)} == {short.id, long.id}
+    finally:
+        storage.close()
+
+
+def test_index_totals_are_the_row_count_and_mean_length(tmp_path: Path):
+    storage = SQLiteStorage(tmp_path / "totals.db")
+    try:
+        keep, gone = Memory(content="a b c"), Memory(content="redis")
+        storage.add_memories([keep, gone])
+        assert index_totals(storage.db) == (2, 2.0)
+        storage.delete_memories([gone.id])
+        assert index_totals(storage.db) == (1, 3.0)
+    finally:
+        storage.close()
+
+
+def test_an_old_store_is_rekeyed_and_ranks_the_same(tmp_path: Path):
+    # A store as m004 left it: plain 1, 2, 3 rowids. Reopening runs m005.
+    path = tmp_path / "old.db"
+    storage = SQLiteStorage(path)
+    storage.add_memories(corpus([([i % 10, 1, 3], i % 4) for i in range(200)]))
+    queries = (["cach"], ["redi", "the"])
+    before = [reference(storage, q, 10) for q in queries]
+    old_rowids = [r[0] for r in storage.db.execute("SELECT rowid FROM memories ORDER BY rowid")]
+    with storage.transaction():
+        storage.db.executemany(
+            "UPDATE memories SET rowid = ? WHERE rowid = ?",
+            [(n, rowid) for n, rowid in enumerate(old_rowids, 1)],
+        )
+        storage.db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('rebuild')")
+        storage.db.execute("DELETE FROM migrations WHERE name = 'm005_impact_rowids'")
+    storage.close()
+    storage = SQLiteStorage(path)
+    try:
+        low = storage.db.execute("SELECT min(rowid) FROM memories").fetchone()[0]
+        assert low >> CELL_SHIFT >= 1
+        assert [found(storage, q, 10) for q in queries] == before
+    finally:
+        storage.close()
