@@ -222,11 +222,6 @@ class SQLiteStorage(TransferMixin):
                 [(term,) for term in counts],
             )
 
-    def _terms_of(self, ids: Sequence[str]) -> list[str]:
-        marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT terms FROM memories WHERE id IN ({marks})", ids)
-        return [r[0] for r in rows]
-
     def upsert_memories(self, memories: Sequence[Memory]) -> None:
         with self.transaction():
             # Why look before deleting: an import into a new namespace replaces nothing, and a
@@ -264,17 +259,26 @@ class SQLiteStorage(TransferMixin):
                 self.add_memories([memory])
 
     def delete_memories(self, ids: Iterable[str]) -> int:
-        ids = list(ids)
-        deleted = 0
         with self.transaction():
-            for chunk in range(0, len(ids), 500):
-                part = ids[chunk : chunk + 500]
-                self._count_terms(self._terms_of(part), -1)
-                cur = self.db.execute(
-                    f"DELETE FROM memories WHERE id IN ({','.join('?' * len(part))})", part
-                )
-                deleted += cur.rowcount
-        return deleted
+            doomed: list[tuple[int, str]] = []
+            for part in _chunks(list(ids)):
+                marks = ",".join("?" * len(part))
+                sql = f"SELECT rowid, terms FROM memories WHERE id IN ({marks})"
+                doomed += self.db.execute(sql, part).fetchall()
+            if not doomed:
+                return 0
+            # Un-index explicitly, in rowid order, then delete: a per-row trigger ran each
+            # FTS5 delete in its own savepoint, flushing a segment per row (m006).
+            doomed.sort()
+            self._count_terms([terms for _, terms in doomed], -1)
+            self.db.executemany(
+                "INSERT INTO memories_fts(memories_fts, rowid, terms) VALUES ('delete', ?, ?)",
+                doomed,
+            )
+            for part in _chunks([rowid for rowid, _ in doomed]):
+                marks = ",".join("?" * len(part))
+                self.db.execute(f"DELETE FROM memories WHERE rowid IN ({marks})", part)
+        return len(doomed)
 
     @staticmethod
     def _filters(tags: Sequence[str], kind: str | None, alias: str = "") -> tuple[str, list[Any]]:

@@ -167,3 +167,28 @@ def test_an_old_store_is_rekeyed_and_ranks_the_same(tmp_path: Path):
         assert [found(storage, q, 10) for q in queries] == before
     finally:
         storage.close()
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(docs=texts, drop=st.sets(st.integers(0, 59)), edit=st.sets(st.integers(0, 59)))
+def test_index_and_term_counts_stay_exact_through_deletes_and_edits(
+    tmp_path: Path, docs, drop, edit
+):
+    storage = SQLiteStorage(tmp_path / f"{uuid.uuid4().hex}.db")
+    try:
+        memories = corpus(docs)
+        storage.add_memories(memories)
+        for i in edit & set(range(len(memories))):
+            memories[i].content = "cache " + memories[i].content
+            storage.update_memory(memories[i])
+        storage.delete_memories([memories[i].id for i in drop if i < len(memories)])
+        # FTS5 checks its index against the content table (raises when they disagree).
+        storage.db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('integrity-check')")
+        vocab = dict(storage.db.execute("SELECT term, doc FROM memories_vocab"))
+        assert dict(storage.db.execute("SELECT term, docs FROM memories_terms")) == vocab
+        for query in (["cach"], ["redi", "the"]):
+            assert found(storage, query, 5) == reference(storage, query, 5)
+    finally:
+        storage.close()
