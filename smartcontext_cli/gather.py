@@ -33,6 +33,8 @@ COMPILER = "compiler"
 COMPILATIONS = "compilations"
 KEEP_RECORDS = 1000
 SESSION_FETCH = "smartcontext session show"
+STANDING_KINDS = frozenset({"decision", "preference"})
+STANDING_IMPORTANCE = 0.8
 
 
 def candidate_limit(budget: int) -> int:
@@ -239,7 +241,21 @@ class CompileMixin:
             ref = parse(newest[0].created_at)
         except ValueError:
             ref = datetime.now(timezone.utc)
-        return search(self.storage, text, candidate_limit(budget), now=ref)
+        limit = candidate_limit(budget)
+        found = search(self.storage, text, limit, now=ref)
+        # Why standing memories: a decision or preference binds the whole project even when it
+        # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
+        # rank after every match (relevance 0: they never raise the quality score) and take
+        # only budget the matches left unused. Other unmatched memories stay out: padding.
+        seen = {m.id for m in found}
+        for memory in self.storage.list_memories(limit=limit):
+            if len(found) >= limit:
+                break
+            standing = memory.kind in STANDING_KINDS or memory.importance >= STANDING_IMPORTANCE
+            if standing and memory.id not in seen:
+                memory.score = 0.0
+                found.append(memory)
+        return found
 
     def _session(self, budget: int) -> tuple[list[SessionItem], bool]:
         """The newest session items that could possibly fit, and whether older ones exist."""

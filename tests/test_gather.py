@@ -278,3 +278,23 @@ def test_nothing_to_compile_and_ad_hoc_only(home: Path, backend: str) -> None:
     ctx = empty.compile(memories=["an ad-hoc fact"])
     assert "an ad-hoc fact" in ctx.to_prompt() and ctx.compile_id is None
     assert not empty.exists  # compiling ad-hoc text creates no namespace
+
+
+def test_standing_decisions_fill_unused_budget_after_the_matches(store: MemoryStore) -> None:
+    store.set_goal("Add a read replica")
+    store.remember("Replica lag must stay under 5 s for the read replica", kind="fact")
+    store.remember("We chose PostgreSQL 16 for the main database", kind="decision")
+    store.remember("Ops prefers Terraform over click-ops", kind="preference")
+    store.remember("The office coffee machine is broken", kind="note")
+    memories = store.compile(token_budget=2000).sections["memories"]
+    assert memories.index("Replica lag") < memories.index("PostgreSQL 16")  # matches first
+    assert "Terraform" in memories
+    assert "coffee" not in memories  # an unmatched note is padding, not knowledge
+
+
+def test_standing_memories_do_not_raise_the_quality_score(store: MemoryStore) -> None:
+    store.set_goal("Add a read replica")
+    store.remember("Replica lag must stay under 5 s for the read replica", kind="fact")
+    before = store.compile(token_budget=2000).quality_score
+    store.remember("We chose PostgreSQL 16 for the main database", kind="decision")
+    assert store.compile(token_budget=2000).quality_score == before
