@@ -105,7 +105,9 @@ def main() -> None:
     for key, label in LABELS.items():
         seconds = statistics.median(samples[key])
         rate = n / seconds
-        verdict = ("ok" if rate >= TARGET else "UNDER") if key == "cli-new" else ""
+        verdict = ""
+        if key == "cli-new":  # the target is for 100,000: a small import is mostly start-up
+            verdict = "n/a" if n < 100_000 else ("ok" if rate >= TARGET else "UNDER")
         rows.append([label, f"{seconds:.2f}", f"{rate:,.0f}", verdict])
     print(f"\nImport of {n:,} memories ({size_mb:.0f} MB JSONL) into SQLite, median of {rounds} "
           f"round(s); target: CLI >= {TARGET:,} memories/s\n")
