@@ -70,10 +70,32 @@ def _only(app: typer.Typer, name: str) -> typer.Typer:
     return lean
 
 
+def keep_blocks(help_text: str) -> str:
+    """Mark paragraphs with indented lines (Examples blocks) so click prints them as written.
+
+    Why: plain click help re-wraps every paragraph, which would run the example commands of
+    an ``Examples:`` block together on one line; a paragraph opening with ``\b`` is kept.
+    """
+    paragraphs = help_text.split("\n\n")
+    return "\n\n".join(
+        "\b\n" + p if any(line[:1].isspace() for line in p.splitlines()[1:]) else p
+        for p in paragraphs
+    )
+
+
+def _keep_all_blocks(command: typer.main._click.Command) -> None:
+    if command.help:
+        command.help = keep_blocks(command.help)
+    for sub in (getattr(command, "commands", None) or {}).values():
+        _keep_all_blocks(sub)
+
+
 def command_for(app: typer.Typer, argv: Sequence[str]) -> typer.main._click.Command:
     """The click command to run ``argv`` with, built once per process and command."""
     name = invoked_name(app, argv)
     key = (id(app), name)
     if key not in _cache:
-        _cache[key] = typer.main.get_command(_only(app, name) if name else app)
+        command = typer.main.get_command(_only(app, name) if name else app)
+        _keep_all_blocks(command)
+        _cache[key] = command
     return _cache[key]

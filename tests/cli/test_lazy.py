@@ -10,15 +10,15 @@ from __future__ import annotations
 import typer.main
 
 from smartcontext_cli.cli import app
-from smartcontext_cli.cli._lazy import command_names, invoked_name
+from smartcontext_cli.cli._lazy import _keep_all_blocks, command_names, invoked_name
 
 
 def _full_tree_output(capsys, args: list[str]) -> tuple[int, str]:
     capsys.readouterr()
+    full = typer.main.get_command(app)
+    _keep_all_blocks(full)
     try:
-        code = typer.main.get_command(app).main(
-            args=args, prog_name="smartcontext", standalone_mode=False
-        )
+        code = full.main(args=args, prog_name="smartcontext", standalone_mode=False)
     except SystemExit as exc:  # pragma: no cover - click exits only in standalone mode
         code = exc.code
     return (code or 0), capsys.readouterr().out
@@ -66,3 +66,17 @@ def test_a_command_run_builds_only_that_command():
     assert list(command_for(app, ["-n", "x", "search", "q"]).commands) == ["search"]
     assert list(command_for(app, ["artifact", "list"]).commands) == ["artifact"]
     assert len(command_for(app, ["--help"]).commands) == len(command_names(app))
+
+
+def test_help_keeps_each_example_on_its_own_line(sc):
+    # Plain click help re-wraps paragraphs; the Examples block must stay as written.
+    out = sc("search", "--help").stdout
+    assert '\n    smartcontext search "database choice"\n' in out
+    assert "\n    smartcontext search postgre -k 10 --tag infra --json\n" in out
+    assert "\b" not in out
+
+
+def test_a_bare_group_prints_its_help_on_stdout(sc):
+    result = sc("artifact")
+    assert result.exit_code == 2
+    assert "add" in result.stdout and result.stderr == ""
