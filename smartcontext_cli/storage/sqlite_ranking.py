@@ -28,6 +28,7 @@ import heapq
 import math
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
 
 from smartcontext_cli.stemmer import stem
 from smartcontext_cli.text import STOPWORDS
@@ -43,6 +44,9 @@ _REFERENCE_AVGDL = 24.0  # orders the cells; the bounds themselves use the store
 _MARGIN = 1e-9
 
 STOP_STEMS = frozenset(stem(w) for w in STOPWORDS)
+# A query term in at most this share of memories is "rare": top_k_split scores its memories in
+# Python (a few microseconds each) and streams the others; a tuning knob, never a semantic one.
+RARE_FRACTION = 0.01
 
 
 def _factor(tf: float, dl: float, avgdl: float) -> float:
@@ -127,19 +131,57 @@ def idf(n_rows: int, hits: int) -> float:
     return 1e-6 if value <= 0.0 else value
 
 
+class TopK:
+    """The k best (rowid, bm25) hits seen so far, plus every hit tied with the k-th."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.best: list[float] = []  # min-heap of the k best scores (positive)
+        self.kept: list[tuple[int, float]] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.best) == self.k
+
+    @property
+    def theta(self) -> float:
+        """The k-th best score: nothing scoring below it can enter."""
+        return self.best[0]
+
+    def offer(self, rowid: int, r: float) -> None:
+        score = -r
+        if len(self.best) < self.k:
+            heapq.heappush(self.best, score)
+        elif score > self.best[0]:
+            heapq.heapreplace(self.best, score)
+        elif score < self.best[0]:
+            return
+        # Equal to the k-th best: a tie that must be returned, so it is kept too.
+        self.kept.append((rowid, r))
+
+    def result(self) -> list[tuple[int, float]]:
+        if not self.full:
+            return self.kept
+        return [(rowid, r) for rowid, r in self.kept if -r >= self.theta]
+
+
 def top_k(
-    db: sqlite3.Connection, match: str, k: int, idf_sum: float | None, avgdl: float
+    db: sqlite3.Connection,
+    match: str,
+    k: int,
+    idf_sum: float | None,
+    avgdl: float,
+    into: TopK | None = None,
 ) -> list[tuple[int, float]]:
     """(rowid, bm25) of the ``k`` best matches and of every match tied with the k-th.
 
     ``idf_sum`` is the sum of the IDFs of the query terms found in the index, or None to read
     every match (a stopword among the query terms). bm25 values are FTS5's: negative, lower
-    is better. The result is not sorted.
+    is better. The result is not sorted. ``into`` continues a search begun elsewhere.
     """
     suffix = suffix_bounds(avgdl) if idf_sum is not None and avgdl > 0 else None
     scale = (idf_sum or 0.0) * (1.0 + _MARGIN)
-    best: list[float] = []  # min-heap of the k best scores (positive, higher is better)
-    kept: list[tuple[int, float]] = []
+    found = into or TopK(k)
     cell = -1
     cursor = db.execute(
         "SELECT rowid, bm25(memories_fts) FROM memories_fts "
@@ -151,21 +193,79 @@ def top_k(
             if suffix is not None and rowid >> CELL_SHIFT != cell:
                 cell = rowid >> CELL_SHIFT
                 bound = suffix[cell] if cell < len(suffix) else 0.0
-                if len(best) == k and bound * scale < best[0]:
+                if found.full and bound * scale < found.theta:
                     break
-            score = -r
-            if len(best) < k:
-                heapq.heappush(best, score)
-            elif score >= best[0]:
-                # Why >=: a score equal to the k-th best is a tie that must be returned.
-                if score > best[0]:
-                    heapq.heapreplace(best, score)
-            else:
-                continue
-            kept.append((rowid, r))
+            found.offer(rowid, r)
     finally:
         cursor.close()
-    if len(best) < k:
-        return kept
-    cut = best[0]
-    return [(rowid, r) for rowid, r in kept if -r >= cut]
+    return found.result()
+
+
+def exact_score(weighted: Sequence[tuple[str, float]], toks: list[str], avgdl: float) -> float:
+    """FTS5's bm25 of one memory, as a positive score, computed in Python.
+
+    The same operations in the same order as fts5_aux.c (and the JSON backend), so the double
+    is the one FTS5 returns: terms in query order, absent terms adding nothing.
+    """
+    dl = float(len(toks))
+    score = 0.0
+    for term, weight in weighted:
+        tf = float(toks.count(term))
+        if tf:
+            score += weight * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * dl / avgdl)))
+    return score
+
+
+def top_k_split(
+    db: sqlite3.Connection,
+    k: int,
+    weighted: Sequence[tuple[str, float]],
+    rare: set[str],
+    avgdl: float,
+) -> list[tuple[int, float]]:
+    """Top k for a query mixing rare and common terms, without reading most common matches.
+
+    Why: one stream over all matches can only stop when no later cell reaches the k-th best
+    with *every* term's IDF, and common terms keep that bound high. Memories holding a rare
+    term are few: they are read first, best cell first, and scored exactly in Python. The
+    rest hold only common terms, so FTS5 streams ``common NOT rare`` with the common terms'
+    IDFs alone in the bound, and usually stops within its first cells.
+    """
+    from .sqlite_store import fts_query  # the one place that quotes terms for MATCH
+
+    found = TopK(k)
+    suffix = suffix_bounds(avgdl)
+    scale = sum(w for _, w in weighted) * (1.0 + _MARGIN)
+    rare_terms = [t for t, _ in weighted if t in rare]
+    common = [(t, w) for t, w in weighted if t not in rare]
+
+    def score(rowids: list[int]) -> None:
+        marks = ",".join("?" * len(rowids))
+        for rowid, terms in db.execute(
+            f"SELECT rowid, terms FROM memories WHERE rowid IN ({marks})", rowids
+        ):
+            found.offer(rowid, -exact_score(weighted, terms.split(" "), avgdl))
+
+    pending: list[int] = []
+    cell = -1
+    cursor = db.execute(
+        "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? ORDER BY rowid",
+        (fts_query(rare_terms),),
+    )
+    try:
+        for (rowid,) in cursor:
+            if rowid >> CELL_SHIFT != cell or len(pending) >= 500:
+                if pending:
+                    score(pending)
+                    pending = []
+                cell = rowid >> CELL_SHIFT
+                bound = suffix[cell] if cell < len(suffix) else 0.0
+                if found.full and bound * scale < found.theta:
+                    break
+            pending.append(rowid)
+    finally:
+        cursor.close()
+    if pending:
+        score(pending)
+    others = f"({fts_query([t for t, _ in common])}) NOT ({fts_query(rare_terms)})"
+    return top_k(db, others, k, sum(w for _, w in common), avgdl, into=found)

@@ -23,7 +23,16 @@ from smartcontext_cli.text import terms as text_terms
 
 from .base import SCHEMA_VERSION
 from .sqlite_migrations import MIGRATIONS
-from .sqlite_ranking import CELL_SHIFT, STOP_STEMS, cell_of, idf, index_totals, top_k
+from .sqlite_ranking import (
+    CELL_SHIFT,
+    RARE_FRACTION,
+    STOP_STEMS,
+    cell_of,
+    idf,
+    index_totals,
+    top_k,
+    top_k_split,
+)
 from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
@@ -69,7 +78,7 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def _fts_query(query_terms: Sequence[str]) -> str:
+def fts_query(query_terms: Sequence[str]) -> str:
     # Why quoted: terms are letters and digits only, but quoting makes any token a plain string
     # for FTS5, so no user text can ever become query syntax (NEAR, AND, col:, ^, *).
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms)
@@ -324,7 +333,7 @@ class SQLiteStorage(TransferMixin):
     ) -> list[tuple[Memory, float]]:
         if not query_terms or limit <= 0:
             return []
-        match = _fts_query(query_terms)
+        match = fts_query(query_terms)
         if tags or kind:
             return self._bm25_filtered(match, limit, tags, kind)
         # Why rank inside FTS5 first: joining every matching row to ``memories`` before the
@@ -332,14 +341,17 @@ class SQLiteStorage(TransferMixin):
         # read stops once no later memory can reach the k-th best (sqlite_ranking.top_k);
         # only the winners, with every tie at the cut, are joined.
         n_rows, avgdl = index_totals(self.db)
-        hits = [(term, self.doc_freq(term)) for term in query_terms]
-        # Impact cells ignore stopwords: a query holding one reads every match (idf_sum None).
-        idf_sum = (
-            None
-            if any(n and term in STOP_STEMS for term, n in hits)
-            else sum(idf(n_rows, n) for _, n in hits if n)
-        )
-        ranked = top_k(self.db, match, limit, idf_sum, avgdl)
+        live = [(term, n) for term in query_terms if (n := self.doc_freq(term))]
+        if any(term in STOP_STEMS for term, _ in live):
+            # Impact cells ignore stopwords: a query holding one reads every match.
+            ranked = top_k(self.db, match, limit, None, avgdl)
+        else:
+            weighted = [(term, idf(n_rows, n)) for term, n in live]
+            rare = {term for term, n in live if n <= n_rows * RARE_FRACTION}
+            if 0 < len(rare) < len(live) and len(set(query_terms)) == len(query_terms):
+                ranked = top_k_split(self.db, limit, weighted, rare, avgdl)
+            else:
+                ranked = top_k(self.db, match, limit, sum(w for _, w in weighted), avgdl)
         return self._ordered_hits(ranked, limit)
 
     def _ordered_hits(

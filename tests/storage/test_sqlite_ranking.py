@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
+from smartcontext_cli.storage import sqlite_store
 from smartcontext_cli.storage.sqlite_ranking import (
     _CELLS,
     _DL_EDGES,
@@ -27,7 +28,7 @@ from smartcontext_cli.storage.sqlite_ranking import (
     cell_of,
     index_totals,
 )
-from smartcontext_cli.storage.sqlite_store import SQLiteStorage, _fts_query, _row_to_memory
+from smartcontext_cli.storage.sqlite_store import SQLiteStorage, _row_to_memory, fts_query
 from smartcontext_cli.text import terms
 
 WORDS = ["redis", "cache", "deploy", "the", "postgres", "pool", "token", "a", "timeout", "auth"]
@@ -40,7 +41,7 @@ def reference(storage: SQLiteStorage, query: list[str], limit: int) -> list[tupl
         f"SELECT {cols}, bm25(memories_fts) AS r FROM memories_fts "
         "JOIN memories m ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ? "
         "ORDER BY r, m.created_at DESC, m.id LIMIT ?",
-        (_fts_query(query), limit),
+        (fts_query(query), limit),
     )
     return [(_row_to_memory(r[:-1]).id, -float(r[-1])) for r in rows]
 
@@ -76,27 +77,36 @@ queries = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(docs=texts, query=queries, limit=st.integers(1, 8))
-def test_early_stopping_ranks_exactly_like_scoring_every_match(tmp_path: Path, docs, query, limit):
+@given(docs=texts, query=queries, limit=st.integers(1, 8), rare=st.sampled_from([0.0, 0.2, 0.5]))
+def test_early_stopping_ranks_exactly_like_scoring_every_match(
+    tmp_path: Path, docs, query, limit, rare
+):
+    # ``rare`` moves the line between terms scored in Python and terms streamed by FTS5
+    # (top_k_split); it must change the speed only, never the result.
     storage = SQLiteStorage(tmp_path / f"{uuid.uuid4().hex}.db")
+    saved = sqlite_store.RARE_FRACTION
+    sqlite_store.RARE_FRACTION = rare
     try:
         storage.add_memories(corpus(docs))
         q = list(dict.fromkeys(terms(" ".join(query))))
         assert found(storage, q, limit) == reference(storage, q, limit)
     finally:
+        sqlite_store.RARE_FRACTION = saved
         storage.close()
 
 
-def test_a_large_skewed_store_still_ranks_exactly(tmp_path: Path):
+def test_a_large_skewed_store_still_ranks_exactly(tmp_path: Path, monkeypatch):
     # Enough memories that the read stops long before the last match of a common word.
     docs = [([3, 1, 3, 0] + [i % 10] * (i % 5), i % 4) for i in range(3000)]
     docs += [([1] * (1 + i % 7) + [3] * (i % 30), i % 4) for i in range(3000)]
     storage = SQLiteStorage(tmp_path / "big.db")
     try:
         storage.add_memories(corpus(docs))
-        for query in (["cach"], ["redi"], ["cach", "redi"], ["deploi", "the"], ["the"]):
-            for limit in (1, 5, 40):
-                assert found(storage, query, limit) == reference(storage, query, limit)
+        for rare in (0.0, 0.01, 0.3):
+            monkeypatch.setattr(sqlite_store, "RARE_FRACTION", rare)
+            for query in (["cach"], ["redi"], ["cach", "redi"], ["deploi", "the"], ["the"]):
+                for limit in (1, 5, 40):
+                    assert found(storage, query, limit) == reference(storage, query, limit)
     finally:
         storage.close()
 
@@ -190,5 +200,24 @@ def test_index_and_term_counts_stay_exact_through_deletes_and_edits(
         assert dict(storage.db.execute("SELECT term, docs FROM memories_terms")) == vocab
         for query in (["cach"], ["redi", "the"]):
             assert found(storage, query, 5) == reference(storage, query, 5)
+    finally:
+        storage.close()
+
+
+def test_a_rare_term_memory_lifted_by_a_common_term_is_not_missed(tmp_path: Path, monkeypatch):
+    # The best memory holds the rare term *and* a common one, in a later cell than memories
+    # holding the rare term alone: reading rare-term memories may not stop on the rare term's
+    # IDF alone (top_k_split's bound must count every term).
+    monkeypatch.setattr(sqlite_store, "RARE_FRACTION", 0.05)
+    texts = ["redis"] * 20 + ["redis cache zzz"] * 5 + ["cache zzz qqq"] * 200
+    texts += [f"other longer words number{i} fill the average length to ten" for i in range(775)]
+    storage = SQLiteStorage(tmp_path / "lift.db")
+    try:
+        storage.add_memories([Memory(content=t) for t in texts])
+        for limit in (1, 3, 10):
+            expected = reference(storage, ["redi", "cach"], limit)
+            assert found(storage, ["redi", "cach"], limit) == expected
+        top = storage.bm25(["redi", "cach"], 1)[0][0]
+        assert top.content == "redis cache zzz"
     finally:
         storage.close()
