@@ -710,11 +710,6 @@ def test_backends_rank_random_corpora_alike(
             cold.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FTS5 unicode61 folds final sigma (ς -> σ) in the index; Python terms keep ς. "
-    "Fix: tokenize='ascii' in sqlite_store (terms arrive pre-tokenised).",
-)
 def test_backends_index_greek_words_alike(open_store: Callable[..., Storage]):
     stores = [open_store("sqlite", "s"), open_store("json", "j")]
     for store in stores:
@@ -722,11 +717,6 @@ def test_backends_index_greek_words_alike(open_store: Callable[..., Storage]):
     assert stores[0].vocabulary("λ") == stores[1].vocabulary("λ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="text.fold lower-cases before NFKD, so 'ℕ' becomes the term 'N'; FTS5 folds it to 'n'. "
-    "Fix: lower-case after normalising in text.fold.",
-)
 def test_backends_index_compatibility_letters_alike(open_store: Callable[..., Storage]):
     stores = [open_store("sqlite", "s"), open_store("json", "j")]
     for store in stores:
