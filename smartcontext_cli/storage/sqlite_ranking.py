@@ -254,14 +254,18 @@ def top_k_split(
     )
     try:
         for (rowid,) in cursor:
-            if rowid >> CELL_SHIFT != cell or len(pending) >= 500:
-                if pending:
-                    score(pending)
-                    pending = []
+            if rowid >> CELL_SHIFT != cell:
                 cell = rowid >> CELL_SHIFT
                 bound = suffix[cell] if cell < len(suffix) else 0.0
+                # Scoring is batched (one read per ~200 memories), so the k-th best may lag;
+                # a lagging k-th best is lower, so stopping on it is still exact.
                 if found.full and bound * scale < found.theta:
                     break
+                if len(pending) >= 200 or (not found.full and pending):
+                    score(pending)
+                    pending = []
+                    if found.full and bound * scale < found.theta:
+                        break
             pending.append(rowid)
     finally:
         cursor.close()
