@@ -25,12 +25,16 @@ from .base import SCHEMA_VERSION
 from .sqlite_migrations import MIGRATIONS
 from .sqlite_ranking import (
     CELL_SHIFT,
+    DECOMPOSE_MAX_TERMS,
+    DECOMPOSE_POSTINGS,
     RARE_FRACTION,
     STOP_STEMS,
     cell_of,
+    fts_query,
     idf,
     index_totals,
     top_k,
+    top_k_common,
     top_k_split,
 )
 from .transfer import TransferMixin
@@ -76,12 +80,6 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
     """Slices small enough for one statement's bound parameters."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def fts_query(query_terms: Sequence[str]) -> str:
-    # Why quoted: terms are letters and digits only, but quoting makes any token a plain string
-    # for FTS5, so no user text can ever become query syntax (NEAR, AND, col:, ^, *).
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms)
 
 
 class SQLiteStorage(TransferMixin):
@@ -348,8 +346,16 @@ class SQLiteStorage(TransferMixin):
         else:
             weighted = [(term, idf(n_rows, n)) for term, n in live]
             rare = {term for term, n in live if n <= n_rows * RARE_FRACTION}
-            if 0 < len(rare) < len(live) and len(set(query_terms)) == len(query_terms):
-                ranked = top_k_split(self.db, limit, weighted, rare, avgdl)
+            common_postings = sum(n for term, n in live if term not in rare)
+            distinct = len(set(query_terms)) == len(query_terms)
+            if distinct and 0 < len(rare) < len(live):
+                ranked = top_k_split(self.db, limit, weighted, rare, avgdl, common_postings)
+            elif (
+                distinct
+                and 2 <= len(live) <= DECOMPOSE_MAX_TERMS
+                and common_postings >= DECOMPOSE_POSTINGS
+            ):
+                ranked = top_k_common(self.db, limit, weighted, avgdl)
             else:
                 ranked = top_k(self.db, match, limit, sum(w for _, w in weighted), avgdl)
         return self._ordered_hits(ranked, limit)

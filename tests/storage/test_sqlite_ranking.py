@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
-from smartcontext_cli.storage import sqlite_store
+from smartcontext_cli.storage import sqlite_ranking, sqlite_store
 from smartcontext_cli.storage.sqlite_ranking import (
     _CELLS,
     _DL_EDGES,
@@ -77,21 +77,30 @@ queries = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(docs=texts, query=queries, limit=st.integers(1, 8), rare=st.sampled_from([0.0, 0.2, 0.5]))
+@given(
+    docs=texts,
+    query=queries,
+    limit=st.integers(1, 8),
+    rare=st.sampled_from([0.0, 0.2, 0.5]),
+    decompose=st.sampled_from([0, 10**9]),
+)
 def test_early_stopping_ranks_exactly_like_scoring_every_match(
-    tmp_path: Path, docs, query, limit, rare
+    tmp_path: Path, docs, query, limit, rare, decompose
 ):
     # ``rare`` moves the line between terms scored in Python and terms streamed by FTS5
-    # (top_k_split); it must change the speed only, never the result.
+    # (top_k_split), ``decompose`` switches the per-term streams (top_k_common) on or off:
+    # they must change the speed only, never the result.
     storage = SQLiteStorage(tmp_path / f"{uuid.uuid4().hex}.db")
-    saved = sqlite_store.RARE_FRACTION
+    saved = sqlite_store.RARE_FRACTION, sqlite_store.DECOMPOSE_POSTINGS
     sqlite_store.RARE_FRACTION = rare
+    sqlite_store.DECOMPOSE_POSTINGS = sqlite_ranking.DECOMPOSE_POSTINGS = decompose
     try:
         storage.add_memories(corpus(docs))
         q = list(dict.fromkeys(terms(" ".join(query))))
         assert found(storage, q, limit) == reference(storage, q, limit)
     finally:
-        sqlite_store.RARE_FRACTION = saved
+        sqlite_store.RARE_FRACTION, sqlite_store.DECOMPOSE_POSTINGS = saved
+        sqlite_ranking.DECOMPOSE_POSTINGS = saved[1]
         storage.close()
 
 
@@ -102,8 +111,10 @@ def test_a_large_skewed_store_still_ranks_exactly(tmp_path: Path, monkeypatch):
     storage = SQLiteStorage(tmp_path / "big.db")
     try:
         storage.add_memories(corpus(docs))
-        for rare in (0.0, 0.01, 0.3):
+        for rare, decompose in ((0.0, 10**9), (0.0, 0), (0.01, 10**9), (0.3, 0)):
             monkeypatch.setattr(sqlite_store, "RARE_FRACTION", rare)
+            monkeypatch.setattr(sqlite_store, "DECOMPOSE_POSTINGS", decompose)
+            monkeypatch.setattr(sqlite_ranking, "DECOMPOSE_POSTINGS", decompose)
             for query in (["cach"], ["redi"], ["cach", "redi"], ["deploi", "the"], ["the"]):
                 for limit in (1, 5, 40):
                     assert found(storage, query, limit) == reference(storage, query, limit)
@@ -219,5 +230,26 @@ def test_a_rare_term_memory_lifted_by_a_common_term_is_not_missed(tmp_path: Path
             assert found(storage, ["redi", "cach"], limit) == expected
         top = storage.bm25(["redi", "cach"], 1)[0][0]
         assert top.content == "redis cache zzz"
+    finally:
+        storage.close()
+
+
+def test_a_memory_missing_one_common_term_can_still_win(tmp_path: Path, monkeypatch):
+    # top_k_common reads memories holding every term first; the best memory here lacks one
+    # ("alpha" three times in a short memory), and its stream's bound must still reach it.
+    monkeypatch.setattr(sqlite_store, "RARE_FRACTION", 0.0)
+    monkeypatch.setattr(sqlite_store, "DECOMPOSE_POSTINGS", 0)
+    monkeypatch.setattr(sqlite_ranking, "DECOMPOSE_POSTINGS", 0)
+    texts = ["alpha beta " + " ".join(f"w{i}x{j}" for j in range(8)) for i in range(30)]
+    texts += ["alpha alpha alpha"]
+    texts += ["beta " + " ".join(f"v{i}y{j}" for j in range(6)) for i in range(60)]
+    texts += [" ".join(f"u{i}z{j}" for j in range(9)) for i in range(200)]
+    storage = SQLiteStorage(tmp_path / "missing.db")
+    try:
+        storage.add_memories([Memory(content=t) for t in texts])
+        query = ["alpha", "beta"]
+        for limit in (1, 2, 5):
+            assert found(storage, query, limit) == reference(storage, query, limit)
+        assert storage.bm25(["alpha", "beta"], 1)[0][0].content == "alpha alpha alpha"
     finally:
         storage.close()
