@@ -14,6 +14,11 @@ matches costs ~25x less. So the order in which FTS5 returns matches is made to c
   of every later cell, times the sum of the query terms' IDFs, is below the k-th best score
   read so far.
 
+Queries mixing terms read less with two refinements: memories holding a rare term are scored
+first, in Python, and FTS5 streams only ``common NOT rare`` (``top_k_split``); two or three
+common terms are read as "all of them", then "all but one" per term (``top_k_common``). In each
+stream the bound carries only the IDFs of terms its memories can hold.
+
 Guarantee: the result is exactly what ``ORDER BY bm25`` would give: every memory not read
 scores strictly below the k-th best, so the k best and every memory tied with the k-th are
 returned. A query holding a stopword term is read in full, as cells ignore stopwords.
