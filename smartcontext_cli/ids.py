@@ -7,13 +7,14 @@ hex; people type a unique prefix of at least four characters, as with git.
 
 from __future__ import annotations
 
-import uuid
-
 SHORT_ID_LENGTH = 8
 MIN_PREFIX_LENGTH = 4
 
 
 def new_id() -> str:
+    # Why imported here: uuid pulls in platform (~2 ms) and only writes need an id.
+    import uuid
+
     return uuid.uuid4().hex
 
 
