@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from smartcontext_cli.errors import StoreCorruptError
+from smartcontext_cli.errors import StoreCorruptError, UsageError
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.text import terms as text_terms
 
@@ -187,6 +187,7 @@ class SQLiteStorage(TransferMixin):
             cells.append(cell_of(per_term, len(toks)))
             rows.append(_memory_row(m, " ".join(toks)))
         with self.transaction():
+            self._reject_existing([m.id for m in memories])
             # Each memory gets the next rowid of its impact cell (see sqlite_ranking).
             next_rowid: dict[int, int] = {}
             for cell in set(cells):
@@ -212,6 +213,21 @@ class SQLiteStorage(TransferMixin):
                 sorted((k[0], k[-1]) for k in keyed),
             )
             self._add_term_counts(counts, +1)
+
+    def _reject_existing(self, ids: list[str]) -> None:
+        """One clear error for an id already stored (or repeated), before anything is written."""
+        seen: set[str] = set()
+        for memory_id in ids:
+            if memory_id in seen:
+                raise UsageError(f"memory {memory_id} already exists")
+            seen.add(memory_id)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            row = self.db.execute(
+                f"SELECT id FROM memories WHERE id IN ({','.join('?' * len(part))}) LIMIT 1", part
+            ).fetchone()
+            if row:
+                raise UsageError(f"memory {row[0]} already exists")
 
     def _count_terms(self, term_texts: Iterable[str], sign: int) -> None:
         """Add (+1) or remove (-1) documents from the per-term document counts."""

@@ -8,7 +8,6 @@ same memories, same order, same BM25 scores, on a fixed corpus and on random one
 from __future__ import annotations
 
 import math
-import sqlite3
 import string
 import tempfile
 import threading
@@ -71,21 +70,14 @@ def test_adding_an_existing_id_fails_and_adds_nothing(storage: Storage):
     first = mem("original")
     storage.add_memories([first])
     newcomer = mem("would be new")
-    with pytest.raises((SmartContextError, sqlite3.IntegrityError)):
+    with pytest.raises(SmartContextError):
         storage.add_memories([newcomer, Memory(content="duplicate", id=first.id)])
     assert storage.get_memory(first.id) == first
     assert storage.get_memory(newcomer.id) is None
     assert storage.count_memories() == 1
 
 
-def test_adding_an_existing_id_is_a_clean_user_error(
-    storage: Storage, backend: str, request: pytest.FixtureRequest
-):
-    if backend == "sqlite":
-        # strict: once SQLiteStorage maps IntegrityError, this passes and the marker must go.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="SQLite lets sqlite3.IntegrityError escape")
-        )
+def test_adding_an_existing_id_is_a_clean_user_error(storage: Storage):
     first = mem("original")
     storage.add_memories([first])
     with pytest.raises(SmartContextError, match=f"memory {first.id} already exists"):
