@@ -38,9 +38,17 @@ def expand_typos(storage: Storage, qterms: Sequence[str]) -> list[str]:
         # Why only terms sharing the first letter: scanning a 1M-memory vocabulary on every
         # typo would cost more than the search itself, and first letters are rarely mistyped.
         vocab = storage.vocabulary(term[0])
-        for match, _score, _ in process.extract(
-            term, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=FUZZY_PER_TERM
-        ):
+        matches = [
+            m
+            for m, _score, _ in process.extract(
+                term, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=FUZZY_PER_TERM
+            )
+        ]
+        # Abbreviations and longer forms: "authentication" finds "auth", "postg" finds
+        # "postgres"; the closest in length first, as the likeliest meant.
+        related = [v for v in vocab if len(v) >= 4 and (term.startswith(v) or v.startswith(term))]
+        related.sort(key=lambda v: (abs(len(v) - len(term)), v))
+        for match in matches + related[:FUZZY_PER_TERM]:
             if match not in out:
                 out.append(match)
     return out

@@ -325,3 +325,13 @@ def test_any_text_query_never_raises_and_respects_the_limit(hypothesis_stores, q
         assert [m.score for m in hits] == sorted((m.score for m in hits), reverse=True)
         assert len({m.id for m in hits}) == len(hits)
     assert [m.id for m in results[0]] == [m.id for m in results[1]]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "json"])
+def test_abbreviations_and_longer_forms_find_each_other(home, backend: str) -> None:
+    store = MemoryStore(namespace="abbrev", storage_backend=backend)
+    auth = store.remember("API uses OAuth2", tags=["research", "auth"])
+    store.remember("The cafeteria opens at nine")
+    assert [m.id for m in store.search("authentication")] == [auth.id]
+    db = store.remember("Reporting runs on the analytics warehouse")
+    assert db.id in [m.id for m in store.search("analyt")]
