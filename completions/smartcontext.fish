@@ -25,6 +25,89 @@ complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a branch -d 'Session branches: fork the log, compare, merge, delete.'
+complete -c smartcontext -n '__fish_seen_subcommand_from branch' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from branch; and not __fish_seen_subcommand_from compare create current delete list merge switch' -a compare -d 'Show the history two branches share and what each added since.'
+complete -c smartcontext -n '__fish_seen_subcommand_from compare' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from compare' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from compare' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from compare' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from branch; and not __fish_seen_subcommand_from compare create current delete list merge switch' -a create -d 'Fork the session log here; the new branch shares the history up to now.'
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -l description
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -l from
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -l switch
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -s d
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from create' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from branch; and not __fish_seen_subcommand_from compare create current delete list merge switch' -a current -d 'Print the current session branch.'
+complete -c smartcontext -n '__fish_seen_subcommand_from current' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from current' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from current' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from current' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from branch; and not __fish_seen_subcommand_from compare create current delete list merge switch' -a delete -d 'Delete a session branch and its own events (refuses unmerged events without --force).'
+complete -c smartcontext -n '__fish_seen_subcommand_from delete' -l force
+complete -c smartcontext -n '__fish_seen_subcommand_from delete' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from delete' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from delete' -s f
+complete -c smartcontext -n '__fish_seen_subcommand_from delete' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from delete' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from branch; and not __fish_seen_subcommand_from compare create current delete list merge switch' -a list -d 'List session branches; the current one is marked with *.'
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from branch; and not __fish_seen_subcommand_from compare create current delete list merge switch' -a merge -d 'Append a branch\'s events since the shared history to the current (or --into) branch.'
+complete -c smartcontext -n '__fish_seen_subcommand_from merge' -l into
+complete -c smartcontext -n '__fish_seen_subcommand_from merge' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from merge' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from merge' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from merge' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from branch; and not __fish_seen_subcommand_from compare create current delete list merge switch' -a switch -d 'Make a branch current, or follow git\'s current branch with --follow-git.'
+complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l follow-git
+complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from switch' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a compact -d 'Compact the session log: old events become a typed digest, insights go to memory.'
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l dry-run
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l no-extract
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l preserve-recent
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l undo
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -s p
+complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a compile -d 'Compile the goal, memories, session and checklist into one prompt on stdout.'
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l artifact
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l budget
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l encoding
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l format
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l memory
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l mode
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-chunking
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-decay
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-graph
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l observation
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l query
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l strict
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l system
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l transparency
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l verbose
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s M
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s O
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s a
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s b
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s f
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s m
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s q
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s s
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -s v
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a completion -d 'Print a shell completion script.'
 complete -c smartcontext -n '__fish_seen_subcommand_from completion' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a config -d 'Read and write settings (user config, or the project\'s .smartcontext.toml).'
@@ -63,6 +146,11 @@ complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -l resolution
 complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -s r
 complete -c smartcontext -n '__fish_seen_subcommand_from resolve' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a explain -d 'Explain a compile: every candidate\'s section, score, tokens, outcome and reason.'
+complete -c smartcontext -n '__fish_seen_subcommand_from explain' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from explain' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from explain' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from explain' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a export -d 'Export every record of a namespace as JSONL (one JSON object a line).'
 complete -c smartcontext -n '__fish_seen_subcommand_from export' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from export' -l output
@@ -105,6 +193,12 @@ complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l to
 complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a mode -d 'Show or set the namespace\'s attention mode (how compile shares its budget).'
+complete -c smartcontext -n '__fish_seen_subcommand_from mode' -l clear
+complete -c smartcontext -n '__fish_seen_subcommand_from mode' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from mode' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from mode' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from mode' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a prefix -d 'The stable prompt prefix and KV-cache reuse.'
 complete -c smartcontext -n '__fish_seen_subcommand_from prefix' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_seen_subcommand_from break check clear set show' -a break -d 'Mark a planned cache break: the next compile may change early parts of the prompt.'
@@ -117,7 +211,9 @@ complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_
 complete -c smartcontext -n '__fish_seen_subcommand_from check' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from check' -l last
 complete -c smartcontext -n '__fish_seen_subcommand_from check' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from check' -l system
 complete -c smartcontext -n '__fish_seen_subcommand_from check' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from check' -s s
 complete -c smartcontext -n '__fish_seen_subcommand_from check' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from prefix; and not __fish_seen_subcommand_from break check clear set show' -a clear -d 'Remove the stable prefix (the next compile is a planned cache break).'
 complete -c smartcontext -n '__fish_seen_subcommand_from clear' -l namespace
@@ -152,11 +248,61 @@ complete -c smartcontext -n '__fish_seen_subcommand_from search' -s k
 complete -c smartcontext -n '__fish_seen_subcommand_from search' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from search' -s t
 complete -c smartcontext -n '__fish_seen_subcommand_from search' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a session -d 'The session log: add events, show, undo, end, limits.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a add -d 'Append an event to the current branch\'s session log; prints its sequence number.'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l strategy
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a end -d 'Close the session: decisions and facts go to long-term memory, the log to the archive.'
+complete -c smartcontext -n '__fish_seen_subcommand_from end' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from end' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from end' -l summary
+complete -c smartcontext -n '__fish_seen_subcommand_from end' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from end' -s s
+complete -c smartcontext -n '__fish_seen_subcommand_from end' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a pop -d 'Remove the last event of the current branch (undo an add) and print it.'
+complete -c smartcontext -n '__fish_seen_subcommand_from pop' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from pop' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from pop' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from pop' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a set-max-turns -d 'Set this namespace\'s session limit; a longer log is trimmed right away.'
+complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a set-strategy -d 'Set this namespace\'s compression strategy for trimming.'
+complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a show -d 'Show the current branch\'s session log, oldest first.'
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l full
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l limit
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l raw
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -s k
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a status -d 'Show the current branch, log size in events and tokens, limit and compression strategy.'
+complete -c smartcontext -n '__fish_seen_subcommand_from status' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from status' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from status' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from status' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a show -d 'Show one memory in full.'
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a stats -d 'Show tokens per tier and the recent compiles\' quality trend and cache reuse.'
+complete -c smartcontext -n '__fish_seen_subcommand_from stats' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from stats' -l last
+complete -c smartcontext -n '__fish_seen_subcommand_from stats' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from stats' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from stats' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a strategy -d 'Strategy: heuristics and what was learned, versioned.'
 complete -c smartcontext -n '__fish_seen_subcommand_from strategy' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from strategy; and not __fish_seen_subcommand_from add-heuristic add-pattern failure history init show success templates' -a add-heuristic -d 'Record a heuristic in the strategy (bumps its version).'

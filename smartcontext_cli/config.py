@@ -91,7 +91,9 @@ def _platform_dir(kind: str) -> Path:
     every start-up; other systems ask platformdirs.
     """
     if sys.platform == "linux":
-        var, fallback = ("XDG_DATA_HOME", ".local/share") if kind == "data" else ("XDG_CONFIG_HOME", ".config")
+        var, fallback = (
+            ("XDG_DATA_HOME", ".local/share") if kind == "data" else ("XDG_CONFIG_HOME", ".config")
+        )
         base = os.environ.get(var, "").strip()
         return (Path(base) if base else Path.home() / fallback) / APP_NAME
     import platformdirs

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from . import ids
+from .agent import AgentStateMixin
 from .clock import now
 from .config import Settings
 from .errors import AmbiguousIdError, NotFoundError, UsageError
+from .gather import CompileMixin
 from .models import (
     Artifact,
     Memory,
@@ -25,8 +27,6 @@ from .models import (
     validate_importance,
     validate_kind,
 )
-from .agent import AgentStateMixin
-from .gather import CompileMixin
 from .session import SessionMixin
 from .storage import existing_backend, namespace_dir, open_storage
 from .storage.base import Storage
@@ -173,9 +173,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             return []
         candidates = self.storage.bm25(wanted, limit=limit)
         need = set(wanted)
-        return [
-            m for m, _ in candidates if need <= set(terms(m.content + " " + " ".join(m.tags)))
-        ]
+        return [m for m, _ in candidates if need <= set(terms(m.content + " " + " ".join(m.tags)))]
 
     def resolve_id(self, ref: str) -> str:
         """A full memory id from an id or a unique prefix of at least four characters."""

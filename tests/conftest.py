@@ -75,13 +75,20 @@ def _run_in_process(
 
 
 @pytest.fixture
-def sc(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def sc(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
     return _run_in_process(capsys, monkeypatch)
 
 
 @pytest.fixture
 def sc_proc() -> Callable[..., Result]:
-    def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+    def run(
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Result:
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run(
             [sys.executable, "-m", "smartcontext_cli", *map(str, args)],
@@ -90,6 +97,10 @@ def sc_proc() -> Callable[..., Result]:
             timeout=timeout,
             env={**os.environ, **(env or {})},
         )
-        return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+        return Result(
+            proc.returncode,
+            proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"),
+        )
 
     return run

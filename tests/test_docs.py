@@ -39,7 +39,8 @@ def is_group(command: Any) -> bool:
 def leaves() -> list[str]:
     """Commands that run something: plain commands, and groups that also run without one."""
     return [
-        p for p in PATHS
+        p
+        for p in PATHS
         if not is_group(COMMANDS[tuple(p.split())])
         or getattr(COMMANDS[tuple(p.split())], "invoke_without_command", False)
     ]
@@ -88,8 +89,21 @@ def mentioned_in_readme(path: str) -> bool:
 
 def test_the_tree_was_walked():
     # A control: the walk finds the foundation's commands, groups and their subcommands.
-    for expected in ("remember", "search", "forget", "list", "show", "goal", "artifact",
-                     "artifact add", "export", "import", "migrate", "config", "config set"):
+    for expected in (
+        "remember",
+        "search",
+        "forget",
+        "list",
+        "show",
+        "goal",
+        "artifact",
+        "artifact add",
+        "export",
+        "import",
+        "migrate",
+        "config",
+        "config set",
+    ):
         assert expected in PATHS
     assert "remember" in leaves() and "artifact" not in leaves()
     # ...and the checks can fail.

@@ -62,8 +62,11 @@ def test_constructor_arguments_and_defaults(tmp_path, backend):
     assert store.settings.get("max_session_turns") == 100
     assert store.settings.get("compression_strategy") == "heuristic"
     tuned = MemoryStore(
-        namespace="q", storage_backend=backend, base_dir=tmp_path,
-        max_session_turns=40, compression_strategy="hybrid",
+        namespace="q",
+        storage_backend=backend,
+        base_dir=tmp_path,
+        max_session_turns=40,
+        compression_strategy="hybrid",
     )
     assert tuned.settings.get("max_session_turns") == 40
     assert tuned.settings.get("compression_strategy") == "hybrid"
@@ -103,7 +106,11 @@ def test_remember_returns_the_stored_memory(store):
     assert isinstance(m, Memory)
     assert re.fullmatch(r"[0-9a-f]{32}", m.id)
     assert (m.content, m.tags, m.kind, m.importance, m.source) == (
-        "API uses OAuth2", ["research", "auth"], "fact", 0.8, "user"
+        "API uses OAuth2",
+        ["research", "auth"],
+        "fact",
+        0.8,
+        "user",
     )
     assert m.token_count is None  # counted lazily, by compile, never by remember
     assert store.get(m.id) == m

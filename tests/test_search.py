@@ -96,7 +96,10 @@ def test_results_are_memory_objects_with_fields(make_store):
     store = make_store(CORPUS)
     hit = store.search("stripe webhooks", limit=1)[0]
     assert (hit.id, hit.content, hit.tags, hit.kind) == (
-        mid("billing"), "The billing service talks to Stripe webhooks", [], "note"
+        mid("billing"),
+        "The billing service talks to Stripe webhooks",
+        [],
+        "note",
     )
     assert hit.score > 0
 
@@ -130,11 +133,13 @@ def test_stemming_matches_word_forms(make_store):
 
 def test_exact_phrase_outranks_the_same_words_in_another_order(make_store):
     # Same words, same length: BM25 ties; the phrase decides although the other is newer.
-    store = make_store([
-        mem("the pool connection is full again", "scrambled", 1),
-        mem("the connection pool is full again", "phrase", 5),
-        *CORPUS,
-    ])
+    store = make_store(
+        [
+            mem("the pool connection is full again", "scrambled", 1),
+            mem("the connection pool is full again", "phrase", 5),
+            *CORPUS,
+        ]
+    )
     for query, first, second in [
         ("connection pool", "phrase", "scrambled"),
         ('"connection pool"', "phrase", "scrambled"),
@@ -147,11 +152,13 @@ def test_exact_phrase_outranks_the_same_words_in_another_order(make_store):
 
 def test_matching_tag_lifts_an_otherwise_identical_memory(make_store):
     # Both index the same terms ("token refresh flow auth"); only one has it as a tag.
-    store = make_store([
-        mem("token refresh flow auth", "untagged", 1),
-        mem("token refresh flow", "tagged", 5, tags=["auth"]),
-        *CORPUS,
-    ])
+    store = make_store(
+        [
+            mem("token refresh flow auth", "untagged", 1),
+            mem("token refresh flow", "tagged", 5, tags=["auth"]),
+            *CORPUS,
+        ]
+    )
     assert top(store, "auth", 1) == [mid("tagged")]
     assert top(store, "token refresh flow", 2) == [mid("untagged"), mid("tagged")]
 
@@ -190,32 +197,42 @@ def test_typo_tolerance_does_not_invent_matches(make_store):
 
 
 def test_importance_breaks_a_tie(make_store):
-    store = make_store([
-        mem("retry failed jobs three times", "low", 3, importance=0.1),
-        mem("retry failed jobs three times", "high", 3, importance=0.9),
-        *CORPUS,
-    ])
+    store = make_store(
+        [
+            mem("retry failed jobs three times", "low", 3, importance=0.1),
+            mem("retry failed jobs three times", "high", 3, importance=0.9),
+            *CORPUS,
+        ]
+    )
     assert top(store, "retry jobs", 2) == [mid("high"), mid("low")]
 
 
 def test_recency_breaks_a_tie(make_store):
-    store = make_store([
-        mem("feature flags live in LaunchDarkly", "old", 400),
-        mem("feature flags live in LaunchDarkly", "new", 0.5),
-        *CORPUS,
-    ])
+    store = make_store(
+        [
+            mem("feature flags live in LaunchDarkly", "old", 400),
+            mem("feature flags live in LaunchDarkly", "new", 0.5),
+            *CORPUS,
+        ]
+    )
     assert top(store, "feature flags", 2) == [mid("new"), mid("old")]
 
 
 def test_prior_never_overrides_clear_relevance(make_store):
-    store = make_store([
-        # Old and unimportant, but about exactly what is asked.
-        mem("rotate the signing keys every quarter", "relevant", 900, importance=0.0),
-        # Brand new and maximal importance, but only mentions one word in passing.
-        mem("quarter planning happens in the big room with snacks and slides", "loud", 0.0,
-            importance=1.0),
-        *CORPUS,
-    ])
+    store = make_store(
+        [
+            # Old and unimportant, but about exactly what is asked.
+            mem("rotate the signing keys every quarter", "relevant", 900, importance=0.0),
+            # Brand new and maximal importance, but only mentions one word in passing.
+            mem(
+                "quarter planning happens in the big room with snacks and slides",
+                "loud",
+                0.0,
+                importance=1.0,
+            ),
+            *CORPUS,
+        ]
+    )
     assert top(store, "rotate signing keys quarter", 2) == [mid("relevant"), mid("loud")]
 
 
@@ -253,8 +270,12 @@ def test_empty_query_with_filters_returns_newest_matching(make_store):
 def test_empty_query_ties_go_to_the_newest(make_store):
     # Memories written a second apart have the same prior to six decimals: the newest must
     # come first, as everywhere else in search and in list.
-    store = make_store([mem(f"note {i}", f"n{i}", seconds_ago) for i, seconds_ago in
-                        enumerate([3 / 86400, 2 / 86400, 1 / 86400])])
+    store = make_store(
+        [
+            mem(f"note {i}", f"n{i}", seconds_ago)
+            for i, seconds_ago in enumerate([3 / 86400, 2 / 86400, 1 / 86400])
+        ]
+    )
     assert top(store, "", 3) == [mid("n2"), mid("n1"), mid("n0")]
     assert top(store, "?", 2) == [mid("n2"), mid("n1")]
 
@@ -262,9 +283,25 @@ def test_empty_query_ties_go_to_the_newest(make_store):
 # both backends alike ----------------------------------------------------------------------------
 
 PARITY_QUERIES = [
-    "database", "postgre", "kubernets cluster", "tokens", "the", "connection pool",
-    '"brand blue"', "redis session cache", "pytest", "x", "", "?", "grafana loki dashboards",
-    "logs", "written", "noon", "swift kotlin", "webhook", "reviewed twice",
+    "database",
+    "postgre",
+    "kubernets cluster",
+    "tokens",
+    "the",
+    "connection pool",
+    '"brand blue"',
+    "redis session cache",
+    "pytest",
+    "x",
+    "",
+    "?",
+    "grafana loki dashboards",
+    "logs",
+    "written",
+    "noon",
+    "swift kotlin",
+    "webhook",
+    "reviewed twice",
 ]
 
 

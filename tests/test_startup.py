@@ -24,7 +24,11 @@ def imported_modules(args: list[str], home: Path, code: str | None = None) -> se
     argv = ["-c", code] if code else ["-m", "smartcontext_cli", *args]
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", *argv],
-        capture_output=True, text=True, env=env, timeout=60, cwd=home.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=home.parent,
     )
     names = set()
     for line in proc.stderr.splitlines():

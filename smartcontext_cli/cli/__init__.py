@@ -15,15 +15,28 @@ from typing import Annotated
 import typer
 import typer.main
 
-from .. import __version__
-from ..errors import SmartContextError
-from . import agent_cmds, compile_cmd, completion, config_cmd, memories, session_cmd, transfer, working
+from smartcontext_cli import __version__
+from smartcontext_cli.errors import SmartContextError
+
+from . import (
+    agent_cmds,
+    compile_cmd,
+    completion,
+    config_cmd,
+    memories,
+    session_cmd,
+    transfer,
+    working,
+)
 from ._context import AppContext
 from ._lazy import command_for
 
 app = typer.Typer(
     name="smartcontext",
-    help="A persistent, per-project working memory for LLM tools, compiled into token-budgeted prompts.",
+    help=(
+        "A persistent, per-project working memory for LLM tools, "
+        "compiled into token-budgeted prompts."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -43,18 +56,41 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace to use.")] = None,
-    backend: Annotated[str | None, typer.Option("--backend", help="Storage backend for new namespaces: sqlite or json.")] = None,
-    home: Annotated[Path | None, typer.Option("--home", help="Data directory (default: $SMARTCONTEXT_HOME or the user data dir).")] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")] = 0,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Namespace to use.")
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="Storage backend for new namespaces: sqlite or json."),
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", help="Data directory (default: $SMARTCONTEXT_HOME or the user data dir)."
+        ),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+    ] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Remember facts and decisions per project, search them, and compile them into prompts."""
     ctx.obj = AppContext(home=home, backend=backend, namespace=namespace, verbose=verbose)
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (memories, working, transfer, config_cmd, agent_cmds, completion, compile_cmd, session_cmd):
+for module in (
+    memories,
+    working,
+    transfer,
+    config_cmd,
+    agent_cmds,
+    completion,
+    compile_cmd,
+    session_cmd,
+):
     module.register(app)
 
 
@@ -109,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if os.environ.get("SMARTCONTEXT_DEBUG") == "1":
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (SMARTCONTEXT_DEBUG=1 shows the traceback)", 1)
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(SMARTCONTEXT_DEBUG=1 shows the traceback)",
+            1,
+        )
     else:
         sys.exit(code if isinstance(code, int) else 0)
 

@@ -13,9 +13,9 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from ..config import Settings
-from ..errors import UsageError
-from ..memory import MAX_ARTIFACT_BYTES, MemoryStore
+from smartcontext_cli.config import Settings
+from smartcontext_cli.errors import UsageError
+from smartcontext_cli.memory import MAX_ARTIFACT_BYTES, MemoryStore
 
 # Shared options, defined once and reused by every command that takes them.
 NamespaceOpt = Annotated[

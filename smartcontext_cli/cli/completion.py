@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import UsageError
+from smartcontext_cli.errors import UsageError
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -25,7 +25,11 @@ def command_tree(app: typer.Typer) -> dict[str, dict[str, Any]]:
         options = sorted({o for p in cmd.params if p.param_type_name == "option" for o in p.opts})
         subs = dict(getattr(cmd, "commands", {}) or {})
         help_text = (cmd.help or "").strip().splitlines()[0] if cmd.help else ""
-        tree[path] = {"subcommands": sorted(subs), "options": [*options, "--help"], "help": help_text}
+        tree[path] = {
+            "subcommands": sorted(subs),
+            "options": [*options, "--help"],
+            "help": help_text,
+        }
         for name, sub in sorted(subs.items()):
             walk(sub, f"{path} {name}".strip())
 
@@ -78,11 +82,12 @@ def _fish(tree: dict[str, dict[str, Any]]) -> str:
         words = path.split()
         if words:
             parent = " ".join(words[:-1])
+            siblings = " ".join(tree[parent]["subcommands"]) if parent else ""
             cond = (
                 "__fish_use_subcommand"
                 if not parent
-                else f"__fish_seen_subcommand_from {words[-2]}; and not __fish_seen_subcommand_from "
-                + " ".join(tree[parent]["subcommands"])
+                else f"__fish_seen_subcommand_from {words[-2]}; "
+                f"and not __fish_seen_subcommand_from {siblings}"
             )
             desc = node["help"].replace("'", "\\'")
             lines.append(f"complete -c smartcontext -n '{cond}' -a {words[-1]} -d '{desc}'")

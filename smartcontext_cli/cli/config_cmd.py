@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..config import check_key, project_config_path, user_config_path, write_setting
-from ..errors import UsageError
+from smartcontext_cli.config import check_key, project_config_path, user_config_path, write_setting
+from smartcontext_cli.errors import UsageError
+
 from . import _output as o
 from ._context import JsonOpt, app_context
 

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import ids
-from ..errors import NotFoundError, UsageError
-from ..models import Memory
+from smartcontext_cli import ids
+from smartcontext_cli.errors import NotFoundError, UsageError
+from smartcontext_cli.models import Memory
+
 from . import _output as o
 from ._context import JsonOpt, KindOpt, LimitOpt, NamespaceOpt, TagOpt, app_context, read_text_arg
 

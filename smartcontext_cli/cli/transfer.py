@@ -9,7 +9,8 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from ..errors import NotFoundError, UsageError
+from smartcontext_cli.errors import NotFoundError, UsageError
+
 from . import _output as o
 from ._context import JsonOpt, NamespaceOpt, app_context, read_text_arg
 
@@ -27,7 +28,7 @@ def export(
       smartcontext export > backup.jsonl
       smartcontext export -n other-project -o other.jsonl
     """
-    from ..storage.transfer import write_jsonl
+    from smartcontext_cli.storage.transfer import write_jsonl
 
     store = app_context(ctx).store(namespace)
     if not store.exists:
@@ -63,7 +64,7 @@ def import_(
       smartcontext import backup.jsonl
       smartcontext export -n a | smartcontext import - -n b
     """
-    from ..storage.transfer import import_records, read_jsonl
+    from smartcontext_cli.storage.transfer import import_records, read_jsonl
 
     store = app_context(ctx).store(namespace)
     if file == "-":
@@ -113,7 +114,7 @@ def migrate(
       smartcontext migrate --to json
       smartcontext migrate --to sqlite -n my-project
     """
-    from ..migrate import migrate_namespace
+    from smartcontext_cli.migrate import migrate_namespace
 
     store = app_context(ctx).store(namespace)
     bars: list[Any] = []

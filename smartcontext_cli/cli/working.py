@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import NotFoundError, UsageError
+from smartcontext_cli.errors import NotFoundError, UsageError
+
 from . import _output as o
 from ._context import JsonOpt, NamespaceOpt, app_context, read_file_arg, read_text_arg
 

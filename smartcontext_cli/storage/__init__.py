@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import home_dir, validate_namespace
-from ..errors import UsageError
+from smartcontext_cli.config import home_dir, validate_namespace
+from smartcontext_cli.errors import UsageError
+
 from .base import SCHEMA_VERSION, Storage
 
 BACKENDS = ("sqlite", "json")

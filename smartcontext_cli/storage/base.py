@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from ..models import Memory
+from smartcontext_cli.models import Memory
 
 SCHEMA_VERSION = 1
 
@@ -49,7 +49,11 @@ class Storage(Protocol):
 
     def count_memories(self) -> int: ...
     def bm25(
-        self, query_terms: Sequence[str], limit: int, tags: Sequence[str] = (), kind: str | None = None
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
     ) -> list[tuple[Memory, float]]:
         """FTS5-compatible BM25 (k1=1.2, b=0.75), best first, as positive scores."""
         ...
@@ -68,7 +72,11 @@ class Storage(Protocol):
     def put_doc(self, collection: str, key: str, data: dict[str, Any]) -> None: ...
     def delete_doc(self, collection: str, key: str) -> bool: ...
     def list_docs(
-        self, collection: str, start: str | None = None, limit: int | None = None, reverse: bool = False
+        self,
+        collection: str,
+        start: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
     ) -> list[tuple[str, dict[str, Any]]]:
         """Documents in key order (keys >= ``start``), newest last unless ``reverse``."""
         ...

@@ -75,7 +75,7 @@ def _m001_initial(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-        """
+        """,
     )
 
 

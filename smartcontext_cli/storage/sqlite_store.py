@@ -162,9 +162,7 @@ class SQLiteStorage(TransferMixin):
             for name, fn in MIGRATIONS:
                 if name not in done:
                     fn(self.db)
-                    self.db.execute(
-                        "INSERT INTO migrations VALUES (?, datetime('now'))", (name,)
-                    )
+                    self.db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
             self.db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -202,8 +200,7 @@ class SQLiteStorage(TransferMixin):
                 keyed.append((next_rowid[cell], *row))
                 next_rowid[cell] += 1
             self.db.executemany(
-                f"INSERT INTO memories (rowid, {_COLUMNS}, terms) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO memories (rowid, {_COLUMNS}, terms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 keyed,
             )
             # In rowid order: FTS5 flushes its pending terms to a new segment whenever a rowid

@@ -127,19 +127,66 @@ TEMPLATES = [
     "Error {errcode} from {tech} means the {noun} is {adj}; {verb2} and retry.",
     "On {tech} we keep {noun} {noun2} {adj} with {ident} ({ticket}).",
 ]
-WHEN = ["before each release", "every sprint", "on deploy", "after the migration",
-        "in staging first", "nightly", "on call", "when the cache is cold", "weekly"]
+WHEN = [
+    "before each release",
+    "every sprint",
+    "on deploy",
+    "after the migration",
+    "in staging first",
+    "nightly",
+    "on call",
+    "when the cache is cold",
+    "weekly",
+]
 VERBS = _words(
     """
 check update rotate restart deploy migrate index cache validate refresh flush rebuild
 document review pin upgrade downgrade monitor profile shard replicate backup restore
 """
 )
-ERRCODES = ["E1001", "ECONNRESET", "ETIMEDOUT", "429", "503", "OOMKilled", "40P01", "23505",
-            "SIGSEGV", "ENOSPC", "401", "403", "502", "CrashLoopBackOff"]
-PARTS = ["user", "session", "token", "cache", "config", "order", "invoice", "event", "job",
-         "queue", "index", "schema", "request", "handler", "client", "manager", "store",
-         "loader", "parser", "builder", "factory", "service", "worker", "retry", "batch"]
+ERRCODES = [
+    "E1001",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "429",
+    "503",
+    "OOMKilled",
+    "40P01",
+    "23505",
+    "SIGSEGV",
+    "ENOSPC",
+    "401",
+    "403",
+    "502",
+    "CrashLoopBackOff",
+]
+PARTS = [
+    "user",
+    "session",
+    "token",
+    "cache",
+    "config",
+    "order",
+    "invoice",
+    "event",
+    "job",
+    "queue",
+    "index",
+    "schema",
+    "request",
+    "handler",
+    "client",
+    "manager",
+    "store",
+    "loader",
+    "parser",
+    "builder",
+    "factory",
+    "service",
+    "worker",
+    "retry",
+    "batch",
+]
 
 
 def _zipf_weights(n: int, s: float = 1.0, q: float = 5.0) -> list[float]:
@@ -221,8 +268,10 @@ class _Gen:
     def sentence(self) -> str:
         # Why pre-parsed templates: drawing only the slots a template uses keeps generation
         # fast enough to build a 1M-memory store in a few minutes.
-        return "".join(part if slot is None else self.slots[slot]() for part, slot in
-                       self.r.choice(self.templates))
+        return "".join(
+            part if slot is None else self.slots[slot]()
+            for part, slot in self.r.choice(self.templates)
+        )
 
     def _slots(self) -> dict[str, Any]:
         r, g = self.r, self.word
@@ -258,7 +307,6 @@ class _Gen:
             created_at=stamp,
             updated_at=stamp,
         )
-
 
 
 def memories(n: int, seed: int = SEED) -> Iterator[Memory]:
@@ -308,10 +356,21 @@ def queries(seed: int = SEED) -> list[tuple[str, str]]:
     for _ in range(5):
         extra = [g.word() for _ in range(r.randint(0, 3))]
         out.append(("phrase", " ".join([g.tech_word(), g.comp(), *extra])))
-    out += [("typo", q) for q in ("kubernets", "postgre", "elasticsaerch", "promethues config",
-                                  "terrafrom state lock", "graphgl schema")]
-    out += [("none", q) for q in ("quantum banana", "xylophone", "zzyzx plover",
-                                  "?", "NEAR( col:x", "🦄")]
+    out += [
+        ("typo", q)
+        for q in (
+            "kubernets",
+            "postgre",
+            "elasticsaerch",
+            "promethues config",
+            "terrafrom state lock",
+            "graphgl schema",
+        )
+    ]
+    out += [
+        ("none", q)
+        for q in ("quantum banana", "xylophone", "zzyzx plover", "?", "NEAR( col:x", "🦄")
+    ]
     return out
 
 

@@ -109,8 +109,10 @@ def main() -> None:
         if key == "cli-new":  # the target is for 100,000: a small import is mostly start-up
             verdict = "n/a" if n < 100_000 else ("ok" if rate >= TARGET else "UNDER")
         rows.append([label, f"{seconds:.2f}", f"{rate:,.0f}", verdict])
-    print(f"\nImport of {n:,} memories ({size_mb:.0f} MB JSONL) into SQLite, median of {rounds} "
-          f"round(s); target: CLI >= {TARGET:,} memories/s\n")
+    print(
+        f"\nImport of {n:,} memories ({size_mb:.0f} MB JSONL) into SQLite, median of {rounds} "
+        f"round(s); target: CLI >= {TARGET:,} memories/s\n"
+    )
     print(_corpus.table(["path", "seconds", "memories/s", "target"], rows))
 
 

@@ -121,10 +121,17 @@ def main() -> None:
         a, b = results[small][mode], results[large][mode]
         verdict = "" if mode == "naive" else ("ok" if b / a <= LIMIT_RATIO else "GROWS")
         rows.append([label, f"{a:.2f}", f"{b:.2f}", f"{b / a:.2f}x", verdict])
-    print(f"\nJSON backend, per-write time in ms (median of {writes} writes, same run); bulk "
-          f"build took {results[small]['build']:.1f} s and {results[large]['build']:.1f} s\n")
-    headers = ["write", f"{small:,} memories", f"{large:,} memories", "ratio",
-               f"target (<= {LIMIT_RATIO:.0f}x)"]
+    print(
+        f"\nJSON backend, per-write time in ms (median of {writes} writes, same run); bulk "
+        f"build took {results[small]['build']:.1f} s and {results[large]['build']:.1f} s\n"
+    )
+    headers = [
+        "write",
+        f"{small:,} memories",
+        f"{large:,} memories",
+        "ratio",
+        f"target (<= {LIMIT_RATIO:.0f}x)",
+    ]
     print(_corpus.table(headers, rows))
 
 

@@ -81,8 +81,10 @@ def main() -> None:
             + ["-" if target is None else f"{target:.0f}", verdict]
         )
     n_queries = len(_corpus.queries())
-    print(f"\nIn-process MemoryStore.search (SQLite, limit 5), {n_queries} queries x {rounds} "
-          "rounds; milliseconds\n")
+    print(
+        f"\nIn-process MemoryStore.search (SQLite, limit 5), {n_queries} queries x {rounds} "
+        "rounds; milliseconds\n"
+    )
     headers = ["memories", "median", "p90"] + [f"{c} median" for c in categories]
     print(_corpus.table([*headers, "target", "verdict"], rows))
 

@@ -33,7 +33,7 @@ NO_SITE_FLOOR = 'python -S -c "import sqlite3, json" (no site .pth)'
 QUERY = "postgres connection"
 TYPO = "kubernets deploy"
 
-HELLO = '''
+HELLO = """
 import typer
 
 app = typer.Typer(add_completion=False)
@@ -50,7 +50,7 @@ def bye(name: str) -> None:
 
 
 app()
-'''
+"""
 
 
 def run_once(argv: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -118,9 +118,12 @@ def main() -> None:
         if "search" in name and "typo" not in name:
             verdict = "ok" if ms / floor <= TARGET else "OVER"
         rows.append([f"`{name}`", f"{ms:.1f}", f"{ms / floor:.2f}x", verdict])
-    print(f"\nCold start, {n:,} memories (SQLite), median of {rounds} interleaved rounds; "
-          f"target: search <= {TARGET:.1f}x the floor (-S rows: against the -S floor)\n")
+    print(
+        f"\nCold start, {n:,} memories (SQLite), median of {rounds} interleaved rounds; "
+        f"target: search <= {TARGET:.1f}x the floor (-S rows: against the -S floor)\n"
+    )
     print(_corpus.table(["command", "median ms", "vs floor", "target"], rows))
+
 
 if __name__ == "__main__":
     main()

@@ -66,7 +66,7 @@ def one_error_line(result, code: int = 2) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(ERROR)
-    return lines[0][len(ERROR):]
+    return lines[0][len(ERROR) :]
 
 
 def count(sc, namespace: str = "default") -> int:
@@ -124,7 +124,10 @@ def test_endless_input_is_refused_without_filling_memory(home, args):
     with open("/dev/zero", "rb") as endless:
         proc = subprocess.run(
             [sys.executable, "-m", "smartcontext_cli", *args],
-            stdin=endless, capture_output=True, env=env, timeout=60,
+            stdin=endless,
+            capture_output=True,
+            env=env,
+            timeout=60,
         )
     assert proc.returncode == 2
     assert proc.stderr.decode().endswith("is larger than 50 MB; nothing was stored\n")
@@ -169,7 +172,10 @@ def test_invalid_utf8_in_arguments_of_a_real_process(home, args):
     env = {**os.environ, "SMARTCONTEXT_HOME": str(home)}
     proc = subprocess.run(
         [sys.executable, "-m", "smartcontext_cli", *args],
-        input=b"content", capture_output=True, env=env, timeout=60,
+        input=b"content",
+        capture_output=True,
+        env=env,
+        timeout=60,
     )
     assert proc.returncode == 2
     err = proc.stderr.decode("utf-8", "replace")
@@ -314,11 +320,55 @@ def test_empty_namespace_in_api_is_refused(home):
 # queries ---------------------------------------------------------------------------------------
 
 ODD_QUERIES = [
-    "?", '"', '""', "'", "-", "*", "AND (", "NEAR(", "NEAR(a b, 3)", "col:x", "terms:postgresql",
-    "", " ", "🎉", "🎉🎉 party", '"unterminated', "^x", "a OR", "OR", "NOT", "AND", "a AND OR b",
-    "\\", "\\\\", "C:\\path\\file", "(", ")", "{}", "[", "%", "_", "%_%", "';--", "a'b",
-    "x" * 5000, "postgresql " * 200, "é", "ǅ", "ß", "İ", "\u200b", "\ufeff", "\u0301",
-    "tab\tand\nnewline", "NULL", "0", "-1", "1e308", "NaN",
+    "?",
+    '"',
+    '""',
+    "'",
+    "-",
+    "*",
+    "AND (",
+    "NEAR(",
+    "NEAR(a b, 3)",
+    "col:x",
+    "terms:postgresql",
+    "",
+    " ",
+    "🎉",
+    "🎉🎉 party",
+    '"unterminated',
+    "^x",
+    "a OR",
+    "OR",
+    "NOT",
+    "AND",
+    "a AND OR b",
+    "\\",
+    "\\\\",
+    "C:\\path\\file",
+    "(",
+    ")",
+    "{}",
+    "[",
+    "%",
+    "_",
+    "%_%",
+    "';--",
+    "a'b",
+    "x" * 5000,
+    "postgresql " * 200,
+    "é",
+    "ǅ",
+    "ß",
+    "İ",
+    "\u200b",
+    "\ufeff",
+    "\u0301",
+    "tab\tand\nnewline",
+    "NULL",
+    "0",
+    "-1",
+    "1e308",
+    "NaN",
 ]
 
 

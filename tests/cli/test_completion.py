@@ -47,7 +47,10 @@ def _complete(words: list[str], tmp_path: Path) -> list[str]:
     path.write_text(script(app, "bash"), encoding="utf-8")
     cword = len(words) - 1
     quoted = " ".join(f"'{w}'" for w in words)
-    cmd = f"source {path}; COMP_WORDS=({quoted}); COMP_CWORD={cword}; _smartcontext; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+    cmd = (
+        f"source {path}; COMP_WORDS=({quoted}); COMP_CWORD={cword}; _smartcontext; "
+        "printf '%s\\n' \"${COMPREPLY[@]}\""
+    )
     out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, check=True).stdout
     return [line for line in out.splitlines() if line]
 

@@ -70,7 +70,9 @@ def test_config_set_writes_typed_toml_and_get_reads_it(sc, home):
     get = sc("config", "get", "budget")
     assert (get.exit_code, get.stdout) == (0, "8000\n")
     assert sc("config", "get", "budget", "--json").json() == {
-        "key": "budget", "value": 8000, "source": "user",
+        "key": "budget",
+        "value": 8000,
+        "source": "user",
     }
 
 
@@ -79,7 +81,8 @@ def test_config_set_keeps_other_keys_and_replaces_the_value(sc, home):
     sc("config", "set", "mode", "coding")
     sc("config", "set", "budget", "9000")
     assert tomllib.loads((home / "config.toml").read_text("utf-8")) == {
-        "budget": 9000, "mode": "coding",
+        "budget": 9000,
+        "mode": "coding",
     }
     assert not list(home.glob("*.tmp"))
 

@@ -75,8 +75,20 @@ def test_remember_json_shape(sc):
 
 def test_remember_stores_tags_kind_importance_source(sc):
     mid = remember(
-        sc, "Never log raw tokens", "-t", "Auth", "--tag", "security", "-t", "auth",
-        "--kind", "decision", "--importance", "0.9", "--source", "review",
+        sc,
+        "Never log raw tokens",
+        "-t",
+        "Auth",
+        "--tag",
+        "security",
+        "-t",
+        "auth",
+        "--kind",
+        "decision",
+        "--importance",
+        "0.9",
+        "--source",
+        "review",
     )
     shown = sc("show", mid, "--json").json()
     assert set(shown) == MEMORY_KEYS
@@ -368,7 +380,11 @@ def _run_on_terminal(args: list[str], answer: bytes | None, home: Path) -> tuple
     env = {**os.environ, "SMARTCONTEXT_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "160"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "smartcontext_cli", *args],
-        stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
     )
     os.close(follower)
     seen = b""

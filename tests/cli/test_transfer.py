@@ -31,7 +31,7 @@ def fill(sc, backend: str, namespace: str = "proj") -> dict[str, str]:
     for name, args in {
         "pg": ("We chose PostgreSQL 16", "-t", "db", "--kind", "decision", "--importance", "0.9"),
         "k8s": ("Deploys run on Kubernetes", "-t", "infra", "--source", "ops"),
-        "uni": ("Unicode survives: café, 日本語, emoji 🎉, \"quotes\" and \\ backslash",),
+        "uni": ('Unicode survives: café, 日本語, emoji 🎉, "quotes" and \\ backslash',),
     }.items():
         result = sc("--backend", backend, "-n", namespace, "remember", *args)
         assert result.exit_code == 0, result.stderr
@@ -66,8 +66,17 @@ def test_export_writes_every_record_and_field_as_jsonl(sc, backend):
     memories = [r for r in recs if r["type"] == "memory"]
     assert [m["id"] for m in memories] == [ids["pg"], ids["k8s"], ids["uni"]]  # oldest first
     assert set(memories[0]) == {
-        "type", "id", "content", "tags", "kind", "source", "importance",
-        "created_at", "updated_at", "token_count", "token_encoding",
+        "type",
+        "id",
+        "content",
+        "tags",
+        "kind",
+        "source",
+        "importance",
+        "created_at",
+        "updated_at",
+        "token_count",
+        "token_encoding",
     }
     assert memories[0]["importance"] == 0.9
     assert memories[1]["source"] == "ops"
@@ -250,7 +259,8 @@ def _stderr_on_terminal(args: list[str], home: Path, stdin: bytes | None) -> tup
     proc = subprocess.Popen(
         [sys.executable, "-X", "dev", "-m", "smartcontext_cli", *args],
         stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-        stdout=subprocess.DEVNULL, stderr=follower,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
         env={**os.environ, "SMARTCONTEXT_HOME": str(home), "NO_COLOR": "1"},
     )
     os.close(follower)
