@@ -1,7 +1,7 @@
 """Concurrent processes never lose a write, on either backend.
 
-Four real processes (not threads: locks and caches are per process) each add 250 memories, one
-call and one transaction at a time, and bump a shared counter after each. Afterwards the store
+Four real processes (not threads: locks and caches are per process) each `remember` 250 memories,
+one call and one transaction at a time, and bump a shared counter after each. Afterwards the store
 must hold exactly 1000 memories, the counter must read 1000, every counter value must have been
 handed out exactly once, and the files must be healthy.
 """
@@ -26,22 +26,22 @@ PER_WORKER = 250
 WORKER = """
 import json, sys, time
 from pathlib import Path
-from smartcontext_cli.models import Memory
-from smartcontext_cli.storage import open_storage
+from smartcontext_cli import MemoryStore
 
 home, backend, worker, count, go = sys.argv[1:]
-store = open_storage(Path(home), "shared", backend)
+memory = MemoryStore(namespace="shared", storage_backend=backend, base_dir=home)
+store = memory.storage
 print("ready", flush=True)
 while not Path(go).exists():  # start together, so the writes really interleave
     time.sleep(0.001)
 values = []
 for i in range(int(count)):
-    store.add_memories([Memory(content=f"worker {worker} memory {i}")])
+    memory.remember(f"worker {worker} memory {i}")  # the public API, as `smartcontext remember`
     values.append(store.next_counter("hits"))
     if i % 50 == 49:
         store.count_memories()  # keep a read cache alive while the others write
 own = [m for m in store.list_memories() if m.content.startswith(f"worker {worker} ")]
-store.close()
+memory.close()
 print(json.dumps({"values": values, "own": len(own)}))
 """
 
