@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 class AgentStateMixin:
     """Mixed into ``MemoryStore``; relies on its ``storage`` and ``settings``."""
 
-    storage: Storage
+    if TYPE_CHECKING:
+        # Provided by MemoryStore as a lazily opening property.
+        @property
+        def storage(self) -> Storage: ...
+
     settings: Settings
     namespace: str
 

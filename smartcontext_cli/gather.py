@@ -45,13 +45,19 @@ def candidate_limit(budget: int) -> int:
 class CompileMixin:
     """Mixed into ``MemoryStore``; relies on its ``storage``, ``settings`` and the other mixins."""
 
-    storage: Storage
+    if TYPE_CHECKING:
+        # Provided by MemoryStore as a lazily opening property.
+        @property
+        def storage(self) -> Storage: ...
+
     settings: Settings
     namespace: str
     home: Path
 
     if TYPE_CHECKING:  # provided by MemoryStore and the other mixins (the cross-team contract)
-        exists: bool
+
+        @property
+        def exists(self) -> bool: ...
 
         def get_goal(self) -> str | None: ...
         def get_stable_prefix(self) -> str | None: ...

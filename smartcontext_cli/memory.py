@@ -8,6 +8,7 @@ foundation. Every method is one storage transaction; nothing here prints.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -264,7 +265,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             raise NotFoundError(f"no artifact {ref!r}")
         return max(found, key=lambda a: int(a.id[1:]))
 
-    def list_artifacts(self) -> list[Artifact]:
+    def list_artifacts(self) -> builtins.list[Artifact]:
         arts = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS)]
         return sorted(arts, key=lambda a: int(a.id[1:]))
 

@@ -82,7 +82,11 @@ class SessionReport:
 class SessionMixin:
     """Mixed into ``MemoryStore``; relies on its ``storage``, ``settings`` and memory API."""
 
-    storage: Storage
+    if TYPE_CHECKING:
+        # Provided by MemoryStore as a lazily opening property.
+        @property
+        def storage(self) -> Storage: ...
+
     settings: Settings
     namespace: str
     notices: list[str]
