@@ -23,11 +23,14 @@ def memory_json(m: Memory, with_score: bool = False) -> dict[str, Any]:
 
 
 def memory_rows(memories: list[Memory], with_score: bool) -> list[list[Any]]:
+    # Why relative: raw BM25 scores depend on the store's size (in a store of three memories
+    # every idf is tiny), so people read "how close to the best hit"; --json keeps the raw score.
+    top = max((m.score for m in memories), default=0.0)
     rows = []
     for m in memories:
         row: list[Any] = [ids.short(m.id), m.kind, ",".join(m.tags), o.one_line(m.content, 80)]
         if with_score:
-            row.insert(1, f"{m.score:.3f}")
+            row.insert(1, f"{m.score / top:.2f}" if top > 0 else "-")
         rows.append(row)
     return rows
 
@@ -80,7 +83,7 @@ def search(
     if as_json:
         o.emit_json([memory_json(m, with_score=True) for m in results])
     elif results:
-        o.table(["id", "score", "kind", "tags", "content"], memory_rows(results, True))
+        o.table(["id", "match", "kind", "tags", "content"], memory_rows(results, True))
     else:
         o.info("no memories match")
     if not results:

@@ -430,3 +430,14 @@ def test_tables_on_a_terminal_show_user_text_verbatim_without_colour(sc, home):
         assert "[red]" in screen
         # NO_COLOR: bold headers at most, never a colour (SGR 30-38, 90-97, 256/true colour).
         assert not re.search(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])(?:;[0-9;]*)?m", screen)
+
+
+def test_search_table_shows_each_hit_relative_to_the_best(sc) -> None:
+    # A tiny store gives every word a tiny idf; people still need to see which hit is best.
+    assert sc("remember", "API uses JWT; tokens expire after 1h").exit_code == 0
+    assert sc("remember", "Never log raw tokens").exit_code == 0
+    rows = [line.split("\t") for line in sc("search", "token expiry").stdout.splitlines()]
+    assert [(r[1], r[4]) for r in rows] == [
+        ("1.00", "API uses JWT; tokens expire after 1h"),
+        ("0.50", "Never log raw tokens"),
+    ]
