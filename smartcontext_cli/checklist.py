@@ -12,11 +12,11 @@ Guarantees:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from .clock import now
 from .errors import NotFoundError, UsageError
+from .models import NumberedRecord
 from .storage.base import Storage
 
 TASKS = "tasks"
@@ -34,7 +34,7 @@ COMPACT_CHARS = 60
 
 
 @dataclass
-class Task:
+class Task(NumberedRecord):
     id: int
     text: str
     status: str = "pending"
@@ -42,18 +42,6 @@ class Task:
     created_at: str = field(default_factory=now)
     updated_at: str = ""
     note: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.id:08d}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Task:
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _all(storage: Storage) -> list[Task]:

@@ -17,11 +17,11 @@ Guarantees:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from .clock import now
 from .errors import NotFoundError, UsageError
+from .models import NumberedRecord
 from .storage.base import Storage
 
 ERRORS = "errors"
@@ -96,7 +96,7 @@ def shorten_keeping_message(text: str, limit: int = PROMPT_CHARS) -> str:
 
 
 @dataclass
-class ErrorGroup:
+class ErrorGroup(NumberedRecord):
     id: int
     action: str
     error: str
@@ -110,18 +110,6 @@ class ErrorGroup:
     resolved_at: str = ""
     recurrence_of: int | None = None
     signature: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.id:08d}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ErrorGroup:
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _all(storage: Storage) -> list[ErrorGroup]:

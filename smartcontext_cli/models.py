@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
 
 from .clock import now, parse
 from .errors import UsageError
@@ -213,3 +213,28 @@ class SessionItem:
     def from_dict(cls, data: dict[str, Any]) -> SessionItem:
         fields = ("role", "content", "seq", "branch", "created_at", "meta", "token_count")
         return cls(**{k: data[k] for k in fields if k in data})
+
+
+R = TypeVar("R", bound="NumberedRecord")
+
+
+class NumberedRecord:
+    """A dataclass stored as one document keyed by its zero-padded integer id (tasks, errors).
+
+    Unknown keys are ignored on read, so a newer version's extra fields never break an older one.
+    """
+
+    id: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.id:08d}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = asdict(self)  # type: ignore[call-overload]
+        return data
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
