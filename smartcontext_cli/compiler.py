@@ -137,6 +137,17 @@ class ContextCompiler:
         if format not in layout.FORMATS:
             raise UsageError(f"unknown format {format!r}: use {', '.join(layout.FORMATS)}")
         profile = model_profile(model, self.encoding, self.encoding is not None, safety_margin)
+        # Secrets never reach a prompt: every text is redacted before it is counted or packed.
+        from .redaction import Redactions, redact
+
+        found = Redactions()
+        goal = redact(goal, found) if goal else goal
+        prefix = redact(prefix, found) if prefix else prefix
+        system = _redact_all(system, found)
+        strategy = _redact_all(strategy, found)
+        tasks = [redact(t, found) for t in tasks]
+        compact_tasks = None if compact_tasks is None else [redact(t, found) for t in compact_tasks]
+        errors = [redact(e, found) for e in errors]
         if counter is None:
             counter = CountCache(Tokenizer(profile.encoding, self.cache_dir or default_cache_dir()))
         elif counter.encoding != profile.encoding:
@@ -150,9 +161,9 @@ class ContextCompiler:
         from .text import query_terms
 
         qterms = set(query_terms(query_text))
-        mem_items = [as_item(m) for m in memories]
-        obs_items = [as_item(o) for o in observations]
-        art_items = [as_item(a) for a in artifacts]
+        mem_items = [_redacted_item(as_item(m), found) for m in memories]
+        obs_items = [_redacted_item(as_item(o), found) for o in observations]
+        art_items = [_redacted_item(as_item(a), found) for a in artifacts]
         for a in art_items:  # a multi-line string is content; one line is a reference
             if a.name is None and "\n" in a.text.strip():
                 a.name = a.id or f"artifact {art_items.index(a) + 1}"
@@ -208,6 +219,8 @@ class ContextCompiler:
         )
         packed = pack(plan, counter)
         notes = [profile.note] if profile.note and not profile.fallback else []
+        if found.total:
+            notes.append(found.summary() + " from the prompt")
         if profile.fallback and profile.note:
             packed.warnings.insert(0, profile.note)
         if counter.tokenizer.warning:  # no encoding loaded: always said, not only when asked
@@ -294,3 +307,21 @@ def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
                 decision(c.label, section, c.rank or c.relevance, c.tokens, c.outcome, c.reason)
             )
     return out
+
+
+def _redact_all(value: str | Sequence[str] | None, found: Any) -> str | Sequence[str] | None:
+    from .redaction import redact
+
+    if value is None or isinstance(value, str):
+        return redact(value, found) if value else value
+    return [redact(v, found) for v in value]
+
+
+def _redacted_item(item: Any, found: Any) -> Any:
+    """The item with its text redacted; a copy when it changed, so callers' objects stay intact."""
+    import dataclasses
+
+    from .redaction import redact
+
+    clean = redact(item.text, found)
+    return item if clean == item.text else dataclasses.replace(item, text=clean)
