@@ -372,3 +372,16 @@ def test_abbreviations_and_longer_forms_find_each_other(home, backend: str) -> N
     assert [m.id for m in store.search("authentication")] == [auth.id]
     db = store.remember("Reporting runs on the analytics warehouse")
     assert db.id in [m.id for m in store.search("analyt")]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "json"])
+def test_a_short_answer_outranks_a_long_text_repeating_the_words(home, backend: str) -> None:
+    # Chat logs and tool output repeat the question's words; the note that answers is short.
+    store = MemoryStore(namespace="length", storage_backend=backend)
+    # FTS5's own bm25 (k1=1.2, b=0.75) puts this long text first; the re-scoring must not.
+    filler = " ".join(f"w{i}" for i in range(20))
+    store.remember(" ".join(["deploy window"] * 6) + f" {filler} notes from the retro")
+    answer = store.remember("Deploy window: Tuesdays 10-12 UTC")
+    for i in range(30):  # a store large enough for the idf of 'deploy' to be meaningful
+        store.remember(f"unrelated note {i} about lunch")
+    assert store.search("deploy window", limit=1)[0].id == answer.id

@@ -663,6 +663,11 @@ class JSONStorage(TransferMixin):
     def doc_freq(self, term: str) -> int:
         return len(self._index().postings.get(term, ()))
 
+    def index_stats(self) -> tuple[int, float]:
+        index = self._index()
+        n_rows = len(index.records)
+        return n_rows, (index.total_tokens / n_rows if n_rows else 0.0)
+
     def vocabulary(self, first_char: str) -> list[str]:
         vocab = self._index().vocabulary()
         start = bisect_left(vocab, first_char)

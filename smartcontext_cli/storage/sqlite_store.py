@@ -414,6 +414,9 @@ class SQLiteStorage(TransferMixin):
         rows = self.db.execute(sql, [match, *params, limit])
         return [(_row_to_memory(r[:-1]), -float(r[-1])) for r in rows]
 
+    def index_stats(self) -> tuple[int, float]:
+        return index_totals(self.db)
+
     def doc_freq(self, term: str) -> int:
         row = self.db.execute("SELECT docs FROM memories_terms WHERE term = ?", (term,)).fetchone()
         return int(row[0]) if row else 0

@@ -721,3 +721,13 @@ def test_closing_twice_is_harmless(storage: Storage, reopen: Callable[[], Storag
     storage.close()
     storage.close()
     assert reopen().get_meta("k") == "v"
+
+
+def test_index_stats_are_the_bm25_inputs_and_agree(open_store: Callable[..., Storage]):
+    stores = [open_store("sqlite", "s"), open_store("json", "j")]
+    texts = ["alpha beta gamma", "alpha delta", "epsilon zeta eta theta iota"]
+    for store in stores:
+        assert store.index_stats() == (0, 0.0)
+        store.add_memories([Memory(content=t, id=f"{i:032x}") for i, t in enumerate(texts)])
+    # Three rows; terms: 3 + 2 + 5 (plus none from tags) = 10, so avgdl 10/3.
+    assert [s.index_stats() for s in stores] == [(3, pytest.approx(10 / 3))] * 2
