@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from .clock import parse
 from .models import Memory
+from .stemmer import stem
 from .storage.base import Storage
 from .text import fold, query_terms, terms, words
 
@@ -129,12 +130,16 @@ def rescore(
     if n_rows <= 0 or avgdl <= 0:
         return list(pool)
     idfs = {t: _idf(n_rows, storage.doc_freq(t)) for t in dict.fromkeys(qterms)}
+    firsts = {t[0] for t in idfs}
     out = []
     for memory, _ in pool:
-        toks = terms(memory.content + " " + " ".join(memory.tags))
-        norm = RESCORE_K1 * (1.0 - RESCORE_B + RESCORE_B * len(toks) / avgdl)
+        ws = words(memory.content + " " + " ".join(memory.tags))
+        norm = RESCORE_K1 * (1.0 - RESCORE_B + RESCORE_B * len(ws) / avgdl)
+        # Why only some words are stemmed: stemming keeps a word's first letter, so only words
+        # that start like a query term can count for it (a cold process pays ~5 us a stem).
+        counts = Counter(stem(w) for w in ws if w[0] in firsts)
         score = 0.0
-        for term, count in Counter(toks).items():
+        for term, count in counts.items():
             weight = idfs.get(term)
             if weight is not None:
                 score += weight * count * (RESCORE_K1 + 1.0) / (count + norm)
