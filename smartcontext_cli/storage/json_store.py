@@ -55,6 +55,7 @@ from typing import IO, TYPE_CHECKING, Any
 from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageError
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.storage.base import SCHEMA_VERSION
+from smartcontext_cli.storage.events import EventIndex, is_event_collection
 from smartcontext_cli.storage.sqlite_store import index_terms
 from smartcontext_cli.storage.transfer import TransferMixin
 
@@ -345,6 +346,7 @@ class JSONStorage(TransferMixin):
             _private_dirs(target.home, path)
         self.path = path
         self._cache: _MemoryIndex | None = None
+        self._events: tuple[int, EventIndex] | None = None
         self._depth = 0
         self._exclusive = False
         # A file object rather than a bare descriptor: a handle nobody closed is still released
@@ -365,6 +367,7 @@ class JSONStorage(TransferMixin):
             self._lock_file.close()  # also releases any lock still held
             self._lock_file = None
         self._cache = None
+        self._events = None
         self._depth = 0
 
     @contextmanager
@@ -710,18 +713,24 @@ class JSONStorage(TransferMixin):
         # before anything is created: data JSON cannot hold leaves no trace.
         text = _dumps(data, sort_keys=True)
         with self.transaction():
+            index = self._event_change(collection)
             directory = self._doc_dir(collection)
             _mkdir(directory)
             _write_text(directory / f"{key}.json", text)
+            if index is not None:
+                index.put(collection, key, data)
 
     def delete_doc(self, collection: str, key: str) -> bool:
         if not (is_safe_name(collection) and is_safe_name(key)):
             return False
         with self.transaction():
-            try:
-                os.unlink(self._doc_dir(collection) / f"{key}.json")
-            except FileNotFoundError:
+            path = self._doc_dir(collection) / f"{key}.json"
+            if not path.exists():
                 return False
+            index = self._event_change(collection)
+            os.unlink(path)
+            if index is not None:
+                index.discard(collection, key)
             self._prune(collection)
         return True
 
@@ -771,10 +780,68 @@ class JSONStorage(TransferMixin):
         with self.transaction():
             directory = self._doc_dir(collection)
             keys = self._doc_keys(collection)
+            index = self._event_change(collection) if keys else None
             for key in keys:
                 os.unlink(directory / f"{key}.json")
+            if index is not None:
+                index.discard_collection(collection)
             self._prune(collection)
         return len(keys)
+
+    # the session-event index (storage/events.py) ---------------------------------------------
+
+    def _event_change(self, collection: str) -> EventIndex | None:
+        """Announce a change of session events (caller holds the lock) before making it.
+
+        Returns the cached index when it was current, for the caller to update in place; a
+        process holding an older index rebuilds it on its next read (``events_generation``).
+        """
+        if not is_event_collection(collection):
+            return None
+        state = self._state()
+        old = state.get("events_generation", 0)
+        old = old if isinstance(old, int) and not isinstance(old, bool) else -1
+        state["events_generation"] = old + 1
+        self._write_state(state)
+        cached, self._events = self._events, None
+        if cached is not None and cached[0] == old:
+            self._events = (old + 1, cached[1])
+            return cached[1]
+        return None
+
+    def _event_index(self) -> EventIndex:
+        with self._locked(exclusive=False):
+            generation = self._state().get("events_generation", 0)
+            if self._events is not None and self._events[0] == generation:
+                return self._events[1]
+            index = EventIndex()
+            try:
+                with os.scandir(self.path / DOCS_DIR) as entries:
+                    names = sorted(e.name for e in entries if is_event_collection(e.name))
+            except FileNotFoundError:
+                names = []
+            for collection in names:
+                for key, data in self.list_docs(collection):
+                    index.put(collection, key, data)
+            if isinstance(generation, int):
+                self._events = (generation, index)
+            return index
+
+    def event_bm25(
+        self, query_terms: Sequence[str], limit: int, collections: Sequence[str] | None = None
+    ) -> list[tuple[str, str, float]]:
+        if not query_terms or limit <= 0:
+            return []
+        return self._event_index().bm25(query_terms, limit, collections)
+
+    def event_doc_freq(self, term: str) -> int:
+        return self._event_index().doc_freq(term)
+
+    def event_index_stats(self) -> tuple[int, float]:
+        return self._event_index().stats()
+
+    def event_vocabulary(self, first_char: str) -> list[str]:
+        return self._event_index().vocabulary(first_char)
 
     # counters and metadata -------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.text import terms as text_terms
 
 from .base import SCHEMA_VERSION
+from .events import is_event_collection
+from .sqlite_events import SQLiteEventsMixin, index_event, unindex_events
 from .sqlite_migrations import MIGRATIONS
 from .sqlite_ranking import (
     CELL_SHIFT,
@@ -82,7 +84,7 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-class SQLiteStorage(TransferMixin):
+class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
     backend = "sqlite"
 
     def __init__(self, target: Path | Any) -> None:
@@ -449,12 +451,16 @@ class SQLiteStorage(TransferMixin):
                 "INSERT OR REPLACE INTO docs VALUES (?, ?, ?)",
                 (collection, key, json.dumps(data, ensure_ascii=False, sort_keys=True)),
             )
+            if is_event_collection(collection):
+                index_event(self.db, collection, key, data)
 
     def delete_doc(self, collection: str, key: str) -> bool:
         with self.transaction():
             cur = self.db.execute(
                 "DELETE FROM docs WHERE collection = ? AND key = ?", (collection, key)
             )
+            if cur.rowcount and is_event_collection(collection):
+                unindex_events(self.db, collection, [key])
         return cur.rowcount > 0
 
     def list_docs(
@@ -479,6 +485,8 @@ class SQLiteStorage(TransferMixin):
     def delete_collection(self, collection: str) -> int:
         with self.transaction():
             cur = self.db.execute("DELETE FROM docs WHERE collection = ?", (collection,))
+            if is_event_collection(collection):
+                unindex_events(self.db, collection, None)
         return cur.rowcount
 
     # counters and metadata -------------------------------------------------------------------
