@@ -12,14 +12,38 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import postgres
 
 from smartcontext_cli.cli import main
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_server() -> Iterator[None]:
+    """Stops the PostgreSQL test server if a test started it (``fixtures.postgres.url()``)."""
+    yield
+    postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_ready() -> str:
+    """Skips the test where no PostgreSQL server can run (usable by hypothesis tests)."""
+    return postgres.url()
+
+
+@pytest.fixture
+def pg_url(home: Path) -> Iterator[str]:
+    """The shared test database, emptied after the test; skips where no server can run."""
+    database_url = postgres.url()
+    try:
+        yield database_url
+    finally:
+        postgres.reset(database_url)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,9 @@
 
 A namespace lives in ``<home>/namespaces/<name>/``: ``store.db`` for SQLite, ``store.json`` plus
 one file per record for JSON. The file present decides the backend of an existing namespace.
+A PostgreSQL namespace lives in the database (``database_url``); locally it has at most
+``store.postgres``, a pointer left by ``migrate --to postgres`` so the machine keeps using the
+database for it (it holds no data and no credentials).
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from smartcontext_cli.errors import UsageError
 
 from .base import SCHEMA_VERSION, Storage
 
-BACKENDS = ("sqlite", "json")
-MARKERS = {"sqlite": "store.db", "json": "store.json"}
+BACKENDS = ("sqlite", "json", "postgres")
+MARKERS = {"sqlite": "store.db", "json": "store.json", "postgres": "store.postgres"}
 
 __all__ = [
     "BACKENDS",
     "SCHEMA_VERSION",
     "JSONStorage",
+    "PostgresStorage",
     "SQLiteStorage",
     "Storage",
     "StorageConfig",
@@ -57,11 +61,28 @@ def _private_dirs(home: Path, ns_dir: Path) -> None:
             os.chmod(d, 0o700)
 
 
-def open_storage(home: Path, namespace: str, backend: str, create: bool = True) -> Storage:
-    """Open (creating if asked) the store of ``namespace`` with ``backend``."""
+def open_storage(
+    home: Path,
+    namespace: str,
+    backend: str,
+    create: bool = True,
+    *,
+    database_url: str | None = None,
+    pool: Any = None,
+) -> Storage:
+    """Open (creating if asked) the store of ``namespace`` with ``backend``.
+
+    PostgreSQL needs ``database_url`` (else ``$SMARTCONTEXT_DATABASE_URL``) and may borrow its
+    connections from ``pool`` (``postgres_connection.shared_pool``); it creates nothing locally,
+    and its namespace only with its first write.
+    """
     if backend not in BACKENDS:
-        raise UsageError(f"unknown backend {backend!r}: choose sqlite or json")
+        raise UsageError(f"unknown backend {backend!r}: choose {', '.join(BACKENDS)}")
     ns_dir = namespace_dir(home, namespace)
+    if backend == "postgres":
+        from .postgres_store import PostgresStorage as _Postgres
+
+        return _Postgres(database_url, namespace, path=ns_dir / MARKERS["postgres"], pool=pool)
     if create:
         _private_dirs(home, ns_dir)
     return open_at(ns_dir, backend)
@@ -106,4 +127,8 @@ def __getattr__(name: str) -> Any:
         from .json_store import JSONStorage as _JSON
 
         return _JSON
+    if name == "PostgresStorage":
+        from .postgres_store import PostgresStorage as _Postgres
+
+        return _Postgres
     raise AttributeError(name)

@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fixtures import postgres
 
 from smartcontext_cli.storage import Storage, open_storage
 
-BACKEND_NAMES = ["sqlite", "json"]
+BACKEND_NAMES = ["sqlite", "json", "postgres"]
 
 
 @pytest.fixture(autouse=True)
@@ -21,8 +22,19 @@ def _storage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(params=BACKEND_NAMES)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each backend in turn; for postgres, the test database (emptied afterwards) is the one
+    ``SMARTCONTEXT_DATABASE_URL`` names, so every ``open_storage`` of the test reaches it."""
+    name = str(request.param)
+    if name != "postgres":
+        yield name
+        return
+    database_url = postgres.url()
+    monkeypatch.setenv("SMARTCONTEXT_DATABASE_URL", database_url)
+    try:
+        yield name
+    finally:
+        postgres.reset(database_url)
 
 
 @pytest.fixture
@@ -31,13 +43,16 @@ def open_store(tmp_path: Path) -> Iterator[Callable[..., Storage]]:
     opened: list[Storage] = []
 
     def _open(backend: str, namespace: str = "test") -> Storage:
-        store = open_storage(tmp_path, namespace, backend)
+        database_url = postgres.url() if backend == "postgres" else None
+        store = open_storage(tmp_path, namespace, backend, database_url=database_url)
         opened.append(store)
         return store
 
     yield _open
     for store in opened:
         store.close()
+    if any(store.backend == "postgres" for store in opened):
+        postgres.reset(postgres.url())
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from smartcontext_cli.storage import Storage, open_storage
 from smartcontext_cli.storage.events import is_event_collection
 from smartcontext_cli.text import query_terms, terms
 
-from .test_contract import fresh_stores
+from .test_contract import fresh_stores, reopen_store
 
 
 def event(content: str, seq: int, role: str = "user") -> dict[str, Any]:
@@ -183,8 +183,7 @@ def test_the_index_agrees_with_the_events_after_any_writes(ops: list[tuple[str, 
         reference = stores[0]
         for store in stores:
             # A second handle builds its index from what is stored, not from the writes it saw.
-            ns_dir = Path(store.path) if Path(store.path).is_dir() else Path(store.path).parent
-            cold = open_storage(ns_dir.parents[1], ns_dir.name, store.backend)
+            cold = reopen_store(store)
             try:
                 for handle in (store, cold):
                     for word in ("docker", "redis cache", "the thanks", "tuesday lock api"):

@@ -1,0 +1,148 @@
+"""Search on PostgreSQL: GIN-indexed tsvector matching, BM25 scored exactly as FTS5 scores it.
+
+Why not ``ts_rank``: it is not BM25, and the other backends (SQLite FTS5, the JSON index) rank
+by FTS5's ``bm25()``; a team moving a namespace between backends must get the same memories in
+the same order. So PostgreSQL does what it is best at, finding the rows that hold a query term
+through the GIN index over ``(ns, tsv)``, and scores each match with FTS5's formula over the
+stored term frequencies, in SQL, with the same double-precision operations in the same order as
+``fts5_aux.c``, so scores are the same doubles and ties stay ties (then newest first, then id).
+
+Terms are the ones every backend indexes (``text.terms``: folded, stemmed in Python), so
+PostgreSQL's own stemming (``to_tsvector('english', ...)``) is deliberately not used: it stems
+differently from ours and would make backends disagree. Query terms become a ``tsquery`` by
+quoting each one as a lexeme (``'redi' | 'cach'``), never by parsing user text, which is the safe
+equivalent of ``websearch_to_tsquery``: no input can become query syntax.
+
+A term longer than ``MAX_TERM_BYTES`` (a pasted key, a base64 blob) is stored under a surrogate
+(its first bytes, ``#`` and an MD5 of the whole), because a tsvector lexeme and a b-tree key have
+size limits; it still matches and counts exactly, only ``vocabulary`` lists the surrogate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+MAX_TERM_BYTES = 400
+# FTS5's constants (fts5_aux.c). Spelled as float8 literals in SQL, so PostgreSQL computes
+# exactly what C computes with doubles.
+_K1 = "1.2::float8"
+_B = "0.75::float8"
+
+
+def pg_term(term: str) -> str:
+    """The key a term is stored under: itself, or a surrogate when it is too long (see above)."""
+    raw = term.encode("utf-8")
+    if len(raw) <= MAX_TERM_BYTES:
+        return term
+    head = raw[: MAX_TERM_BYTES - 40].decode("utf-8", "ignore")
+    return f"{head}#{hashlib.md5(raw).hexdigest()}"
+
+
+def _quote_lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_text(distinct_terms: Sequence[str]) -> str:
+    """A tsvector literal holding these lexemes exactly (no parser, no stemming)."""
+    return " ".join(_quote_lexeme(t) for t in distinct_terms)
+
+
+def tsquery_text(query_terms: Sequence[str]) -> str:
+    """``'a' | 'b'``: OR of the terms as quoted lexemes."""
+    return " | ".join(_quote_lexeme(pg_term(t)) for t in dict.fromkeys(query_terms))
+
+
+def encode_tf(counts: dict[str, int]) -> str:
+    return json.dumps(counts, ensure_ascii=False, separators=(",", ":"))
+
+
+def fts5_idf(n_rows: int, hits: int) -> float:
+    """FTS5's IDF (fts5_aux.c), floor included."""
+    import math
+
+    value = math.log((n_rows - hits + 0.5) / (hits + 0.5))
+    return 1e-6 if value <= 0.0 else value
+
+
+def score_sql(
+    query_terms: Sequence[str], idfs: Sequence[float], avgdl: float, params: list[Any]
+) -> str:
+    """The SQL expression of FTS5's bm25 for a row with columns ``tf`` and ``dl``.
+
+    One addend per query term, in query order, duplicates included (FTS5 scores ``a OR a``
+    twice): ``idf * ((tf * (k1 + 1)) / (tf + k1 * (1 - b + b * dl / avgdl)))``. Appends its
+    parameters to ``params``.
+    """
+    addends = []
+    for term, idf in zip(query_terms, idfs, strict=True):
+        tf = "coalesce((tf ->> %s)::float8, 0::float8)"
+        addends.append(
+            f"(%s::float8 * (({tf} * ({_K1} + 1.0::float8)) / ({tf} + {_K1} * "
+            f"(1.0::float8 - {_B} + {_B} * dl::float8 / %s::float8))))"
+        )
+        key = pg_term(term)
+        params.extend([idf, key, key, avgdl])
+    return " + ".join(addends)
+
+
+def memory_bm25_sql(
+    ns: int,
+    query_terms: Sequence[str],
+    idfs: Sequence[float],
+    avgdl: float,
+    limit: int,
+    tags: Sequence[str],
+    kind: str | None,
+    columns: str,
+) -> tuple[str, list[Any]]:
+    """One statement: the ``limit`` best memories with ``columns`` and their score.
+
+    Order as every backend: score descending, then ``created_at`` descending, then id. Only the
+    winners' whole rows are read; the ranking reads (id, created_at, tf, dl) of the matches.
+    """
+    params: list[Any] = []
+    score = score_sql(query_terms, idfs, avgdl, params)
+    where = "ns = %s AND tsv @@ %s::tsquery"
+    params += [ns, tsquery_text(query_terms)]
+    if tags:
+        where += " AND tags @> %s::text[]"
+        params.append(list(tags))
+    if kind:
+        where += " AND kind = %s"
+        params.append(kind)
+    params += [limit, ns]
+    sql = (
+        f"WITH best AS (SELECT id, created_at, {score} AS score FROM sc_memories WHERE {where} "
+        "ORDER BY score DESC, created_at DESC, id LIMIT %s) "
+        f"SELECT {columns}, best.score FROM best "
+        "JOIN sc_memories m ON m.ns = %s AND m.id = best.id "
+        "ORDER BY best.score DESC, best.created_at DESC, best.id"
+    )
+    return sql, params
+
+
+def event_bm25_sql(
+    ns: int,
+    query_terms: Sequence[str],
+    idfs: Sequence[float],
+    avgdl: float,
+    limit: int,
+    collections: Sequence[str] | None,
+) -> tuple[str, list[Any]]:
+    """(collection, key, score) of the ``limit`` best events: score, then newest key, then name."""
+    params: list[Any] = []
+    score = score_sql(query_terms, idfs, avgdl, params)
+    where = "ns = %s AND tsv @@ %s::tsquery"
+    params += [ns, tsquery_text(query_terms)]
+    if collections is not None:
+        where += " AND collection = ANY(%s::text[])"
+        params.append(list(collections))
+    params.append(limit)
+    sql = (
+        f"SELECT collection, key, {score} AS score FROM sc_events WHERE {where} "
+        "ORDER BY score DESC, key DESC, collection LIMIT %s"
+    )
+    return sql, params

@@ -1,0 +1,616 @@
+"""PostgreSQL backend: namespaces shared by a team, many writers on many machines.
+
+One database holds any number of namespaces (schema: ``postgres_schema``); every row carries its
+namespace's id and every statement here is scoped by it, so two namespaces never see each
+other's data. Guarantees, matching ``SQLiteStorage``:
+
+* Every public write, and every ``transaction()`` body, is one PostgreSQL transaction that first
+  takes the namespace's advisory lock (``pg_advisory_xact_lock``): writers of one namespace
+  queue, as on SQLite's ``BEGIN IMMEDIATE``, so a read-modify-write inside a transaction is never
+  interleaved with another writer and no write is lost; a body that raises rolls everything back.
+  Readers never wait; namespaces never wait for each other. A lock held longer than 30 s (a stuck
+  process) ends the wait with one clear error instead of a hang.
+* Reads outside a transaction run in autocommit mode: one statement, one snapshot.
+* Search ranks exactly as the other backends (``postgres_ranking``); the term statistics BM25
+  needs (document frequencies, row count, total length) are kept in the same transaction.
+* A namespace is created by its first write: reading a namespace that does not exist finds
+  nothing and writes nothing.
+* Long-lived processes pass a pool (``postgres_connection.shared_pool``): each read and each
+  transaction borrows its own connection, so threads can share one store. Without a pool the
+  store holds one connection and, like the other backends, serves one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from smartcontext_cli.config import validate_namespace
+from smartcontext_cli.errors import SmartContextError, UsageError
+from smartcontext_cli.models import MEMORY_FIELDS, Memory
+from smartcontext_cli.text import terms as text_terms
+
+from .base import SCHEMA_VERSION
+from .events import is_event_collection
+from .postgres_connection import connect, database_error, psycopg_module, require_url
+from .postgres_events import PostgresEventsMixin, index_event, unindex_events
+from .postgres_ranking import encode_tf, fts5_idf, memory_bm25_sql, pg_term, tsvector_text
+from .postgres_schema import applied_migrations, ensure_schema
+from .transfer import TransferMixin
+
+_COLUMNS = ", ".join(MEMORY_FIELDS)
+_M_COLUMNS = ", ".join(f"m.{c}" for c in MEMORY_FIELDS)
+_COPY = f"COPY sc_memories (ns, {_COLUMNS}, tf, dl, tsv) FROM STDIN"
+ITER_PAGE = 2000
+
+
+def _row_to_memory(row: Sequence[Any]) -> Memory:
+    return Memory(**dict(zip(MEMORY_FIELDS, row, strict=True)))
+
+
+def indexed(memory: Memory) -> tuple[Counter[str], int]:
+    """A memory's term counts (under their stored keys) and its length in terms."""
+    toks = text_terms(memory.content + " " + " ".join(memory.tags))
+    return Counter(map(pg_term, toks)), len(toks)
+
+
+class _ThreadState(threading.local):
+    """The transaction of the current thread: its connection, depth, and what it created."""
+
+    conn: Any = None
+    depth: int = 0
+    created_ns: bool = False
+
+
+class PostgresStorage(PostgresEventsMixin, TransferMixin):
+    backend = "postgres"
+
+    def __init__(
+        self,
+        url: str | None,
+        namespace: str,
+        *,
+        path: Path | None = None,
+        pool: Any = None,
+    ) -> None:
+        self.url = require_url(url)
+        self.namespace = validate_namespace(namespace)
+        # Where this namespace's local pointer file would be (``storage.MARKERS``); nothing
+        # of the store lives there, the data is in the database.
+        self.path = path
+        self._pool = pool
+        self._conn: Any = None
+        self._state = _ThreadState()
+        self._ns_id: int | None = None
+        self._closed = False
+        if pool is None:
+            self._conn = connect(self.url)
+        try:
+            with self._read() as conn:
+                ensure_schema(conn)
+                self._ns_id = self._lookup_ns(conn)
+        except BaseException:
+            self.close()
+            raise
+
+    # connections and transactions ------------------------------------------------------------
+
+    def close(self) -> None:
+        self._closed = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Server and driver failures as one clear ``SmartContextError``."""
+        psycopg = psycopg_module()
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise database_error(self.url, exc) from None
+
+    @contextmanager
+    def _borrow(self) -> Iterator[Any]:
+        if self._closed:
+            raise SmartContextError(f"the store of namespace '{self.namespace}' is closed")
+        if self._pool is None:
+            yield self._conn
+            return
+        with self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """The connection for a read: the current transaction's, else one of our own."""
+        state = self._state
+        if state.depth:
+            yield state.conn
+            return
+        with self._errors(), self._borrow() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One PostgreSQL transaction holding the namespace's write lock; nested calls join it."""
+        state = self._state
+        if state.depth:
+            state.depth += 1
+            try:
+                yield
+            finally:
+                state.depth -= 1
+            return
+        with self._errors(), self._borrow() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                        ("smartcontext/" + self.namespace,),
+                    )
+                    state.conn, state.depth, state.created_ns = conn, 1, False
+                    yield
+            except BaseException:
+                if state.created_ns:
+                    self._ns_id = None  # its row was rolled back with everything else
+                raise
+            finally:
+                state.conn, state.depth, state.created_ns = None, 0, False
+
+    def _lookup_ns(self, conn: Any) -> int | None:
+        row = conn.execute("SELECT id FROM sc_namespaces WHERE name = %s", (self.namespace,))
+        found = row.fetchone()
+        return None if found is None else int(found[0])
+
+    def _ns(self, conn: Any) -> int | None:
+        """The namespace's id for a read, or None while it does not exist."""
+        if self._ns_id is None:
+            self._ns_id = self._lookup_ns(conn)
+        return self._ns_id
+
+    def _ns_for_write(self, conn: Any) -> int:
+        """The namespace's id, creating its row (inside the current transaction) if needed."""
+        if self._ns_id is None:
+            row = conn.execute(
+                "INSERT INTO sc_namespaces (name) VALUES (%s) ON CONFLICT (name) DO NOTHING "
+                "RETURNING id",
+                (self.namespace,),
+            ).fetchone()
+            if row is not None:
+                self._state.created_ns = True
+                self._ns_id = int(row[0])
+            else:
+                self._ns_id = self._lookup_ns(conn)
+        assert self._ns_id is not None
+        return self._ns_id
+
+    def has_namespace(self) -> bool:
+        """True once the namespace holds (or held) anything: what ``MemoryStore.exists`` asks."""
+        with self._read() as conn:
+            return self._ns(conn) is not None
+
+    def applied_migrations(self) -> list[str]:
+        with self._read() as conn:
+            return applied_migrations(conn)
+
+    # memories --------------------------------------------------------------------------------
+
+    def add_memories(self, memories: Sequence[Memory]) -> None:
+        if not memories:
+            return
+        seen: set[str] = set()
+        for m in memories:
+            if m.id in seen:
+                raise UsageError(f"memory {m.id} already exists")
+            seen.add(m.id)
+        rows = []
+        df: Counter[str] = Counter()
+        tokens = 0
+        for m in memories:
+            counts, length = indexed(m)
+            df.update(counts.keys())
+            tokens += length
+            rows.append(
+                (
+                    m.id,
+                    m.content,
+                    list(m.tags),
+                    m.kind,
+                    m.source,
+                    float(m.importance),
+                    m.created_at,
+                    m.updated_at,
+                    m.token_count,
+                    m.token_encoding,
+                    encode_tf(counts),
+                    length,
+                    tsvector_text(list(counts)),
+                )
+            )
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns_for_write(conn)
+            taken = conn.execute(
+                "SELECT id FROM sc_memories WHERE ns = %s AND id = ANY(%s::text[]) LIMIT 1",
+                (ns, list(seen)),
+            ).fetchone()
+            if taken:
+                raise UsageError(f"memory {taken[0]} already exists")
+            with conn.cursor().copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row((ns, *row))
+            self._add_stats(conn, "memory", ns, df, len(rows), tokens)
+
+    @staticmethod
+    def _add_stats(
+        conn: Any, table: str, ns: int, df: Counter[str], n_rows: int, n_tokens: int
+    ) -> None:
+        """Move document frequencies and totals by (+/-) these amounts; drop emptied terms."""
+        if df:
+            # Sorted: one lock order, should two namespaces' writers ever meet on a page.
+            items = sorted(df.items())
+            conn.execute(
+                f"INSERT INTO sc_{table}_terms (ns, term, docs) "
+                "SELECT %s, t, n FROM unnest(%s::text[], %s::int[]) AS u(t, n) "
+                "ON CONFLICT (ns, term) DO UPDATE "
+                f"SET docs = sc_{table}_terms.docs + excluded.docs",
+                (ns, [t for t, _ in items], [n for _, n in items]),
+            )
+            if any(n < 0 for _, n in items):
+                conn.execute(
+                    f"DELETE FROM sc_{table}_terms WHERE ns = %s AND term = ANY(%s::text[]) "
+                    "AND docs <= 0",
+                    (ns, [t for t, n in items if n < 0]),
+                )
+        if n_rows or n_tokens:
+            conn.execute(
+                f"INSERT INTO sc_{table}_stats (ns, n_rows, n_tokens) VALUES (%s, %s, %s) "
+                "ON CONFLICT (ns) DO UPDATE "
+                f"SET n_rows = sc_{table}_stats.n_rows + excluded.n_rows, "
+                f"n_tokens = sc_{table}_stats.n_tokens + excluded.n_tokens",
+                (ns, n_rows, n_tokens),
+            )
+
+    def upsert_memories(self, memories: Sequence[Memory]) -> None:
+        with self.transaction():
+            self.delete_memories([m.id for m in memories])
+            self.add_memories(memories)
+
+    def get_memory(self, memory_id: str) -> Memory | None:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return None
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM sc_memories WHERE ns = %s AND id = %s", (ns, memory_id)
+            ).fetchone()
+        return _row_to_memory(row) if row else None
+
+    def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            rows = conn.execute(
+                "SELECT id FROM sc_memories WHERE ns = %s AND id >= %s AND id < %s "
+                "ORDER BY id LIMIT %s",
+                (ns, prefix, prefix + "\uffff", None if limit < 0 else limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def update_memory(self, memory: Memory) -> None:
+        # An unknown id stays a no-op, as on the other backends.
+        with self.transaction():
+            if self.delete_memories([memory.id]):
+                self.add_memories([memory])
+
+    def delete_memories(self, ids: Iterable[str]) -> int:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return 0
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns(conn)
+            if ns is None:
+                return 0
+            gone = conn.execute(
+                "DELETE FROM sc_memories WHERE ns = %s AND id = ANY(%s::text[]) RETURNING tf, dl",
+                (ns, wanted),
+            ).fetchall()
+            if gone:
+                df: Counter[str] = Counter()
+                for tf, _ in gone:
+                    df.update(dict.fromkeys(tf, -1))
+                self._add_stats(conn, "memory", ns, df, -len(gone), -sum(dl for _, dl in gone))
+        return len(gone)
+
+    @staticmethod
+    def _filters(ns: int, tags: Sequence[str], kind: str | None) -> tuple[str, list[Any]]:
+        where = "ns = %s"
+        params: list[Any] = [ns]
+        if tags:
+            where += " AND tags @> %s::text[]"
+            params.append(list(tags))
+        if kind:
+            where += " AND kind = %s"
+            params.append(kind)
+        return where, params
+
+    def list_memories(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> list[Memory]:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            where, params = self._filters(ns, tags, kind)
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM sc_memories WHERE {where} "
+                "ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s",
+                [*params, None if limit is None or limit < 0 else limit, max(offset, 0)],
+            ).fetchall()
+        return [_row_to_memory(r) for r in rows]
+
+    def iter_memories(self) -> Iterator[Memory]:
+        # Pages in (created_at, id) order, so an export of any size holds one page in memory
+        # and no connection stays busy between two items.
+        after: tuple[str, str] | None = None
+        while True:
+            with self._read() as conn:
+                ns = self._ns(conn)
+                if ns is None:
+                    return
+                sql = f"SELECT {_COLUMNS} FROM sc_memories WHERE ns = %s"
+                params: list[Any] = [ns]
+                if after is not None:
+                    sql += " AND (created_at, id) > (%s, %s)"
+                    params += list(after)
+                sql += " ORDER BY created_at, id LIMIT %s"
+                rows = conn.execute(sql, [*params, ITER_PAGE]).fetchall()
+            for row in rows:
+                yield _row_to_memory(row)
+            if len(rows) < ITER_PAGE:
+                return
+            after = (rows[-1][MEMORY_FIELDS.index("created_at")], rows[-1][0])
+
+    def count_memories(self) -> int:
+        return self._totals("memory")[0]
+
+    def _totals(self, table: str) -> tuple[int, int]:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return 0, 0
+            row = conn.execute(
+                f"SELECT n_rows, n_tokens FROM sc_{table}_stats WHERE ns = %s", (ns,)
+            ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def _stats(self, table: str) -> tuple[int, float]:
+        n_rows, n_tokens = self._totals(table)
+        return n_rows, (n_tokens / n_rows if n_rows else 0.0)
+
+    def _doc_freqs(self, table: str, query_terms: Sequence[str]) -> dict[str, int]:
+        keys = sorted({pg_term(t) for t in query_terms})
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None or not keys:
+                return {}
+            rows = conn.execute(
+                f"SELECT term, docs FROM sc_{table}_terms WHERE ns = %s AND term = ANY(%s::text[])",
+                (ns, keys),
+            ).fetchall()
+        return {t: int(n) for t, n in rows}
+
+    def _vocabulary(self, table: str, first_char: str) -> list[str]:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            rows = conn.execute(
+                f"SELECT term FROM sc_{table}_terms WHERE ns = %s AND term >= %s AND term < %s "
+                "ORDER BY term",
+                (ns, first_char, first_char + "\uffff"),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def bm25(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> list[tuple[Memory, float]]:
+        if not query_terms or limit <= 0:
+            return []
+        n_rows, avgdl = self._stats("memory")
+        if not n_rows:
+            return []
+        df = self._doc_freqs("memory", query_terms)
+        idfs = [fts5_idf(n_rows, df.get(pg_term(t), 0)) for t in query_terms]
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            sql, params = memory_bm25_sql(
+                ns, query_terms, idfs, avgdl, limit, tags, kind, _M_COLUMNS
+            )
+            rows = conn.execute(sql, params).fetchall()
+        return [(_row_to_memory(r[:-1]), float(r[-1])) for r in rows]
+
+    def doc_freq(self, term: str) -> int:
+        return self._doc_freqs("memory", [term]).get(pg_term(term), 0)
+
+    def index_stats(self) -> tuple[int, float]:
+        return self._stats("memory")
+
+    def vocabulary(self, first_char: str) -> list[str]:
+        return self._vocabulary("memory", first_char)
+
+    def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
+        if not counts:
+            return
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns(conn)
+            if ns is None:
+                return
+            ids = list(counts)
+            conn.execute(
+                "UPDATE sc_memories m SET token_encoding = u.e, token_count = u.n "
+                "FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS u(id, e, n) "
+                "WHERE m.ns = %s AND m.id = u.id",
+                (ids, [counts[i][0] for i in ids], [counts[i][1] for i in ids], ns),
+            )
+
+    # documents -------------------------------------------------------------------------------
+
+    def get_doc(self, collection: str, key: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return None
+            row = conn.execute(
+                "SELECT data FROM sc_docs WHERE ns = %s AND collection = %s AND key = %s",
+                (ns, collection, key),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_doc(self, collection: str, key: str, data: dict[str, Any]) -> None:
+        # sort_keys as SQLite stores it, so every backend hands back dicts in the same order.
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns_for_write(conn)
+            conn.execute(
+                "INSERT INTO sc_docs (ns, collection, key, data) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (ns, collection, key) DO UPDATE SET data = excluded.data",
+                (ns, collection, key, text),
+            )
+            if is_event_collection(collection):
+                index_event(conn, ns, collection, key, data, self._add_stats)
+
+    def delete_doc(self, collection: str, key: str) -> bool:
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns(conn)
+            if ns is None:
+                return False
+            cur = conn.execute(
+                "DELETE FROM sc_docs WHERE ns = %s AND collection = %s AND key = %s",
+                (ns, collection, key),
+            )
+            deleted = int(cur.rowcount) > 0
+            if deleted and is_event_collection(collection):
+                unindex_events(conn, ns, collection, [key], self._add_stats)
+        return deleted
+
+    def list_docs(
+        self,
+        collection: str,
+        start: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            sql = "SELECT key, data FROM sc_docs WHERE ns = %s AND collection = %s"
+            params: list[Any] = [ns, collection]
+            if start is not None:
+                sql += " AND key >= %s"
+                params.append(start)
+            sql += " ORDER BY key" + (" DESC" if reverse else "") + " LIMIT %s"
+            params.append(None if limit is None or limit < 0 else limit)
+            rows = conn.execute(sql, params).fetchall()
+        return [(k, json.loads(d)) for k, d in rows]
+
+    def collections(self) -> list[str]:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            rows = conn.execute(
+                "SELECT DISTINCT collection FROM sc_docs WHERE ns = %s ORDER BY 1", (ns,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def delete_collection(self, collection: str) -> int:
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns(conn)
+            if ns is None:
+                return 0
+            cur = conn.execute(
+                "DELETE FROM sc_docs WHERE ns = %s AND collection = %s", (ns, collection)
+            )
+            if cur.rowcount and is_event_collection(collection):
+                unindex_events(conn, ns, collection, None, self._add_stats)
+        return int(cur.rowcount)
+
+    # counters and metadata -------------------------------------------------------------------
+
+    def next_counter(self, name: str) -> int:
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns_for_write(conn)
+            row = conn.execute(
+                "INSERT INTO sc_counters (ns, name, value) VALUES (%s, %s, 1) "
+                "ON CONFLICT (ns, name) DO UPDATE SET value = sc_counters.value + 1 "
+                "RETURNING value",
+                (ns, name),
+            ).fetchone()
+        return int(row[0])
+
+    def get_counters(self) -> dict[str, int]:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return {}
+            rows = conn.execute(
+                "SELECT name, value FROM sc_counters WHERE ns = %s ORDER BY name", (ns,)
+            ).fetchall()
+        return {n: int(v) for n, v in rows}
+
+    def set_counter(self, name: str, value: int) -> None:
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns_for_write(conn)
+            conn.execute(
+                "INSERT INTO sc_counters (ns, name, value) VALUES (%s, %s, %s) "
+                "ON CONFLICT (ns, name) DO UPDATE SET value = excluded.value",
+                (ns, name, value),
+            )
+
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            row = None
+            if ns is not None:
+                row = conn.execute(
+                    "SELECT value FROM sc_meta WHERE ns = %s AND key = %s", (ns, key)
+                ).fetchone()
+        if row is None and key == "schema_version":
+            # The schema is the database's (sc_migrations); every namespace reads its version.
+            return str(SCHEMA_VERSION)
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns_for_write(conn)
+            conn.execute(
+                "INSERT INTO sc_meta (ns, key, value) VALUES (%s, %s, %s) "
+                "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+                (ns, key, value),
+            )
