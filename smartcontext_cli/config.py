@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
 # Keys a user may set, with the type their text form is parsed into.
 KNOWN_KEYS: dict[str, type] = {
     "backend": str,
+    "database_url": str,
     "namespace": str,
     "budget": int,
     "mode": str,
@@ -47,7 +48,7 @@ KNOWN_KEYS: dict[str, type] = {
     "safety_margin": float,
 }
 CHOICES: dict[str, tuple[str, ...]] = {
-    "backend": ("sqlite", "json"),
+    "backend": ("sqlite", "json", "postgres"),
     "transparency": ("off", "minimal", "normal", "full"),
     "compression_strategy": ("none", "heuristic", "hybrid"),
 }
@@ -174,6 +175,13 @@ def write_setting(path: Path, key: str, text: str, private: bool = True) -> Any:
             raise UsageError(f"the {what} is not valid UTF-8 text") from None
     parts = check_key(key)
     value = parse_value(key, text) if len(parts) == 1 else _coerce(text)
+    if key == "database_url" and not private and hide_password(text) != text:
+        # Why: the project file is meant to be committed, so a password there reaches everyone
+        # who can read the repository.
+        raise UsageError(
+            "the project file is shared, so database_url there must not hold a password: keep "
+            "the password in ~/.pgpass or PGPASSWORD, or set the URL in the user config"
+        )
     data = read_toml(path)
     node = data
     for part in parts[:-1]:
@@ -203,6 +211,20 @@ def write_setting(path: Path, key: str, text: str, private: bool = True) -> Any:
         tmp.unlink(missing_ok=True)
         raise
     return value
+
+
+def hide_password(text: str) -> str:
+    """``text`` with the password of any URL or ``password=`` pair in it replaced by ``***``.
+
+    For showing settings and for checks; nothing else in the text changes.
+    """
+    text = re.sub(r"(://[^\s:/@]*:)[^\s@/]*@", r"\1***@", text)
+    return re.sub(r"(?i)(\bpassword\s*=\s*)('[^']*'|\S+)", r"\1***", text)
+
+
+def shown(key: str, value: Any) -> Any:
+    """A setting's value as ``config list`` shows it: database URLs without their password."""
+    return hide_password(value) if key == "database_url" and isinstance(value, str) else value
 
 
 def parse_value(key: str, text: str) -> Any:

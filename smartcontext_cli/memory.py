@@ -78,7 +78,12 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         compression_strategy: str | None = None,
         *,
         settings: Settings | None = None,
+        pooled: bool = False,
     ) -> None:
+        """``pooled=True`` is for long-lived processes serving many requests (the MCP server):
+        on postgres, connections come from one pool per database URL shared by every
+        ``MemoryStore`` of the process, so threads may share this object. Elsewhere it changes
+        nothing."""
         flags: dict[str, Any] = {"namespace": namespace, "backend": storage_backend}
         if max_session_turns is not None:
             flags["max_session_turns"] = max_session_turns
@@ -90,6 +95,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.directory = namespace_dir(self.home, self.namespace)
         self.notices: list[str] = []
         self.backend = self._choose_backend()
+        self.pooled = pooled
         self._storage: Storage | None = None
 
     def _choose_backend(self) -> str:
@@ -109,11 +115,26 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     @property
     def storage(self) -> Storage:
         if self._storage is None:
-            self._storage = open_storage(self.home, self.namespace, self.backend)
+            url = self.settings.get("database_url")
+            pool = None
+            if self.pooled and self.backend == "postgres":
+                from .storage.postgres_connection import require_url, shared_pool
+
+                pool = shared_pool(require_url(url))
+            self._storage = open_storage(
+                self.home, self.namespace, self.backend, database_url=url, pool=pool
+            )
         return self._storage
 
     @property
     def exists(self) -> bool:
+        if self.backend == "postgres":
+            # The database is the truth: a teammate may have created the namespace, and a
+            # namespace exists only once something was written (opening creates nothing).
+            from .storage.postgres_store import PostgresStorage
+
+            storage = self.storage
+            return isinstance(storage, PostgresStorage) and storage.has_namespace()
         return existing_backend(self.directory) is not None
 
     def close(self) -> None:

@@ -61,7 +61,9 @@ def root(
     ] = None,
     backend: Annotated[
         str | None,
-        typer.Option("--backend", help="Storage backend for new namespaces: sqlite or json."),
+        typer.Option(
+            "--backend", help="Storage backend for new namespaces: sqlite, json or postgres."
+        ),
     ] = None,
     home: Annotated[
         Path | None,

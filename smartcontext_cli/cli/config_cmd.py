@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from smartcontext_cli.config import check_key, project_config_path, user_config_path, write_setting
+from smartcontext_cli.config import (
+    check_key,
+    project_config_path,
+    shown,
+    user_config_path,
+    write_setting,
+)
 from smartcontext_cli.errors import UsageError
 
 from . import _output as o
@@ -75,24 +81,23 @@ def config_set(
     """
     path = _target(ctx, project)
     parsed = write_setting(path, key, value, private=not project)
-    o.info(f"{key} = {parsed!r} in {path}")
+    o.info(f"{key} = {shown(key, parsed)!r} in {path}")
 
 
 @config_app.command("list")
 def config_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """List the settings in force and where each comes from.
+    """List the settings in force and where each comes from (passwords shown as ***).
 
     Examples:
       smartcontext config list
       smartcontext config list --json
     """
     settings = app_context(ctx).settings()
+    values = {k: shown(k, v) for k, v in settings.values.items()}
     if as_json:
-        o.emit_json(
-            {"values": settings.values, "sources": settings.sources, "tables": settings.tables}
-        )
+        o.emit_json({"values": values, "sources": settings.sources, "tables": settings.tables})
         return
-    rows = [[k, v, settings.sources.get(k, "")] for k, v in sorted(settings.values.items())]
+    rows = [[k, v, settings.sources.get(k, "")] for k, v in sorted(values.items())]
     o.table(["key", "value", "source"], rows)
 
 

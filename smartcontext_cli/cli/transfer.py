@@ -104,15 +104,19 @@ def import_(
 
 def migrate(
     ctx: typer.Context,
-    to: Annotated[str, typer.Option("--to", help="Target backend: sqlite or json.")],
+    to: Annotated[str, typer.Option("--to", help="Target backend: sqlite, json or postgres.")],
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Convert a namespace to another backend; the old store is kept as a backup.
 
+    Into postgres (database_url from config or SMARTCONTEXT_DATABASE_URL) the copy and its
+    check are one transaction; out of postgres the database copy stays for other machines.
+
     Examples:
       smartcontext migrate --to json
       smartcontext migrate --to sqlite -n my-project
+      SMARTCONTEXT_DATABASE_URL=postgresql://db.example/team smartcontext migrate --to postgres
     """
     from smartcontext_cli.migrate import migrate_namespace
 

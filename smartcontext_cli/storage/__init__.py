@@ -82,7 +82,12 @@ def open_storage(
     if backend == "postgres":
         from .postgres_store import PostgresStorage as _Postgres
 
-        return _Postgres(database_url, namespace, path=ns_dir / MARKERS["postgres"], pool=pool)
+        marker = ns_dir / MARKERS["postgres"]
+        if not (database_url or os.environ.get("SMARTCONTEXT_DATABASE_URL")) and marker.exists():
+            from .postgres_connection import URL_HINT
+
+            raise UsageError(f"namespace '{namespace}' lives in PostgreSQL: {URL_HINT}")
+        return _Postgres(database_url, namespace, path=marker, pool=pool)
     if create:
         _private_dirs(home, ns_dir)
     return open_at(ns_dir, backend)
@@ -90,6 +95,8 @@ def open_storage(
 
 def open_at(ns_dir: Path, backend: str) -> Storage:
     """Open a store in a directory the caller has already validated (migration staging)."""
+    if backend not in ("sqlite", "json"):
+        raise UsageError(f"a {backend} store does not live in a directory")
     ns_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if backend == "sqlite":
         from .sqlite_store import SQLiteStorage

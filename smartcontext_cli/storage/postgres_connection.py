@@ -80,20 +80,11 @@ def describe(url: str) -> str:
     return f"{host}:{port}/{dbname}"
 
 
-def hide_password(text: str) -> str:
-    """``text`` with the password of any URL or ``password=`` pair in it replaced by ``***``.
-
-    For showing settings (``config list``): no psycopg import, and nothing else is changed.
-    """
-    text = re.sub(r"(://[^\s:/@]*:)[^\s@/]*@", r"\1***@", text)
-    return re.sub(r"(?i)(\bpassword\s*=\s*)('[^']*'|\S+)", r"\1***", text)
-
-
 def _first_line(exc: BaseException) -> str:
     """The part of a libpq message a user needs: its first line, without 'connection failed:'."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     text = lines[0] if lines else type(exc).__name__
-    return re.sub(r"^(connection failed:\s*)+", "", text)
+    return re.sub(r"^((connection failed|connection is bad):\s*)+", "", text)
 
 
 def _connect_kwargs(url: str) -> dict[str, Any]:

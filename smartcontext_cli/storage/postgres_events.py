@@ -4,58 +4,34 @@
 ``session-<n>``: its terms' counts (``tf``), length (``dl``) and lexemes (``tsv``, GIN-indexed
 with the namespace), exactly as memories are indexed; ``sc_event_terms`` and ``sc_event_stats``
 keep document frequencies and totals. ``PostgresStorage.put_doc``, ``delete_doc`` and
-``delete_collection`` call in here inside their own transaction, so the index commits with the
-events or not at all, whoever writes them (add, pop, branch delete, import, migrate).
+``delete_collection`` write documents and index entries in one statement (``postgres_writes``),
+so the index commits with the events or not at all, whoever writes them (add, pop, branch
+delete, import, migrate).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .events import event_terms, order_hits
 from .postgres_ranking import encode_tf, event_bm25_sql, fts5_idf, pg_term, tsvector_text
 
-AddStats = Callable[[Any, str, int, Counter[str], int, int], None]
 
-
-def index_event(
-    conn: Any, ns: int, collection: str, key: str, data: dict[str, Any], add_stats: AddStats
-) -> None:
-    unindex_events(conn, ns, collection, [key], add_stats)
+def event_params(collection: str, key: str, text: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of ``postgres_writes.PUT_EVENT`` for one event document (but ``ns``)."""
     toks = event_terms(data)
     counts = Counter(map(pg_term, toks))
-    conn.execute(
-        "INSERT INTO sc_events (ns, collection, key, tf, dl, tsv) "
-        "VALUES (%s, %s, %s, %s::jsonb, %s, %s::tsvector)",
-        (ns, collection, key, encode_tf(counts), len(toks), tsvector_text(list(counts))),
-    )
-    add_stats(conn, "event", ns, Counter(dict.fromkeys(counts, 1)), 1, len(toks))
-
-
-def unindex_events(
-    conn: Any, ns: int, collection: str, keys: Iterable[str] | None, add_stats: AddStats
-) -> None:
-    """Drop events of ``collection`` from the index (all of them when ``keys`` is None)."""
-    if keys is None:
-        gone = conn.execute(
-            "DELETE FROM sc_events WHERE ns = %s AND collection = %s RETURNING tf, dl",
-            (ns, collection),
-        ).fetchall()
-    else:
-        gone = conn.execute(
-            "DELETE FROM sc_events WHERE ns = %s AND collection = %s AND key = ANY(%s::text[]) "
-            "RETURNING tf, dl",
-            (ns, collection, list(keys)),
-        ).fetchall()
-    if not gone:
-        return
-    df: Counter[str] = Counter()
-    for tf, _ in gone:
-        df.update(dict.fromkeys(tf, -1))
-    add_stats(conn, "event", ns, df, -len(gone), -sum(dl for _, dl in gone))
+    return {
+        "c": collection,
+        "k": key,
+        "data": text,
+        "tf": encode_tf(counts),
+        "dl": len(toks),
+        "tsv": tsvector_text(list(counts)),
+    }
 
 
 class _Host(Protocol):

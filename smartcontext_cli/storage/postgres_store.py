@@ -22,6 +22,7 @@ other's data. Guarantees, matching ``SQLiteStorage``:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import Counter
@@ -38,15 +39,22 @@ from smartcontext_cli.text import terms as text_terms
 from .base import SCHEMA_VERSION
 from .events import is_event_collection
 from .postgres_connection import connect, database_error, psycopg_module, require_url
-from .postgres_events import PostgresEventsMixin, index_event, unindex_events
+from .postgres_events import PostgresEventsMixin, event_params
 from .postgres_ranking import encode_tf, fts5_idf, memory_bm25_sql, pg_term, tsvector_text
 from .postgres_schema import applied_migrations, ensure_schema
+from .postgres_writes import ADD_MEMORIES, DELETE_MEMORIES, PUT_EVENT, delete_docs
 from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
 _M_COLUMNS = ", ".join(f"m.{c}" for c in MEMORY_FIELDS)
-_COPY = f"COPY sc_memories (ns, {_COLUMNS}, tf, dl, tsv) FROM STDIN"
 ITER_PAGE = 2000
+
+
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE, without importing psycopg at module level
+
+
+def _first(cursor: Any) -> tuple[Any, ...] | None:
+    return cursor.fetchone() if cursor.description else None
 
 
 def _row_to_memory(row: Sequence[Any]) -> Memory:
@@ -88,6 +96,13 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
         self._state = _ThreadState()
         self._ns_id: int | None = None
         self._closed = False
+        # The namespace's write lock; its name is validated (letters, digits, '._-'), so it is
+        # safe as a literal, and a literal lets BEGIN and the lock travel in one simple query.
+        self._lock = (
+            f"SELECT pg_advisory_xact_lock(hashtextextended('smartcontext/{self.namespace}', 0))"
+        )
+        self._begin = "BEGIN; " + self._lock
+        self._pipelined = bool(psycopg_module().Pipeline.is_supported())
         if pool is None:
             self._conn = connect(self.url)
         try:
@@ -147,20 +162,53 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
                 state.depth -= 1
             return
         with self._errors(), self._borrow() as conn:
+            state.conn, state.depth, state.created_ns = conn, 1, False
             try:
-                with conn.transaction():
-                    conn.execute(
-                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                        ("smartcontext/" + self.namespace,),
-                    )
-                    state.conn, state.depth, state.created_ns = conn, 1, False
-                    yield
+                # BEGIN and the lock in one round trip: writers queued behind us pay for ours.
+                conn.execute(self._begin)
+                yield
+                conn.execute("COMMIT")
             except BaseException:
                 if state.created_ns:
                     self._ns_id = None  # its row was rolled back with everything else
+                if not conn.closed:
+                    with contextlib.suppress(psycopg_module().Error):
+                        conn.execute("ROLLBACK")
                 raise
             finally:
                 state.conn, state.depth, state.created_ns = None, 0, False
+
+    def _write(
+        self, sql: str, params: dict[str, Any], create: bool = True
+    ) -> tuple[Any, ...] | None:
+        """Run one write statement (``%(ns)s`` filled in) under the namespace's lock.
+
+        Inside a transaction it joins it. Alone, BEGIN, the lock, the statement and COMMIT go
+        to the server in one pipelined round trip, so the lock is held for the server's work
+        only, never across a network round trip: what lets many writers queue cheaply.
+        Returns the statement's first row, or None (no row, or no namespace and not ``create``).
+        """
+        state = self._state
+        if state.depth or self._ns_id is None or not self._pipelined:
+            with self.transaction():
+                conn = state.conn
+                ns = self._ns_for_write(conn) if create else self._ns(conn)
+                if ns is None:
+                    return None
+                return _first(conn.execute(sql, {**params, "ns": ns}))
+        with self._errors(), self._borrow() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    conn.execute(self._lock)
+                    cur = conn.execute(sql, {**params, "ns": self._ns_id})
+                    conn.execute("COMMIT")
+            except BaseException:
+                if not conn.closed and conn.info.transaction_status != _IDLE:
+                    with contextlib.suppress(psycopg_module().Error):
+                        conn.execute("ROLLBACK")
+                raise
+            return _first(cur)
 
     def _lookup_ns(self, conn: Any) -> int | None:
         row = conn.execute("SELECT id FROM sc_namespaces WHERE name = %s", (self.namespace,))
@@ -208,73 +256,32 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if m.id in seen:
                 raise UsageError(f"memory {m.id} already exists")
             seen.add(m.id)
-        rows = []
+        params: dict[str, Any] = {
+            "ids": [m.id for m in memories],
+            "contents": [m.content for m in memories],
+            "tags": [json.dumps(list(m.tags), ensure_ascii=False) for m in memories],
+            "kinds": [m.kind for m in memories],
+            "sources": [m.source for m in memories],
+            "importances": [float(m.importance) for m in memories],
+            "created": [m.created_at for m in memories],
+            "updated": [m.updated_at for m in memories],
+            "token_counts": [m.token_count for m in memories],
+            "token_encodings": [m.token_encoding for m in memories],
+        }
+        tfs, dls, tsvs = [], [], []
         df: Counter[str] = Counter()
-        tokens = 0
         for m in memories:
             counts, length = indexed(m)
             df.update(counts.keys())
-            tokens += length
-            rows.append(
-                (
-                    m.id,
-                    m.content,
-                    list(m.tags),
-                    m.kind,
-                    m.source,
-                    float(m.importance),
-                    m.created_at,
-                    m.updated_at,
-                    m.token_count,
-                    m.token_encoding,
-                    encode_tf(counts),
-                    length,
-                    tsvector_text(list(counts)),
-                )
-            )
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns_for_write(conn)
-            taken = conn.execute(
-                "SELECT id FROM sc_memories WHERE ns = %s AND id = ANY(%s::text[]) LIMIT 1",
-                (ns, list(seen)),
-            ).fetchone()
-            if taken:
-                raise UsageError(f"memory {taken[0]} already exists")
-            with conn.cursor().copy(_COPY) as copy:
-                for row in rows:
-                    copy.write_row((ns, *row))
-            self._add_stats(conn, "memory", ns, df, len(rows), tokens)
-
-    @staticmethod
-    def _add_stats(
-        conn: Any, table: str, ns: int, df: Counter[str], n_rows: int, n_tokens: int
-    ) -> None:
-        """Move document frequencies and totals by (+/-) these amounts; drop emptied terms."""
-        if df:
-            # Sorted: one lock order, should two namespaces' writers ever meet on a page.
-            items = sorted(df.items())
-            conn.execute(
-                f"INSERT INTO sc_{table}_terms (ns, term, docs) "
-                "SELECT %s, t, n FROM unnest(%s::text[], %s::int[]) AS u(t, n) "
-                "ON CONFLICT (ns, term) DO UPDATE "
-                f"SET docs = sc_{table}_terms.docs + excluded.docs",
-                (ns, [t for t, _ in items], [n for _, n in items]),
-            )
-            if any(n < 0 for _, n in items):
-                conn.execute(
-                    f"DELETE FROM sc_{table}_terms WHERE ns = %s AND term = ANY(%s::text[]) "
-                    "AND docs <= 0",
-                    (ns, [t for t, n in items if n < 0]),
-                )
-        if n_rows or n_tokens:
-            conn.execute(
-                f"INSERT INTO sc_{table}_stats (ns, n_rows, n_tokens) VALUES (%s, %s, %s) "
-                "ON CONFLICT (ns) DO UPDATE "
-                f"SET n_rows = sc_{table}_stats.n_rows + excluded.n_rows, "
-                f"n_tokens = sc_{table}_stats.n_tokens + excluded.n_tokens",
-                (ns, n_rows, n_tokens),
-            )
+            tfs.append(encode_tf(counts))
+            dls.append(length)
+            tsvs.append(tsvector_text(list(counts)))
+        terms = sorted(df)
+        params |= {"tfs": tfs, "dls": dls, "tsvs": tsvs, "terms": terms}
+        params |= {"dfs": [df[t] for t in terms], "rows": len(memories), "tokens": sum(dls)}
+        taken = self._write(ADD_MEMORIES, params)
+        if taken:
+            raise UsageError(f"memory {taken[0]} already exists")
 
     def upsert_memories(self, memories: Sequence[Memory]) -> None:
         with self.transaction():
@@ -313,21 +320,8 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
         wanted = sorted(set(ids))
         if not wanted:
             return 0
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns(conn)
-            if ns is None:
-                return 0
-            gone = conn.execute(
-                "DELETE FROM sc_memories WHERE ns = %s AND id = ANY(%s::text[]) RETURNING tf, dl",
-                (ns, wanted),
-            ).fetchall()
-            if gone:
-                df: Counter[str] = Counter()
-                for tf, _ in gone:
-                    df.update(dict.fromkeys(tf, -1))
-                self._add_stats(conn, "memory", ns, df, -len(gone), -sum(dl for _, dl in gone))
-        return len(gone)
+        row = self._write(DELETE_MEMORIES, {"ids": wanted}, create=False)
+        return int(row[0]) if row else 0
 
     @staticmethod
     def _filters(ns: int, tags: Sequence[str], kind: str | None) -> tuple[str, list[Any]]:
@@ -459,18 +453,18 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
         if not counts:
             return
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns(conn)
-            if ns is None:
-                return
-            ids = list(counts)
-            conn.execute(
-                "UPDATE sc_memories m SET token_encoding = u.e, token_count = u.n "
-                "FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS u(id, e, n) "
-                "WHERE m.ns = %s AND m.id = u.id",
-                (ids, [counts[i][0] for i in ids], [counts[i][1] for i in ids], ns),
-            )
+        ids = list(counts)
+        self._write(
+            "UPDATE sc_memories m SET token_encoding = u.e, token_count = u.n "
+            "FROM unnest(%(ids)s::text[], %(encs)s::text[], %(counts)s::bigint[]) AS u(id, e, n) "
+            "WHERE m.ns = %(ns)s AND m.id = u.id",
+            {
+                "ids": ids,
+                "encs": [counts[i][0] for i in ids],
+                "counts": [counts[i][1] for i in ids],
+            },
+            create=False,
+        )
 
     # documents -------------------------------------------------------------------------------
 
@@ -488,31 +482,18 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
     def put_doc(self, collection: str, key: str, data: dict[str, Any]) -> None:
         # sort_keys as SQLite stores it, so every backend hands back dicts in the same order.
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns_for_write(conn)
-            conn.execute(
-                "INSERT INTO sc_docs (ns, collection, key, data) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (ns, collection, key) DO UPDATE SET data = excluded.data",
-                (ns, collection, key, text),
-            )
-            if is_event_collection(collection):
-                index_event(conn, ns, collection, key, data, self._add_stats)
+        if is_event_collection(collection):
+            self._write(PUT_EVENT, event_params(collection, key, text, data))
+            return
+        self._write(
+            "INSERT INTO sc_docs (ns, collection, key, data) VALUES (%(ns)s, %(c)s, %(k)s, %(d)s) "
+            "ON CONFLICT (ns, collection, key) DO UPDATE SET data = excluded.data",
+            {"c": collection, "k": key, "d": text},
+        )
 
     def delete_doc(self, collection: str, key: str) -> bool:
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns(conn)
-            if ns is None:
-                return False
-            cur = conn.execute(
-                "DELETE FROM sc_docs WHERE ns = %s AND collection = %s AND key = %s",
-                (ns, collection, key),
-            )
-            deleted = int(cur.rowcount) > 0
-            if deleted and is_event_collection(collection):
-                unindex_events(conn, ns, collection, [key], self._add_stats)
-        return deleted
+        row = self._write(delete_docs(keyed=True), {"c": collection, "keys": [key]}, create=False)
+        return bool(row and row[0])
 
     def list_docs(
         self,
@@ -546,30 +527,18 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
         return [r[0] for r in rows]
 
     def delete_collection(self, collection: str) -> int:
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns(conn)
-            if ns is None:
-                return 0
-            cur = conn.execute(
-                "DELETE FROM sc_docs WHERE ns = %s AND collection = %s", (ns, collection)
-            )
-            if cur.rowcount and is_event_collection(collection):
-                unindex_events(conn, ns, collection, None, self._add_stats)
-        return int(cur.rowcount)
+        row = self._write(delete_docs(keyed=False), {"c": collection}, create=False)
+        return int(row[0]) if row else 0
 
     # counters and metadata -------------------------------------------------------------------
 
     def next_counter(self, name: str) -> int:
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns_for_write(conn)
-            row = conn.execute(
-                "INSERT INTO sc_counters (ns, name, value) VALUES (%s, %s, 1) "
-                "ON CONFLICT (ns, name) DO UPDATE SET value = sc_counters.value + 1 "
-                "RETURNING value",
-                (ns, name),
-            ).fetchone()
+        row = self._write(
+            "INSERT INTO sc_counters (ns, name, value) VALUES (%(ns)s, %(name)s, 1) "
+            "ON CONFLICT (ns, name) DO UPDATE SET value = sc_counters.value + 1 RETURNING value",
+            {"name": name},
+        )
+        assert row is not None
         return int(row[0])
 
     def get_counters(self) -> dict[str, int]:
@@ -583,14 +552,11 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
         return {n: int(v) for n, v in rows}
 
     def set_counter(self, name: str, value: int) -> None:
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns_for_write(conn)
-            conn.execute(
-                "INSERT INTO sc_counters (ns, name, value) VALUES (%s, %s, %s) "
-                "ON CONFLICT (ns, name) DO UPDATE SET value = excluded.value",
-                (ns, name, value),
-            )
+        self._write(
+            "INSERT INTO sc_counters (ns, name, value) VALUES (%(ns)s, %(name)s, %(value)s) "
+            "ON CONFLICT (ns, name) DO UPDATE SET value = excluded.value",
+            {"name": name, "value": value},
+        )
 
     def get_meta(self, key: str) -> str | None:
         with self._read() as conn:
@@ -606,11 +572,8 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
         return str(row[0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.transaction():
-            conn = self._state.conn
-            ns = self._ns_for_write(conn)
-            conn.execute(
-                "INSERT INTO sc_meta (ns, key, value) VALUES (%s, %s, %s) "
-                "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
-                (ns, key, value),
-            )
+        self._write(
+            "INSERT INTO sc_meta (ns, key, value) VALUES (%(ns)s, %(key)s, %(value)s) "
+            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+            {"key": key, "value": value},
+        )

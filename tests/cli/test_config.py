@@ -108,7 +108,7 @@ def test_config_set_tables_with_dotted_keys(sc, home):
     ("args", "fragment"),
     [
         (["budget", "lots"], "budget must be int"),
-        (["backend", "postgres"], "backend must be one of sqlite, json"),
+        (["backend", "mysql"], "backend must be one of sqlite, json, postgres"),
         (["transparency", "loud"], "transparency must be one of"),
         (["nosuch", "1"], "unknown setting 'nosuch'"),
         (["a..b", "1"], "invalid key"),
@@ -171,7 +171,7 @@ def test_broken_config_file_is_one_clear_error(sc, home):
         ('budget = "8000"', "budget must be int"),
         ("budget = true", "budget must be int"),
         ("mode = 3", "mode must be str"),
-        ('backend = "postgres"', "backend must be one of"),
+        ('backend = "mysql"', "backend must be one of"),
     ],
 )
 def test_wrongly_typed_config_values_are_refused_by_name(sc, home, toml, fragment):

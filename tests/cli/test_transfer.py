@@ -365,9 +365,12 @@ def test_migrate_refusals(sc, home):
     same = sc("migrate", "--to", "sqlite")
     assert same.exit_code == 2
     assert "already uses sqlite" in same.stderr
-    unknown = sc("migrate", "--to", "postgres")
+    unknown = sc("migrate", "--to", "mongodb")
     assert unknown.exit_code == 2
     assert "unknown backend" in unknown.stderr
+    no_database = sc("migrate", "--to", "postgres")  # SMARTCONTEXT_DATABASE_URL is unset here
+    assert no_database.exit_code == 2
+    assert "needs a database URL: set SMARTCONTEXT_DATABASE_URL" in no_database.stderr
     assert not (home / "backups").exists()
 
 
