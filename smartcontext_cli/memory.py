@@ -78,13 +78,21 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         compression_strategy: str | None = None,
         *,
         settings: Settings | None = None,
+        database_url: str | None = None,
         pooled: bool = False,
     ) -> None:
-        """``pooled=True`` is for long-lived processes serving many requests (the MCP server):
-        on postgres, connections come from one pool per database URL shared by every
+        """``database_url`` overrides the setting of that name (the postgres backend's server).
+
+        ``pooled=True`` is for long-lived processes serving many requests (the MCP server): on
+        postgres, connections come from one pool per database URL shared by every
         ``MemoryStore`` of the process, so threads may share this object. Elsewhere it changes
-        nothing."""
-        flags: dict[str, Any] = {"namespace": namespace, "backend": storage_backend}
+        nothing.
+        """
+        flags: dict[str, Any] = {
+            "namespace": namespace,
+            "backend": storage_backend,
+            "database_url": database_url,
+        }
         if max_session_turns is not None:
             flags["max_session_turns"] = max_session_turns
         if compression_strategy is not None:

@@ -41,6 +41,11 @@ def expand_typos(
 
     ``doc_freq`` and ``vocabulary`` name another index than the memories' (session events).
     """
+    # PostgreSQL's trigram index (pg_trgm) also finds a typo in the first letter; only for the
+    # memories' own index, and only where the first letter found nothing (see below).
+    near: Callable[[str], list[str]] | None = None
+    if vocabulary is None:
+        near = getattr(storage, "near_terms", None)
     doc_freq = doc_freq or storage.doc_freq
     vocabulary = vocabulary or storage.vocabulary
     out = list(qterms)
@@ -62,6 +67,12 @@ def expand_typos(
         # "postgres"; the closest in length first, as the likeliest meant.
         related = [v for v in vocab if len(v) >= 4 and (term.startswith(v) or v.startswith(term))]
         related.sort(key=lambda v: (abs(len(v) - len(term)), v))
+        if near is not None and not matches and not related:
+            # "ostgres" -> "postgres": the same cutoff, over the index's nearest terms.
+            found = process.extract(
+                term, near(term), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=FUZZY_PER_TERM
+            )
+            matches = [m for m, _score, _ in found]
         for match in matches + related[:FUZZY_PER_TERM]:
             if match not in out:
                 out.append(match)

@@ -37,6 +37,24 @@ def pg_ready() -> str:
 
 
 @pytest.fixture
+def use_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], str]]:
+    """``use_backend(name)`` makes ``MemoryStore(storage_backend=name)`` work in this test (and
+    its subprocesses): for postgres, ``SMARTCONTEXT_DATABASE_URL`` names the test database,
+    emptied afterwards; skips where no PostgreSQL server can run."""
+    used: list[str] = []
+
+    def use(name: str) -> str:
+        if name == "postgres" and not used:
+            used.append(postgres.url())
+            monkeypatch.setenv("SMARTCONTEXT_DATABASE_URL", used[0])
+        return name
+
+    yield use
+    for database_url in used:
+        postgres.reset(database_url)
+
+
+@pytest.fixture
 def pg_url(home: Path) -> Iterator[str]:
     """The shared test database, emptied after the test; skips where no server can run."""
     database_url = postgres.url()

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import postgres
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartcontext_cli import MemoryStore, UsageError
 
-BACKENDS = ("sqlite", "json")
+BACKENDS = ("sqlite", "json", "postgres")
+OTHERS = ("json", "postgres")  # compared with SQLite
 NOW = datetime.now(timezone.utc)
 
 
@@ -44,12 +46,25 @@ def top(store: MemoryStore, query: str, limit: int = 5, **kw: Any) -> list[str]:
     return [m.id for m in store.search(query, limit=limit, **kw)]
 
 
+def open_store(backend: str, namespace: str, base_dir: Path, url: str | None = None) -> MemoryStore:
+    """A MemoryStore on ``backend``; postgres uses the test database (skips where none runs)."""
+    if backend == "postgres":
+        url = url or postgres.url()
+    return MemoryStore(
+        namespace=namespace, storage_backend=backend, base_dir=base_dir, database_url=url
+    )
+
+
 @pytest.fixture(params=BACKENDS)
-def make_store(request, tmp_path: Path) -> Iterator[Any]:
+def make_store(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     opened: list[MemoryStore] = []
+    if request.param == "postgres":
+        # For the stores a test opens itself, as a team member's configuration would.
+        monkeypatch.setenv("SMARTCONTEXT_DATABASE_URL", postgres.url())
+        monkeypatch.setenv("SMARTCONTEXT_BACKEND", "postgres")
 
     def make(records: list[dict[str, Any]], namespace: str = "search") -> MemoryStore:
-        store = MemoryStore(namespace=namespace, storage_backend=request.param, base_dir=tmp_path)
+        store = open_store(request.param, namespace, tmp_path)
         store.import_all({"memories": records})
         opened.append(store)
         return store
@@ -58,6 +73,8 @@ def make_store(request, tmp_path: Path) -> Iterator[Any]:
     yield make
     for store in opened:
         store.close()
+    if request.param == "postgres":
+        postgres.reset(postgres.url())
 
 
 # A small realistic corpus: what a team's project memory looks like.
@@ -305,22 +322,23 @@ PARITY_QUERIES = [
 ]
 
 
-def test_both_backends_return_the_same_results(tmp_path):
-    stores = [
-        MemoryStore(namespace=f"parity-{b}", storage_backend=b, base_dir=tmp_path) for b in BACKENDS
-    ]
+@pytest.mark.parametrize("other", OTHERS)
+def test_backends_return_the_same_results(tmp_path, other):
+    stores = [open_store(b, f"parity-{b}", tmp_path) for b in ("sqlite", other)]
     for store in stores:
         store.import_all({"memories": CORPUS})
     try:
         for query in PARITY_QUERIES:
             for kw in ({}, {"kind": "fact"}, {"tags": ["db"]}):
-                sqlite_hits, json_hits = (s.search(query, limit=5, **kw) for s in stores)
-                assert [m.id for m in sqlite_hits] == [m.id for m in json_hits], (query, kw)
-                for a, b in zip(sqlite_hits, json_hits, strict=True):
+                sqlite_hits, other_hits = (s.search(query, limit=5, **kw) for s in stores)
+                assert [m.id for m in sqlite_hits] == [m.id for m in other_hits], (query, kw)
+                for a, b in zip(sqlite_hits, other_hits, strict=True):
                     assert a.score == pytest.approx(b.score, rel=1e-6), (query, kw)
     finally:
         for store in stores:
             store.close()
+        if other == "postgres":
+            postgres.reset(postgres.url())
 
 
 def test_results_survive_a_restart(make_store, tmp_path):
@@ -339,10 +357,12 @@ def test_results_survive_a_restart(make_store, tmp_path):
 # any text is a query ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hypothesis_stores(tmp_path_factory) -> Iterator[list[MemoryStore]]:
+@pytest.fixture(scope="module", params=OTHERS)
+def hypothesis_stores(tmp_path_factory, request) -> Iterator[list[MemoryStore]]:
     base = tmp_path_factory.mktemp("anytext")
-    stores = [MemoryStore(namespace=f"any-{b}", storage_backend=b, base_dir=base) for b in BACKENDS]
+    # A database of its own: tests in between empty the shared one.
+    url = postgres.fresh_database() if request.param == "postgres" else None
+    stores = [open_store(b, f"any-{b}", base, url) for b in ("sqlite", request.param)]
     for store in stores:
         store.import_all({"memories": CORPUS})
     yield stores
@@ -364,9 +384,9 @@ def test_any_text_query_never_raises_and_respects_the_limit(hypothesis_stores, q
     assert [m.id for m in results[0]] == [m.id for m in results[1]]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "json"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_abbreviations_and_longer_forms_find_each_other(home, backend: str) -> None:
-    store = MemoryStore(namespace="abbrev", storage_backend=backend)
+    store = open_store(backend, f"abbrev-{uuid.uuid4().hex[:8]}", home)
     auth = store.remember("API uses OAuth2", tags=["research", "auth"])
     store.remember("The cafeteria opens at nine")
     assert [m.id for m in store.search("authentication")] == [auth.id]
@@ -374,10 +394,10 @@ def test_abbreviations_and_longer_forms_find_each_other(home, backend: str) -> N
     assert db.id in [m.id for m in store.search("analyt")]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "json"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_short_answer_outranks_a_long_text_repeating_the_words(home, backend: str) -> None:
     # Chat logs and tool output repeat the question's words; the note that answers is short.
-    store = MemoryStore(namespace="length", storage_backend=backend)
+    store = open_store(backend, f"length-{uuid.uuid4().hex[:8]}", home)
     # FTS5's own bm25 (k1=1.2, b=0.75) puts this long text first; the re-scoring must not.
     filler = " ".join(f"w{i}" for i in range(20))
     store.remember(" ".join(["deploy window"] * 6) + f" {filler} notes from the retro")
@@ -385,3 +405,21 @@ def test_a_short_answer_outranks_a_long_text_repeating_the_words(home, backend: 
     for i in range(30):  # a store large enough for the idf of 'deploy' to be meaningful
         store.remember(f"unrelated note {i} about lunch")
     assert store.search("deploy window", limit=1)[0].id == answer.id
+
+
+def test_postgres_also_corrects_a_typo_in_the_first_letter(tmp_path):
+    # The one documented difference between backends: PostgreSQL's trigram index (pg_trgm)
+    # finds "kubernetes" for "ubernetes"; SQLite and JSON look only at terms sharing the first
+    # letter and find nothing. Typos keeping the first letter expand alike on every backend.
+    stores = {b: open_store(b, f"first-{uuid.uuid4().hex[:8]}", tmp_path) for b in BACKENDS}
+    try:
+        for store in stores.values():
+            store.import_all({"memories": CORPUS})
+        for query, meant in (("ubernetes", {"k8s", "ingress"}), ("ostgresql", {"pg", "pool"})):
+            assert top(stores["sqlite"], query) == top(stores["json"], query) == []
+            assert set(top(stores["postgres"], query)) == {mid(key) for key in meant}
+        for query in ("kubernets", "postgress", "pgbouncr"):
+            assert top(stores["postgres"], query) == top(stores["sqlite"], query) != []
+    finally:
+        for store in stores.values():
+            store.close()

@@ -7,8 +7,10 @@ import contextlib
 import subprocess
 import sys
 import tempfile
+import uuid
 
 import pytest
+from fixtures import postgres
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -18,12 +20,12 @@ from smartcontext_cli.branching import BranchOps
 from smartcontext_cli.errors import SmartContextError, UsageError
 from smartcontext_cli.text import query_terms, terms
 
-BACKENDS = ["sqlite", "json"]
+BACKENDS = ["sqlite", "json", "postgres"]
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
-    s = MemoryStore(namespace="proj", storage_backend=request.param, base_dir=tmp_path)
+def store(request, tmp_path, use_backend):
+    s = MemoryStore(namespace="proj", storage_backend=use_backend(request.param), base_dir=tmp_path)
     yield s
     s.close()
 
@@ -116,9 +118,11 @@ def test_a_new_namespace_is_not_created_by_a_search(tmp_path):
     assert s.search_session("anything") == [] and not s.exists
 
 
-def test_backends_return_the_same_hits(tmp_path):
+@pytest.mark.parametrize("other", ["json", "postgres"])
+def test_backends_return_the_same_hits(tmp_path, use_backend, other):
     stores = [
-        MemoryStore(namespace=f"n{b}", storage_backend=b, base_dir=tmp_path) for b in BACKENDS
+        MemoryStore(namespace=f"n{b}", storage_backend=use_backend(b), base_dir=tmp_path)
+        for b in ("sqlite", other)
     ]
     for s in stores:
         for i in range(30):
@@ -257,6 +261,23 @@ class JSONSessionIndexMachine(SessionIndexMachine):
     backend = "json"
 
 
+class PostgresSessionIndexMachine(SessionIndexMachine):
+    backend = "postgres"
+
+    def __init__(self) -> None:
+        RuleBasedStateMachine.__init__(self)
+        self.tmp = tempfile.TemporaryDirectory()
+        # A namespace per example in the shared test database: nothing carries over.
+        self.store = MemoryStore(
+            namespace=f"sm-{uuid.uuid4().hex[:12]}",
+            storage_backend="postgres",
+            base_dir=self.tmp.name,
+            max_session_turns=12,
+            database_url=postgres.url(),
+        )
+        self.branches = ["main"]
+
+
 _settings = dict(
     max_examples=25,
     stateful_step_count=20,
@@ -267,3 +288,5 @@ TestSQLiteSessionIndex = SessionIndexMachine.TestCase
 TestSQLiteSessionIndex.settings = settings(**_settings)
 TestJSONSessionIndex = JSONSessionIndexMachine.TestCase
 TestJSONSessionIndex.settings = settings(**_settings)
+TestPostgresSessionIndex = PostgresSessionIndexMachine.TestCase
+TestPostgresSessionIndex.settings = settings(**{**_settings, "max_examples": 10})

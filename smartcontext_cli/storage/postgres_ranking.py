@@ -13,6 +13,12 @@ differently from ours and would make backends disagree. Query terms become a ``t
 quoting each one as a lexeme (``'redi' | 'cach'``), never by parsing user text, which is the safe
 equivalent of ``websearch_to_tsquery``: no input can become query syntax.
 
+Typos: ``vocabulary`` is exact (a b-tree range over the terms), so the expansions every backend
+computes from it are identical. On top, ``near_terms`` asks the GIN trigram index (pg_trgm) for
+terms close to a typo whatever their first letter, which the other backends cannot afford to
+scan; ``search.expand_typos`` uses it only when no term sharing the first letter is close, so it
+changes results only where the other backends find no correction at all.
+
 A term longer than ``MAX_TERM_BYTES`` (a pasted key, a base64 blob) is stored under a surrogate
 (its first bytes, ``#`` and an MD5 of the whole), because a tsvector lexeme and a b-tree key have
 size limits; it still matches and counts exactly, only ``vocabulary`` lists the surrogate.
@@ -26,6 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 MAX_TERM_BYTES = 400
+NEAR_LIMIT = 20  # trigram neighbours fetched for one typo; the caller keeps the best few
 # FTS5's constants (fts5_aux.c). Spelled as float8 literals in SQL, so PostgreSQL computes
 # exactly what C computes with doubles.
 _K1 = "1.2::float8"
@@ -146,3 +153,15 @@ def event_bm25_sql(
         "ORDER BY score DESC, key DESC, collection LIMIT %s"
     )
     return sql, params
+
+
+def near_terms_sql(trgm: str) -> str:
+    """The ``limit`` terms most similar to ``q`` by trigrams, through the GIN trigram index.
+
+    ``%`` keeps pairs above pg_trgm's ``similarity_threshold`` (0.3 unless the DBA changed
+    it); ``trgm`` is pg_trgm's schema, so the operator resolves whatever the search_path.
+    """
+    return (
+        f"SELECT term FROM sc_memory_terms WHERE ns = %(ns)s AND term OPERATOR({trgm}.%%) %(q)s "
+        f"ORDER BY {trgm}.similarity(term, %(q)s) DESC, term LIMIT %(n)s"
+    )

@@ -40,8 +40,16 @@ from .base import SCHEMA_VERSION
 from .events import is_event_collection
 from .postgres_connection import connect, database_error, psycopg_module, require_url
 from .postgres_events import PostgresEventsMixin, event_params
-from .postgres_ranking import encode_tf, fts5_idf, memory_bm25_sql, pg_term, tsvector_text
-from .postgres_schema import applied_migrations, ensure_schema
+from .postgres_ranking import (
+    NEAR_LIMIT,
+    encode_tf,
+    fts5_idf,
+    memory_bm25_sql,
+    near_terms_sql,
+    pg_term,
+    tsvector_text,
+)
+from .postgres_schema import applied_migrations, ensure_schema, extension_schema
 from .postgres_writes import ADD_MEMORIES, DELETE_MEMORIES, PUT_EVENT, delete_docs
 from .transfer import TransferMixin
 
@@ -95,6 +103,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
         self._conn: Any = None
         self._state = _ThreadState()
         self._ns_id: int | None = None
+        self._trgm: str | None = None  # the schema of pg_trgm, looked up on first use
         self._closed = False
         # The namespace's write lock; its name is validated (letters, digits, '._-'), so it is
         # safe as a literal, and a literal lets BEGIN and the lock travel in one simple query.
@@ -449,6 +458,21 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
 
     def vocabulary(self, first_char: str) -> list[str]:
         return self._vocabulary("memory", first_char)
+
+    def near_terms(self, term: str, limit: int = NEAR_LIMIT) -> list[str]:
+        """Indexed terms most similar to ``term`` by trigrams (pg_trgm), whatever their first
+        letter: the typo correction only PostgreSQL's index makes cheap (``search.expand_typos``
+        asks when no term sharing the first letter is close). Most similar first."""
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            if self._trgm is None:
+                self._trgm = extension_schema(conn, "pg_trgm")
+            rows = conn.execute(
+                near_terms_sql(self._trgm), {"ns": ns, "q": pg_term(term), "n": limit}
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
         if not counts:

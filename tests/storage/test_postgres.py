@@ -117,8 +117,7 @@ store.close()
 
 @pytest.mark.slow
 def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(tmp_path: Path):
-    server = postgres.server()
-    url = server.create_database(f"race_{time.monotonic_ns()}")
+    url = postgres.fresh_database()
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
@@ -141,8 +140,7 @@ def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(tmp_pat
 
 def test_extensions_in_another_schema_than_the_tables(pg_ready: str):
     # A team may give smartcontext a schema of its own while pg_trgm lives in public.
-    server = postgres.server()
-    url = server.create_database(f"schemas_{time.monotonic_ns()}")
+    url = postgres.fresh_database()
     sql(url, "CREATE EXTENSION pg_trgm")
     sql(url, "CREATE EXTENSION btree_gin")
     sql(url, "CREATE SCHEMA smartcontext")
