@@ -125,6 +125,10 @@ def database_error(url: str, exc: BaseException) -> SmartContextError:
     """The one-line error for a failure while talking to the server."""
     psycopg = psycopg_module()
     errors = psycopg.errors
+    if isinstance(exc, errors.UniqueViolation) and exc.diag.constraint_name == "sc_memories_pkey":
+        # "Key (ns, id)=(3, 5f0c...) already exists.": the id is what the user needs.
+        found = re.search(r"=\(\d+, (.*)\) already exists", exc.diag.message_detail or "")
+        return UsageError(f"memory {found.group(1) if found else '?'} already exists")
     if isinstance(exc, errors.LockNotAvailable):
         return SmartContextError(
             f"the namespace is busy: another process held its write lock for "

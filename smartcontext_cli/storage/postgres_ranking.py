@@ -41,6 +41,8 @@ _B = "0.75::float8"
 
 def pg_term(term: str) -> str:
     """The key a term is stored under: itself, or a surrogate when it is too long (see above)."""
+    if len(term) <= MAX_TERM_BYTES // 4:  # UTF-8 needs at most 4 bytes a character
+        return term
     raw = term.encode("utf-8")
     if len(raw) <= MAX_TERM_BYTES:
         return term
@@ -54,6 +56,11 @@ def _quote_lexeme(term: str) -> str:
 
 def tsvector_text(distinct_terms: Sequence[str]) -> str:
     """A tsvector literal holding these lexemes exactly (no parser, no stemming)."""
+    raw = "".join(distinct_terms)
+    if "'" not in raw and "\\" not in raw:
+        # Terms are letters and digits (text.terms), so quoting is nearly always this join,
+        # which costs a tenth of quoting one by one on an import.
+        return "'" + "' '".join(distinct_terms) + "'" if distinct_terms else ""
     return " ".join(_quote_lexeme(t) for t in distinct_terms)
 
 
@@ -62,8 +69,8 @@ def tsquery_text(query_terms: Sequence[str]) -> str:
     return " | ".join(_quote_lexeme(pg_term(t)) for t in dict.fromkeys(query_terms))
 
 
-def encode_tf(counts: dict[str, int]) -> str:
-    return json.dumps(counts, ensure_ascii=False, separators=(",", ":"))
+# Why a prebuilt encoder: json.dumps with options builds a new encoder on every call.
+encode_tf = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def fts5_idf(n_rows: int, hits: int) -> float:
@@ -74,25 +81,26 @@ def fts5_idf(n_rows: int, hits: int) -> float:
     return 1e-6 if value <= 0.0 else value
 
 
-def score_sql(
-    query_terms: Sequence[str], idfs: Sequence[float], avgdl: float, params: list[Any]
-) -> str:
-    """The SQL expression of FTS5's bm25 for a row with columns ``tf`` and ``dl``.
+def _scored(
+    table: str, query_terms: Sequence[str], idfs: Sequence[float], avgdl: float
+) -> tuple[str, list[Any], str, list[Any]]:
+    """(FROM clause, score expression) of FTS5's bm25 over ``table``'s ``tf`` and ``dl``.
 
     One addend per query term, in query order, duplicates included (FTS5 scores ``a OR a``
-    twice): ``idf * ((tf * (k1 + 1)) / (tf + k1 * (1 - b + b * dl / avgdl)))``. Appends its
-    parameters to ``params``.
+    twice): ``idf * ((tf * (k1 + 1)) / (tf + k1 * (1 - b + b * dl / avgdl)))``. Each term's
+    frequency and the length factor are computed once per row (a LATERAL subquery, kept apart
+    by ``OFFSET 0``): scoring, not matching, is most of a search's cost. Returns the
+    parameters of each part, the FROM clause's and the expression's.
     """
-    addends = []
-    for term, idf in zip(query_terms, idfs, strict=True):
-        tf = "coalesce((tf ->> %s)::float8, 0::float8)"
-        addends.append(
-            f"(%s::float8 * (({tf} * ({_K1} + 1.0::float8)) / ({tf} + {_K1} * "
-            f"(1.0::float8 - {_B} + {_B} * dl::float8 / %s::float8))))"
-        )
-        key = pg_term(term)
-        params.extend([idf, key, key, avgdl])
-    return " + ".join(addends)
+    freqs = [f"coalesce((r.tf -> %s)::float8, 0::float8) AS f{i}" for i in range(len(idfs))]
+    norm = f"{_K1} * (1.0::float8 - {_B} + {_B} * r.dl::float8 / %s::float8) AS norm"
+    source = f"{table} r, LATERAL (SELECT {', '.join(freqs)}, {norm} OFFSET 0) x"
+    source_params: list[Any] = [*(pg_term(t) for t in query_terms), avgdl]
+    score = " + ".join(
+        f"(%s::float8 * ((x.f{i} * ({_K1} + 1.0::float8)) / (x.f{i} + x.norm)))"
+        for i in range(len(idfs))
+    )
+    return source, source_params, score, list(idfs)
 
 
 def memory_bm25_sql(
@@ -110,22 +118,21 @@ def memory_bm25_sql(
     Order as every backend: score descending, then ``created_at`` descending, then id. Only the
     winners' whole rows are read; the ranking reads (id, created_at, tf, dl) of the matches.
     """
-    params: list[Any] = []
-    score = score_sql(query_terms, idfs, avgdl, params)
-    where = "ns = %s AND tsv @@ %s::tsquery"
-    params += [ns, tsquery_text(query_terms)]
+    source, source_params, score, params = _scored("sc_memories", query_terms, idfs, avgdl)
+    where = "r.ns = %s::int AND r.tsv @@ %s::tsquery"
+    params += [*source_params, ns, tsquery_text(query_terms)]
     if tags:
-        where += " AND tags @> %s::text[]"
+        where += " AND r.tags @> %s::text[]"
         params.append(list(tags))
     if kind:
-        where += " AND kind = %s"
+        where += " AND r.kind = %s"
         params.append(kind)
     params += [limit, ns]
     sql = (
-        f"WITH best AS (SELECT id, created_at, {score} AS score FROM sc_memories WHERE {where} "
-        "ORDER BY score DESC, created_at DESC, id LIMIT %s) "
+        f"WITH best AS (SELECT r.id, r.created_at, {score} AS score FROM {source} WHERE {where} "
+        "ORDER BY score DESC, r.created_at DESC, r.id LIMIT %s) "
         f"SELECT {columns}, best.score FROM best "
-        "JOIN sc_memories m ON m.ns = %s AND m.id = best.id "
+        "JOIN sc_memories m ON m.ns = %s::int AND m.id = best.id "
         "ORDER BY best.score DESC, best.created_at DESC, best.id"
     )
     return sql, params
@@ -140,17 +147,16 @@ def event_bm25_sql(
     collections: Sequence[str] | None,
 ) -> tuple[str, list[Any]]:
     """(collection, key, score) of the ``limit`` best events: score, then newest key, then name."""
-    params: list[Any] = []
-    score = score_sql(query_terms, idfs, avgdl, params)
-    where = "ns = %s AND tsv @@ %s::tsquery"
-    params += [ns, tsquery_text(query_terms)]
+    source, source_params, score, params = _scored("sc_events", query_terms, idfs, avgdl)
+    where = "r.ns = %s::int AND r.tsv @@ %s::tsquery"
+    params += [*source_params, ns, tsquery_text(query_terms)]
     if collections is not None:
-        where += " AND collection = ANY(%s::text[])"
+        where += " AND r.collection = ANY(%s::text[])"
         params.append(list(collections))
     params.append(limit)
     sql = (
-        f"SELECT collection, key, {score} AS score FROM sc_events WHERE {where} "
-        "ORDER BY score DESC, key DESC, collection LIMIT %s"
+        f"SELECT r.collection, r.key, {score} AS score FROM {source} WHERE {where} "
+        "ORDER BY score DESC, r.key DESC, r.collection LIMIT %s"
     )
     return sql, params
 
@@ -162,6 +168,7 @@ def near_terms_sql(trgm: str) -> str:
     it); ``trgm`` is pg_trgm's schema, so the operator resolves whatever the search_path.
     """
     return (
-        f"SELECT term FROM sc_memory_terms WHERE ns = %(ns)s AND term OPERATOR({trgm}.%%) %(q)s "
+        "SELECT term FROM sc_memory_terms "
+        f"WHERE ns = %(ns)s::int AND term OPERATOR({trgm}.%%) %(q)s "
         f"ORDER BY {trgm}.similarity(term, %(q)s) DESC, term LIMIT %(n)s"
     )

@@ -41,6 +41,7 @@ from .events import is_event_collection
 from .postgres_connection import connect, database_error, psycopg_module, require_url
 from .postgres_events import PostgresEventsMixin, event_params
 from .postgres_ranking import (
+    MAX_TERM_BYTES,
     NEAR_LIMIT,
     encode_tf,
     fts5_idf,
@@ -50,12 +51,22 @@ from .postgres_ranking import (
     tsvector_text,
 )
 from .postgres_schema import applied_migrations, ensure_schema, extension_schema
-from .postgres_writes import ADD_MEMORIES, DELETE_MEMORIES, PUT_EVENT, delete_docs
+from .postgres_writes import (
+    ADD_MEMORIES,
+    ADD_STATISTICS,
+    COPY_MEMORIES,
+    DELETE_MEMORIES,
+    FIRST_TAKEN,
+    INSERT_MEMORIES,
+    PUT_EVENT,
+    delete_docs,
+)
 from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
 _M_COLUMNS = ", ".join(f"m.{c}" for c in MEMORY_FIELDS)
 ITER_PAGE = 2000
+COPY_FROM = 100  # memories in one add from which COPY beats the one-statement form
 
 
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE, without importing psycopg at module level
@@ -71,8 +82,13 @@ def _row_to_memory(row: Sequence[Any]) -> Memory:
 
 def indexed(memory: Memory) -> tuple[Counter[str], int]:
     """A memory's term counts (under their stored keys) and its length in terms."""
-    toks = text_terms(memory.content + " " + " ".join(memory.tags))
-    return Counter(map(pg_term, toks)), len(toks)
+    toks = text_terms(
+        memory.content + " " + " ".join(memory.tags) if memory.tags else memory.content
+    )
+    counts = Counter(toks)
+    if any(len(t) > MAX_TERM_BYTES // 4 for t in counts):
+        counts = Counter(map(pg_term, toks))
+    return counts, len(toks)
 
 
 class _ThreadState(threading.local):
@@ -188,14 +204,20 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
                 state.conn, state.depth, state.created_ns = None, 0, False
 
     def _write(
-        self, sql: str, params: dict[str, Any], create: bool = True
+        self,
+        sql: str,
+        params: dict[str, Any],
+        create: bool = True,
+        before_lock: tuple[str, dict[str, Any]] | None = None,
     ) -> tuple[Any, ...] | None:
         """Run one write statement (``%(ns)s`` filled in) under the namespace's lock.
 
         Inside a transaction it joins it. Alone, BEGIN, the lock, the statement and COMMIT go
         to the server in one pipelined round trip, so the lock is held for the server's work
         only, never across a network round trip: what lets many writers queue cheaply.
-        Returns the statement's first row, or None (no row, or no namespace and not ``create``).
+        ``before_lock`` runs first in the same transaction, before the lock is taken (work whose
+        effects no other writer can see before the commit). Returns the statement's first row,
+        or None (no row, or no namespace and not ``create``).
         """
         state = self._state
         if state.depth or self._ns_id is None or not self._pipelined:
@@ -204,11 +226,15 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
                 ns = self._ns_for_write(conn) if create else self._ns(conn)
                 if ns is None:
                     return None
+                if before_lock is not None:
+                    conn.execute(before_lock[0], {**before_lock[1], "ns": ns})
                 return _first(conn.execute(sql, {**params, "ns": ns}))
         with self._errors(), self._borrow() as conn:
             try:
                 with conn.pipeline():
                     conn.execute("BEGIN")
+                    if before_lock is not None:
+                        conn.execute(before_lock[0], {**before_lock[1], "ns": self._ns_id})
                     conn.execute(self._lock)
                     cur = conn.execute(sql, {**params, "ns": self._ns_id})
                     conn.execute("COMMIT")
@@ -286,11 +312,33 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             dls.append(length)
             tsvs.append(tsvector_text(list(counts)))
         terms = sorted(df)
-        params |= {"tfs": tfs, "dls": dls, "tsvs": tsvs, "terms": terms}
-        params |= {"dfs": [df[t] for t in terms], "rows": len(memories), "tokens": sum(dls)}
-        taken = self._write(ADD_MEMORIES, params)
-        if taken:
-            raise UsageError(f"memory {taken[0]} already exists")
+        stats = {"terms": terms, "dfs": [df[t] for t in terms], "rows": len(memories)}
+        stats["tokens"] = sum(dls)
+        params |= {"tfs": tfs, "dls": dls, "tsvs": tsvs}
+        if len(memories) < COPY_FROM and not self._state.depth and self._ns_id is not None:
+            # A write of its own: rows before the lock, statistics under it (postgres_writes).
+            self._write(ADD_STATISTICS, stats, before_lock=(INSERT_MEMORIES, params))
+            return
+        if len(memories) < COPY_FROM:
+            taken = self._write(ADD_MEMORIES, {**params, **stats})
+            if taken:
+                raise UsageError(f"memory {taken[0]} already exists")
+            return
+        # Bulk (imports, migrations): COPY, then the statistics in one statement. Why: the
+        # one-statement form spends most of its time taking apart arrays of thousands of rows.
+        with self.transaction():
+            conn = self._state.conn
+            ns = self._ns_for_write(conn)
+            taken = conn.execute(FIRST_TAKEN, {"ns": ns, "ids": params["ids"]}).fetchone()
+            if taken:
+                raise UsageError(f"memory {taken[0]} already exists")
+            with conn.cursor().copy(COPY_MEMORIES) as copy:
+                for m, tf, dl, tsv in zip(memories, tfs, dls, tsvs, strict=True):
+                    copy.write_row(
+                        (ns, m.id, m.content, list(m.tags), m.kind, m.source, float(m.importance),
+                         m.created_at, m.updated_at, m.token_count, m.token_encoding, tf, dl, tsv)
+                    )  # fmt: skip
+            conn.execute(ADD_STATISTICS, {**stats, "ns": ns})
 
     def upsert_memories(self, memories: Sequence[Memory]) -> None:
         with self.transaction():
@@ -303,7 +351,8 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None:
                 return None
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM sc_memories WHERE ns = %s AND id = %s", (ns, memory_id)
+                f"SELECT {_COLUMNS} FROM sc_memories WHERE ns = %s::int AND id = %s",
+                (ns, memory_id),
             ).fetchone()
         return _row_to_memory(row) if row else None
 
@@ -313,7 +362,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None:
                 return []
             rows = conn.execute(
-                "SELECT id FROM sc_memories WHERE ns = %s AND id >= %s AND id < %s "
+                "SELECT id FROM sc_memories WHERE ns = %s::int AND id >= %s AND id < %s "
                 "ORDER BY id LIMIT %s",
                 (ns, prefix, prefix + "\uffff", None if limit < 0 else limit),
             ).fetchall()
@@ -334,7 +383,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
 
     @staticmethod
     def _filters(ns: int, tags: Sequence[str], kind: str | None) -> tuple[str, list[Any]]:
-        where = "ns = %s"
+        where = "ns = %s::int"
         params: list[Any] = [ns]
         if tags:
             where += " AND tags @> %s::text[]"
@@ -372,7 +421,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
                 ns = self._ns(conn)
                 if ns is None:
                     return
-                sql = f"SELECT {_COLUMNS} FROM sc_memories WHERE ns = %s"
+                sql = f"SELECT {_COLUMNS} FROM sc_memories WHERE ns = %s::int"
                 params: list[Any] = [ns]
                 if after is not None:
                     sql += " AND (created_at, id) > (%s, %s)"
@@ -394,7 +443,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None:
                 return 0, 0
             row = conn.execute(
-                f"SELECT n_rows, n_tokens FROM sc_{table}_stats WHERE ns = %s", (ns,)
+                f"SELECT n_rows, n_tokens FROM sc_{table}_stats WHERE ns = %s::int", (ns,)
             ).fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -409,7 +458,8 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None or not keys:
                 return {}
             rows = conn.execute(
-                f"SELECT term, docs FROM sc_{table}_terms WHERE ns = %s AND term = ANY(%s::text[])",
+                f"SELECT term, docs FROM sc_{table}_terms "
+                "WHERE ns = %s::int AND term = ANY(%s::text[])",
                 (ns, keys),
             ).fetchall()
         return {t: int(n) for t, n in rows}
@@ -420,8 +470,8 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None:
                 return []
             rows = conn.execute(
-                f"SELECT term FROM sc_{table}_terms WHERE ns = %s AND term >= %s AND term < %s "
-                "ORDER BY term",
+                f"SELECT term FROM sc_{table}_terms "
+                "WHERE ns = %s::int AND term >= %s AND term < %s ORDER BY term",
                 (ns, first_char, first_char + "\uffff"),
             ).fetchall()
         return [r[0] for r in rows]
@@ -481,7 +531,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
         self._write(
             "UPDATE sc_memories m SET token_encoding = u.e, token_count = u.n "
             "FROM unnest(%(ids)s::text[], %(encs)s::text[], %(counts)s::bigint[]) AS u(id, e, n) "
-            "WHERE m.ns = %(ns)s AND m.id = u.id",
+            "WHERE m.ns = %(ns)s::int AND m.id = u.id",
             {
                 "ids": ids,
                 "encs": [counts[i][0] for i in ids],
@@ -498,7 +548,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None:
                 return None
             row = conn.execute(
-                "SELECT data FROM sc_docs WHERE ns = %s AND collection = %s AND key = %s",
+                "SELECT data FROM sc_docs WHERE ns = %s::int AND collection = %s AND key = %s",
                 (ns, collection, key),
             ).fetchone()
         return json.loads(row[0]) if row else None
@@ -530,7 +580,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             ns = self._ns(conn)
             if ns is None:
                 return []
-            sql = "SELECT key, data FROM sc_docs WHERE ns = %s AND collection = %s"
+            sql = "SELECT key, data FROM sc_docs WHERE ns = %s::int AND collection = %s"
             params: list[Any] = [ns, collection]
             if start is not None:
                 sql += " AND key >= %s"
@@ -546,7 +596,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None:
                 return []
             rows = conn.execute(
-                "SELECT DISTINCT collection FROM sc_docs WHERE ns = %s ORDER BY 1", (ns,)
+                "SELECT DISTINCT collection FROM sc_docs WHERE ns = %s::int ORDER BY 1", (ns,)
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -571,7 +621,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             if ns is None:
                 return {}
             rows = conn.execute(
-                "SELECT name, value FROM sc_counters WHERE ns = %s ORDER BY name", (ns,)
+                "SELECT name, value FROM sc_counters WHERE ns = %s::int ORDER BY name", (ns,)
             ).fetchall()
         return {n: int(v) for n, v in rows}
 
@@ -588,7 +638,7 @@ class PostgresStorage(PostgresEventsMixin, TransferMixin):
             row = None
             if ns is not None:
                 row = conn.execute(
-                    "SELECT value FROM sc_meta WHERE ns = %s AND key = %s", (ns, key)
+                    "SELECT value FROM sc_meta WHERE ns = %s::int AND key = %s", (ns, key)
                 ).fetchone()
         if row is None and key == "schema_version":
             # The schema is the database's (sc_migrations); every namespace reads its version.

@@ -26,10 +26,10 @@ def _term_deltas(table: str, source: str) -> str:
         ON CONFLICT (ns, term) DO UPDATE SET docs = {terms}.docs + excluded.docs),
     {table}_down AS (
         UPDATE {terms} t SET docs = t.docs + s.n FROM {source} s
-        WHERE s.n < 0 AND t.ns = %(ns)s AND t.term = s.term AND t.docs + s.n > 0),
+        WHERE s.n < 0 AND t.ns = %(ns)s::int AND t.term = s.term AND t.docs + s.n > 0),
     {table}_drop AS (
         DELETE FROM {terms} t USING {source} s
-        WHERE s.n < 0 AND t.ns = %(ns)s AND t.term = s.term AND t.docs + s.n <= 0)"""
+        WHERE s.n < 0 AND t.ns = %(ns)s::int AND t.term = s.term AND t.docs + s.n <= 0)"""
 
 
 def _stats(table: str, rows: str, tokens: str, where: str = "") -> str:
@@ -62,10 +62,7 @@ _DELETE_EVENT_STATS = _stats("event", _GONE_ROWS, _GONE_TOKENS, _ANY_GONE)
 # Parameters: ns; one array per column (ids, contents, tags as JSON arrays, ...); the batch's
 # distinct terms with their document counts; rows and tokens. Returns one row, the first id
 # already stored, when there is one, and then writes nothing.
-ADD_MEMORIES = f"""
-WITH taken AS (
-    SELECT id FROM sc_memories WHERE ns = %(ns)s AND id = ANY(%(ids)s::text[]) LIMIT 1),
-ins AS (
+_INSERT_ROWS = f"""
     INSERT INTO sc_memories (ns, {_COLUMNS}, tf, dl, tsv)
     SELECT %(ns)s, u.id, u.content, ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)),
         u.kind, u.source, u.importance, u.created_at, u.updated_at, u.token_count,
@@ -75,17 +72,38 @@ ins AS (
         %(updated)s::text[], %(token_counts)s::bigint[], %(token_encodings)s::text[],
         %(tfs)s::text[], %(dls)s::int[], %(tsvs)s::text[])
         AS u(id, content, tags, kind, source, importance, created_at, updated_at, token_count,
-             token_encoding, tf, dl, tsv)
+             token_encoding, tf, dl, tsv)"""
+
+ADD_MEMORIES = f"""
+WITH taken AS (
+    SELECT id FROM sc_memories WHERE ns = %(ns)s::int AND id = ANY(%(ids)s::text[]) LIMIT 1),
+ins AS ({_INSERT_ROWS}
     {_NOT_TAKEN}),
 d AS (SELECT term, n FROM unnest(%(terms)s::text[], %(dfs)s::int[]) AS v(term, n) {_NOT_TAKEN}),
 {_MEMORY_DELTAS},
 {_ADD_STATS}
 SELECT id FROM taken"""
 
+# ADD_MEMORIES in two statements, for a write of its own: the rows first, before the
+# namespace's lock (the costly part: index entries; no other writer can see them before our
+# commit, and an id already stored fails on the primary key), then ADD_STATISTICS under it.
+INSERT_MEMORIES = _INSERT_ROWS
+
+# The bulk form of ADD_MEMORIES: FIRST_TAKEN, COPY_MEMORIES, then ADD_STATISTICS.
+FIRST_TAKEN = (
+    "SELECT id FROM sc_memories WHERE ns = %(ns)s::int AND id = ANY(%(ids)s::text[]) LIMIT 1"
+)
+COPY_MEMORIES = f"COPY sc_memories (ns, {_COLUMNS}, tf, dl, tsv) FROM STDIN"
+ADD_STATISTICS = f"""
+WITH d AS (SELECT term, n FROM unnest(%(terms)s::text[], %(dfs)s::int[]) AS v(term, n)),
+{_MEMORY_DELTAS},
+{_stats("memory", "%(rows)s", "%(tokens)s")}
+SELECT 1"""
+
 # Parameters: ns, ids. Returns the number of memories deleted.
 DELETE_MEMORIES = f"""
 WITH gone AS (
-    DELETE FROM sc_memories WHERE ns = %(ns)s AND id = ANY(%(ids)s::text[]) RETURNING tf, dl),
+    DELETE FROM sc_memories WHERE ns = %(ns)s::int AND id = ANY(%(ids)s::text[]) RETURNING tf, dl),
 d AS ({_GONE_TERMS}),
 {_MEMORY_DELTAS},
 {_DELETE_STATS}
@@ -98,7 +116,7 @@ PUT_EVENT = f"""
 WITH doc AS (
     INSERT INTO sc_docs (ns, collection, key, data) VALUES (%(ns)s, %(c)s, %(k)s, %(data)s)
     ON CONFLICT (ns, collection, key) DO UPDATE SET data = excluded.data),
-old AS (SELECT tf, dl FROM sc_events WHERE ns = %(ns)s AND collection = %(c)s AND key = %(k)s),
+old AS (SELECT tf, dl FROM sc_events WHERE ns = %(ns)s::int AND collection = %(c)s AND key = %(k)s),
 new AS (
     INSERT INTO sc_events (ns, collection, key, tf, dl, tsv)
     VALUES (%(ns)s, %(c)s, %(k)s, %(tf)s::jsonb, %(dl)s, %(tsv)s::tsvector)
@@ -120,7 +138,7 @@ def delete_docs(keyed: bool) -> str:
     Parameters: ns, c (collection), and keys when ``keyed``. Returns the number of documents
     deleted. Documents of other collections have no event entries, so this serves all.
     """
-    match = "ns = %(ns)s AND collection = %(c)s"
+    match = "ns = %(ns)s::int AND collection = %(c)s"
     if keyed:
         match += " AND key = ANY(%(keys)s::text[])"
     return f"""
