@@ -115,7 +115,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from config' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a get -d 'Print the value in force for a setting (exit 1 when unset).'
 complete -c smartcontext -n '__fish_seen_subcommand_from get' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from get' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a list -d 'List the settings in force and where each comes from.'
+complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a list -d 'List the settings in force and where each comes from (passwords shown as ***).'
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a path -d 'Print the path of the user (or project) config file.'

@@ -75,7 +75,7 @@ def test_constructor_arguments_and_defaults(tmp_path, backend):
 def test_constructor_rejects_bad_values(tmp_path):
     base = tmp_path / "data"
     with pytest.raises(UsageError, match="backend"):
-        MemoryStore(namespace="p", storage_backend="postgres", base_dir=base)
+        MemoryStore(namespace="p", storage_backend="mongodb", base_dir=base)
     with pytest.raises(UsageError, match="compression_strategy"):
         MemoryStore(namespace="p", base_dir=base, compression_strategy="zip")
     with pytest.raises(InvalidNamespaceError):

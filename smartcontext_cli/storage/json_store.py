@@ -7,6 +7,7 @@ or keep it next to a project in version control. Every record is one pretty-prin
     <ns>/memories/<id>.json             one memory (``Memory.to_dict()``)
     <ns>/docs/<collection>/<key>.json   one document
     <ns>/counters.json                  {"name": value}
+    <ns>/index/                         derived memory index, rebuildable (``json_index``)
     <ns>/.lock                          advisory lock (``fcntl.flock``)
 
 Guarantees, matching ``SQLiteStorage`` wherever JSON files allow:
@@ -18,11 +19,11 @@ Guarantees, matching ``SQLiteStorage`` wherever JSON files allow:
   concurrent processes queue instead of losing writes; multi-file reads hold a shared lock.
 * No rollback: a transaction that raises keeps the writes made before the exception (each of
   them complete). SQLite would undo them; callers may rely only on what both guarantee.
-* Adding a memory writes its own file plus the small ``store.json``; cost does not grow with the
-  store. Reads use an in-process cache of every memory and its BM25 statistics, loaded on first
-  use. Each memory write bumps ``generation`` in ``store.json`` and lists the changed ids in a
-  short journal, so another process re-reads only those files (or everything, if it fell
-  further behind than the journal reaches).
+* Adding a memory writes its own file, the small ``store.json`` and one line of the index's
+  delta; cost does not grow with the store. Each memory write bumps ``generation`` in
+  ``store.json``. Reads go through the index (``json_memories``): a new process parses the
+  catalog, the postings of the terms it searches and the memory files it returns, never all
+  of them; another process's writes reach it through the delta.
 * ``bm25`` reproduces SQLite FTS5's ``bm25()`` over the very terms SQLite indexes
   (``sqlite_store.index_terms``), so both backends return the same memories, scores and order.
 * A memory reads back exactly as written, as from SQLite: files are type-checked, not normalised.
@@ -31,8 +32,10 @@ Guarantees, matching ``SQLiteStorage`` wherever JSON files allow:
   otherwise), so nothing is ever written outside the namespace directory. A name that could
   not have been stored simply does not exist for reads and deletes.
 
-Edit files by hand only while no smartcontext process has the namespace open: a hand edit does
-not bump ``generation``, so a running process would keep its cached copy. One instance per thread.
+Edit files by hand only while no smartcontext process has the namespace open. Files added,
+removed or replaced (as editors and ``git`` save them) change the ``memories/`` directory, and
+the next reader rebuilds the index; a file rewritten in place does not: run ``rebuild_index()``.
+One instance per thread.
 """
 
 from __future__ import annotations
@@ -40,15 +43,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import math
 import os
 import re
 import tempfile
-from bisect import bisect_left, insort
-from collections import Counter
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageE
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.storage.base import SCHEMA_VERSION
 from smartcontext_cli.storage.events import EventIndex, is_event_collection
-from smartcontext_cli.storage.sqlite_store import index_terms
+from smartcontext_cli.storage.json_memories import JSONMemoryReads, memory_file_names
 from smartcontext_cli.storage.transfer import TransferMixin
 
 if TYPE_CHECKING:
@@ -68,9 +68,6 @@ LOCK_FILE = ".lock"
 MEMORIES_DIR = "memories"
 DOCS_DIR = "docs"
 
-# FTS5's constants (fts5_aux.c); changing them would break parity with SQLite.
-K1 = 1.2
-B = 0.75
 # How many changed memory ids store.json remembers for other processes' caches. Bounded so a
 # write's cost stays constant; a reader further behind than this reloads everything.
 JOURNAL_LIMIT = 256
@@ -214,108 +211,6 @@ def _load_memory(path: Path) -> Memory:
     return Memory(**{k: data[k] for k in _FIELD_TYPES if k in data})
 
 
-# the in-process cache ------------------------------------------------------------------------
-
-
-class _MemoryIndex:
-    """Every memory of the namespace with the statistics FTS5's bm25 reads, kept incrementally."""
-
-    def __init__(self, generation: int) -> None:
-        self.generation = generation
-        self.records: dict[str, dict[str, Any]] = {}
-        self.freqs: dict[str, Counter[str]] = {}
-        self.lengths: dict[str, int] = {}
-        self.postings: dict[str, set[str]] = {}
-        self.total_tokens = 0
-        # Sorted keys, kept with insort (a memmove) so a write never re-sorts the whole store.
-        self.by_time: list[tuple[str, str]] = []  # (created_at, id) ascending
-        self.ids: list[str] = []
-        self._vocab: list[str] | None = None
-
-    def put(self, memory: Memory) -> None:
-        self.discard(memory.id)
-        record = _record(memory)
-        mid = record["id"]
-        terms = index_terms(memory).split()
-        freqs = Counter(terms)
-        self.records[mid] = record
-        self.freqs[mid] = freqs
-        self.lengths[mid] = len(terms)
-        self.total_tokens += len(terms)
-        for term in freqs:
-            docs = self.postings.get(term)
-            if docs is None:
-                self.postings[term] = docs = set()
-                self._vocab = None
-            docs.add(mid)
-        insort(self.by_time, (record["created_at"], mid))
-        insort(self.ids, mid)
-
-    def discard(self, mid: str) -> None:
-        record = self.records.pop(mid, None)
-        if record is None:
-            return
-        for term in self.freqs.pop(mid):
-            docs = self.postings[term]
-            docs.discard(mid)
-            if not docs:
-                # fts5vocab drops a term with the last row holding it; so do we.
-                del self.postings[term]
-                self._vocab = None
-        self.total_tokens -= self.lengths.pop(mid)
-        del self.by_time[bisect_left(self.by_time, (record["created_at"], mid))]
-        del self.ids[bisect_left(self.ids, mid)]
-
-    def vocabulary(self) -> list[str]:
-        if self._vocab is None:
-            self._vocab = sorted(self.postings)
-        return self._vocab
-
-    @staticmethod
-    def matches(record: dict[str, Any], tags: Sequence[str], kind: str | None) -> bool:
-        # As SQLiteStorage._filters: every tag present; an empty kind filters nothing.
-        return all(t in record["tags"] for t in tags) and (not kind or record["kind"] == kind)
-
-    def bm25(
-        self, query_terms: Sequence[str], tags: Sequence[str], kind: str | None
-    ) -> list[tuple[dict[str, Any], float]]:
-        """All matching records, best first, scored exactly as fts5_aux.c's fts5Bm25Function.
-
-        Why the arithmetic is spelled as in C: same operations in the same order give the same
-        doubles, so exact ties stay ties and fall back to the same tie-break as SQL.
-        """
-        n_rows = len(self.records)
-        if not n_rows:
-            return []
-        avgdl = self.total_tokens / n_rows
-        idfs = []
-        # One IDF per query phrase, duplicates included: FTS5 scores "a OR a" twice.
-        for term in query_terms:
-            hits = len(self.postings.get(term, ()))
-            idf = math.log((n_rows - hits + 0.5) / (hits + 0.5))
-            idfs.append(1e-6 if idf <= 0.0 else idf)
-        candidates: set[str] = set()
-        for term in query_terms:
-            candidates |= self.postings.get(term, set())
-        scored = []
-        for mid in candidates:
-            record = self.records[mid]
-            if not self.matches(record, tags, kind):
-                continue
-            freqs = self.freqs[mid]
-            dl = float(self.lengths[mid])
-            score = 0.0
-            for term, idf in zip(query_terms, idfs, strict=True):
-                tf = float(freqs.get(term, 0))
-                score += idf * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * dl / avgdl)))
-            scored.append((record, score))
-        # ORDER BY bm25 (negated score), created_at DESC, id: stable sorts, last key first.
-        scored.sort(key=lambda hit: hit[0]["id"])
-        scored.sort(key=lambda hit: hit[0]["created_at"], reverse=True)
-        scored.sort(key=lambda hit: hit[1], reverse=True)
-        return scored
-
-
 # the backend ---------------------------------------------------------------------------------
 
 
@@ -326,13 +221,21 @@ def _m001_initial(storage: JSONStorage) -> None:
         _write_json(storage.path / COUNTERS_FILE, {})
 
 
+def _m002_memory_index(storage: JSONStorage) -> None:
+    # Why: reads parsed every memory file in each new process (8.5 s at 50,000 memories); the
+    # index (json_index) makes them proportional to what they return. Built from the files.
+    state = storage._read_state(missing_ok=True)  # None while the store is being created
+    storage._rebuilt(int(state["generation"]) if state else 0)
+
+
 # Named, ordered upgrades of the layout; each runs once and is recorded in store.json.
 MIGRATIONS: list[tuple[str, Callable[[JSONStorage], None]]] = [
     ("m001_initial", _m001_initial),
+    ("m002_memory_index", _m002_memory_index),
 ]
 
 
-class JSONStorage(TransferMixin):
+class JSONStorage(JSONMemoryReads, TransferMixin):
     backend = "json"
 
     def __init__(self, target: Path | str | StorageConfig) -> None:
@@ -345,7 +248,7 @@ class JSONStorage(TransferMixin):
             path = target.directory
             _private_dirs(target.home, path)
         self.path = path
-        self._cache: _MemoryIndex | None = None
+        self._index_init()
         self._events: tuple[int, EventIndex] | None = None
         self._depth = 0
         self._exclusive = False
@@ -366,7 +269,7 @@ class JSONStorage(TransferMixin):
         if self._lock_file is not None:
             self._lock_file.close()  # also releases any lock still held
             self._lock_file = None
-        self._cache = None
+        self._mindex = None
         self._events = None
         self._depth = 0
 
@@ -391,9 +294,14 @@ class JSONStorage(TransferMixin):
         try:
             yield
         finally:
-            self._depth = 0
-            if not lock.closed:  # close() inside the body already released it
-                fcntl.flock(lock, fcntl.LOCK_UN)
+            try:
+                if exclusive and not lock.closed:
+                    # Writes made before an exception stay (no rollback), so they are indexed too.
+                    self._index_commit()
+            finally:
+                self._depth = 0
+                if not lock.closed:  # close() inside the body already released it
+                    fcntl.flock(lock, fcntl.LOCK_UN)
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         """Hold the exclusive lock for the whole body: no other process writes in between.
@@ -510,59 +418,31 @@ class JSONStorage(TransferMixin):
         self._write_state(state)
         return old
 
-    # the cache -------------------------------------------------------------------------------
+    # the memory files -------------------------------------------------------------------
 
-    def _index(self) -> _MemoryIndex:
-        """The memory cache, brought up to date with the files (under a shared lock)."""
-        with self._locked(exclusive=False):
-            state = self._state()
-            generation = state["generation"]
-            cache = self._cache
-            if cache is not None and cache.generation == generation:
-                return cache
-            changed = None if cache is None else _changed_since(state, cache.generation)
-            if cache is None or changed is None:
-                cache = self._load_all(generation)
-            else:
-                for mid in sorted(changed):
-                    try:
-                        cache.put(_load_memory(self._memory_path(mid)))
-                    except FileNotFoundError:
-                        cache.discard(mid)
-                cache.generation = generation
-            self._cache = cache
-            return cache
+    def _generation(self) -> int:
+        generation: int = self._state()["generation"]
+        return generation
 
-    def _load_all(self, generation: int) -> _MemoryIndex:
-        cache = _MemoryIndex(generation)
-        with os.scandir(self.path / MEMORIES_DIR) as entries:
-            for entry in entries:
-                # Temp files start with '.', and other stray files are not ours to judge.
-                if entry.name.endswith(".json") and is_safe_name(entry.name[: -len(".json")]):
-                    cache.put(_load_memory(Path(entry.path)))
-        return cache
+    def _load(self, path: Path) -> Memory:
+        return _load_memory(path)
+
+    def _memory_files(self) -> Iterator[Path]:
+        return memory_file_names(self.path / MEMORIES_DIR, is_safe_name)
 
     def _memory_path(self, memory_id: str) -> Path:
         return self.path / MEMORIES_DIR / f"{memory_id}.json"
 
     def _write_memories(self, memories: Sequence[Memory], deleted: Sequence[str] = ()) -> None:
-        """Write and delete memory files (caller holds the lock), keeping our cache current."""
+        """Write and delete memory files (caller holds the lock); the index follows them."""
         texts = [(self._memory_path(m.id), _dumps(_record(m))) for m in memories]
         old = self._bump([m.id for m in memories] + list(deleted))
+        self._index_note(memories, deleted, old)  # reads the old versions before they go
         for path, text in texts:
             _write_text(path, text)
         for mid in deleted:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._memory_path(mid))
-        cache = self._cache
-        # Only a cache that was current before our change may apply it directly; a stale one
-        # catches up through the journal, which lists these ids too.
-        if cache is not None and cache.generation == old:
-            for m in memories:
-                cache.put(m)
-            for mid in deleted:
-                cache.discard(mid)
-            cache.generation = old + 1
 
     # memories --------------------------------------------------------------------------------
 
@@ -603,12 +483,6 @@ class JSONStorage(TransferMixin):
         except FileNotFoundError:
             return None
 
-    def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]:
-        ids = self._index().ids
-        # The same range SQLite scans: prefix <= id < prefix + U+FFFF.
-        start, end = bisect_left(ids, prefix), bisect_left(ids, prefix + "\uffff")
-        return _window(ids[start:end], limit)
-
     def update_memory(self, memory: Memory) -> None:
         if not is_safe_name(memory.id):
             return  # never stored, so nothing to update (SQLite: UPDATE of no rows)
@@ -624,57 +498,6 @@ class JSONStorage(TransferMixin):
             if existing:
                 self._write_memories([], deleted=existing)
         return len(existing)
-
-    def list_memories(
-        self,
-        limit: int | None = None,
-        offset: int = 0,
-        tags: Sequence[str] = (),
-        kind: str | None = None,
-    ) -> list[Memory]:
-        cache = self._index()
-        records = cache.records
-        newest_first = (records[mid] for _, mid in reversed(cache.by_time))
-        chosen = (r for r in newest_first if cache.matches(r, tags, kind))
-        start = max(offset, 0)
-        stop = None if limit is None or limit < 0 else start + limit
-        return [_to_memory(r) for r in islice(chosen, start, stop)]
-
-    def iter_memories(self) -> Iterator[Memory]:
-        cache = self._index()
-        # Snapshot first: the caller may write between two items.
-        records = [cache.records[mid] for _, mid in cache.by_time]
-        for record in records:
-            yield _to_memory(record)
-
-    def count_memories(self) -> int:
-        return len(self._index().records)
-
-    def bm25(
-        self,
-        query_terms: Sequence[str],
-        limit: int,
-        tags: Sequence[str] = (),
-        kind: str | None = None,
-    ) -> list[tuple[Memory, float]]:
-        """FTS5's bm25 over the terms SQLite indexes; query terms match index terms verbatim."""
-        if not query_terms or limit <= 0:
-            return []
-        hits = self._index().bm25(list(query_terms), tags, kind)
-        return [(_to_memory(record), score) for record, score in hits[:limit]]
-
-    def doc_freq(self, term: str) -> int:
-        return len(self._index().postings.get(term, ()))
-
-    def index_stats(self) -> tuple[int, float]:
-        index = self._index()
-        n_rows = len(index.records)
-        return n_rows, (index.total_tokens / n_rows if n_rows else 0.0)
-
-    def vocabulary(self, first_char: str) -> list[str]:
-        vocab = self._index().vocabulary()
-        start = bisect_left(vocab, first_char)
-        return vocab[start : bisect_left(vocab, first_char + "\uffff")]
 
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
         with self.transaction():
@@ -888,18 +711,3 @@ class JSONStorage(TransferMixin):
             state = self._state()
             state["meta"][key] = value
             self._write_state(state)
-
-
-def _changed_since(state: dict[str, Any], since: int) -> set[str] | None:
-    """Ids changed after generation ``since``, or None when the journal no longer reaches back."""
-    generation = state["generation"]
-    if since > generation or generation - since > len(state["journal"]):
-        return None  # store replaced under us, or we fell further behind than the journal
-    entries = {g: ids for g, ids in state["journal"]}
-    changed: set[str] = set()
-    for g in range(since + 1, generation + 1):
-        ids = entries.get(g)
-        if ids is None:  # trimmed away, or a batch too large to list
-            return None
-        changed.update(ids)
-    return changed

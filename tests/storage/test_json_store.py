@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ import pytest
 
 from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageError
 from smartcontext_cli.models import Memory
-from smartcontext_cli.storage import StorageConfig, json_store, open_storage
+from smartcontext_cli.storage import StorageConfig, json_index_files, json_store, open_storage
 from smartcontext_cli.storage.json_store import JSONStorage
 
 
@@ -85,6 +86,7 @@ def test_each_record_is_one_readable_file(store: JSONStorage):
         ".lock",
         "counters.json",
         "docs",
+        "index",  # derived from the memory files, rebuilt when missing (json_index)
         "memories",
         "store.json",
     ]
@@ -120,7 +122,8 @@ def test_files_are_private_even_with_a_permissive_umask(tmp_path: Path):
     for d in (home, home / "namespaces", *(p for p in home.rglob("*") if p.is_dir())):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     files = [p for p in home.rglob("*") if p.is_file()]
-    assert len(files) == 5  # .lock, store.json, counters.json, one memory, one document
+    records = [f for f in files if "index" not in f.relative_to(store.path).parts]
+    assert len(records) == 5  # .lock, store.json, counters.json, one memory, one document
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
 
@@ -136,16 +139,56 @@ def test_a_plain_directory_path_works_too(tmp_path: Path):
         again.close()
 
 
-def test_a_hand_edited_memory_is_read_and_searched(store: JSONStorage, open_json):
+def hand_edit(path: Path, content: str, in_place: bool = False) -> None:
+    """Change a memory file as a person would: replaced (editors, git) or rewritten in place."""
+    data = json.loads(path.read_text())
+    data["content"] = content
+    text = json.dumps(data, indent=2)
+    if in_place:
+        path.write_text(text)
+        return
+    spare = path.with_name("edited.swp")
+    spare.write_text(text)
+    os.replace(spare, path)
+
+
+def test_a_memory_file_replaced_by_hand_is_read_and_searched(store: JSONStorage, open_json):
     m = Memory(content="deploy with docker", created_at=at(1))
     store.add_memories([m])
-    path = store.path / "memories" / f"{m.id}.json"
-    data = json.loads(path.read_text())
-    data["content"] = "deploy with kubernetes"
-    path.write_text(json.dumps(data, indent=2))
+    assert store.count_memories() == 1
+    hand_edit(store.path / "memories" / f"{m.id}.json", "deploy with kubernetes")
     fresh = open_json()
     assert fresh.get_memory(m.id).content == "deploy with kubernetes"
     assert [hit.id for hit, _ in fresh.bm25(["kubernet"], 5)] == [m.id]
+    assert fresh.bm25(["docker"], 5) == []
+    # The old handle notices too: the memories directory changed behind its back.
+    assert [hit.id for hit, _ in store.bm25(["kubernet"], 5)] == [m.id]
+
+
+def test_files_added_or_removed_by_hand_are_noticed(store: JSONStorage, open_json):
+    keep, gone = Memory(content="keep me", created_at=at(1)), Memory(content="remove me")
+    store.add_memories([keep, gone])
+    assert store.count_memories() == 2
+    copied = Memory(content="copied in from another machine", created_at=at(2))
+    (store.path / "memories" / f"{copied.id}.json").write_text(json.dumps(copied.to_dict()))
+    os.unlink(store.path / "memories" / f"{gone.id}.json")
+    fresh = open_json()
+    assert [m.id for m in fresh.list_memories()] == [copied.id, keep.id]
+    assert [m.id for m, _ in fresh.bm25(["copi"], 5)] == [copied.id]
+
+
+def test_a_file_rewritten_in_place_is_searched_after_rebuild_index(store: JSONStorage, open_json):
+    m = Memory(content="deploy with docker", created_at=at(1))
+    store.add_memories([m])
+    assert store.count_memories() == 1
+    hand_edit(store.path / "memories" / f"{m.id}.json", "deploy with kubernetes", in_place=True)
+    fresh = open_json()
+    # The file is read as it is now; only search, which the index serves, needs telling.
+    assert fresh.get_memory(m.id).content == "deploy with kubernetes"
+    assert fresh.list_memories()[0].content == "deploy with kubernetes"
+    assert fresh.rebuild_index() == 1
+    assert [hit.id for hit, _ in fresh.bm25(["kubernet"], 5)] == [m.id]
+    assert [hit.id for hit, _ in open_json().bm25(["kubernet"], 5)] == [m.id]
 
 
 def test_stray_and_temporary_files_are_ignored(store: JSONStorage, open_json):
@@ -259,7 +302,7 @@ def test_a_minimal_hand_written_marker_is_upgraded_on_open(tmp_path: Path):
     (ns / "store.json").write_text('{"backend": "json", "schema_version": 1}')
     store = JSONStorage(ns)
     try:
-        assert store.applied_migrations() == ["m001_initial"]
+        assert store.applied_migrations() == ["m001_initial", "m002_memory_index"]
         assert store.get_meta("schema_version") == "1"
         assert (ns / "memories").is_dir()
     finally:
@@ -308,11 +351,11 @@ def test_the_longest_allowed_name_works(store: JSONStorage):
 
 
 @pytest.mark.parametrize("size", [10, 400])
-def test_adding_a_memory_rewrites_two_files_whatever_the_store_size(
+def test_adding_a_memory_changes_three_files_whatever_the_store_size(
     store: JSONStorage, size: int, monkeypatch: pytest.MonkeyPatch
 ):
     store.add_memories([Memory(content=f"memory {i}", created_at=at(1)) for i in range(size)])
-    store.count_memories()  # the cache is loaded, as in a long-lived process
+    store.count_memories()  # the index is loaded, as in a long-lived process
     before = tree(store.path)
     new = Memory(content="one more")
     with counting_loads(monkeypatch) as loaded:
@@ -321,48 +364,118 @@ def test_adding_a_memory_rewrites_two_files_whatever_the_store_size(
         assert store.list_memories(limit=1)[0].id == new.id
     after = tree(store.path)
     changed = {p for p in after if before.get(p) != after[p]} | (before.keys() - after.keys())
-    assert changed == {f"memories/{new.id}.json", "store.json"}
-    assert loaded == []  # our own write updated the cache; no file was read back
+    # The index grows by one line of its delta; its base is rewritten only now and then.
+    assert changed == {f"memories/{new.id}.json", "store.json", "index/delta.jsonl"}
+    assert set(loaded) == {store.path / "memories" / f"{new.id}.json"}  # probed, then listed
 
 
-def test_another_handle_rereads_only_what_changed(open_json, monkeypatch: pytest.MonkeyPatch):
+def corpus(n: int) -> list[Memory]:
+    words = ["redis", "postgres", "docker", "vacuum", "cache", "deploy"]
+    return [
+        Memory(content=f"{words[i % 6]} note {i} {words[(i * 7) % 6]}", created_at=at(i % 60))
+        for i in range(n)
+    ]
+
+
+def test_a_new_process_parses_only_the_memory_files_it_returns(
+    open_json, monkeypatch: pytest.MonkeyPatch
+):
+    writer = open_json()
+    writer.add_memories(corpus(600))
+    reader = open_json()  # another process: nothing of the store in memory yet
+    with counting_loads(monkeypatch) as loaded:
+        listed = reader.list_memories(limit=5)
+        hits = reader.bm25(["postgr", "vacuum"], 3)
+        assert reader.count_memories() == 600
+        assert reader.doc_freq("redi") == writer.doc_freq("redi") > 0
+    assert len(listed) == 5 and len(hits) == 3
+    assert sorted(loaded) == sorted(
+        store_path(reader, m.id) for m in [*listed, *(h for h, _ in hits)]
+    )
+    assert listed == writer.list_memories(limit=5)
+
+
+def store_path(store: JSONStorage, memory_id: str) -> Path:
+    return store.path / "memories" / f"{memory_id}.json"
+
+
+def test_another_handle_catches_up_through_the_delta(open_json, monkeypatch: pytest.MonkeyPatch):
     a, b = open_json(), open_json()
     first = [Memory(content=f"redis note {i}", created_at=at(1)) for i in range(50)]
     a.add_memories(first)
     assert a.count_memories() == 50
     assert b.count_memories() == 50
     added = Memory(content="postgres vacuum", created_at=at(2))
+    b.add_memories([added])
+    b.update_memory(Memory(content="redis sentinel", id=first[0].id, created_at=at(3)))
+    b.delete_memories([first[1].id])
+    b.set_token_counts({first[2].id: ("cl100k_base", 3)})
     with counting_loads(monkeypatch) as loaded:
-        b.add_memories([added])
-        b.update_memory(Memory(content="redis sentinel", id=first[0].id, created_at=at(3)))
-        b.delete_memories([first[1].id])
-        b.set_token_counts({first[2].id: ("cl100k_base", 3)})
-        loaded.clear()
-        assert a.export_all() == b.export_all()
-    assert sorted(p.stem for p in loaded) == sorted(
-        [added.id, first[0].id, first[1].id, first[2].id]
-    )
-    assert a.vocabulary("s") == b.vocabulary("s") == ["sentinel"]
-    assert a.doc_freq("note") == 48
-    assert [m.id for m, _ in a.bm25(["postgr"], 5)] == [added.id]
-
-
-def test_a_handle_that_fell_far_behind_reloads_everything(
-    open_json, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr(json_store, "JOURNAL_LIMIT", 4)
-    a, b = open_json(), open_json()
-    a.add_memories([Memory(content="start", created_at=at(1))])
-    assert a.count_memories() == 1
-    for i in range(6):
-        b.add_memories([Memory(content=f"later {i}", created_at=at(2))])
-    big = [Memory(content=f"batch {i}", created_at=at(3)) for i in range(5)]
-    b.add_memories(big)
-    assert len(json.loads((b.path / "store.json").read_text())["journal"]) <= 4
-    with counting_loads(monkeypatch) as loaded:
-        assert a.count_memories() == 12
-    assert len(loaded) == 12
+        assert a.vocabulary("s") == b.vocabulary("s") == ["sentinel"]
+        assert a.doc_freq("note") == 48
+        assert a.count_memories() == 50
+        assert [m.id for m, _ in a.bm25(["postgr"], 5)] == [added.id]
+    assert loaded == [store_path(a, added.id)]  # the hit itself; nothing else was re-read
     assert a.export_all() == b.export_all()
+
+
+def test_a_long_delta_is_folded_into_a_new_base(open_json, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(json_index_files, "DELTA_MAX", 5)
+    a, b = open_json(), open_json()
+    memories = corpus(30)
+    a.add_memories(memories[:20])
+    assert a.count_memories() == 20
+    manifest = json.loads((a.path / "index" / "manifest.json").read_text())
+    for memory in memories[20:]:
+        b.add_memories([memory])
+    b.delete_memories([memories[0].id])
+    folded = json.loads((a.path / "index" / "manifest.json").read_text())
+    assert folded["base"] != manifest["base"]
+    assert len((a.path / "index" / "delta.jsonl").read_bytes().splitlines()) <= 5
+    assert len(list((a.path / "index").glob("base-*"))) == 1  # the old base is gone
+    for handle in (a, b, open_json()):
+        assert handle.count_memories() == 29
+        assert handle.vocabulary("n") == ["note"]
+        assert [m.id for m, _ in handle.bm25(["docker"], 50)] == [
+            m.id for m, _ in b.bm25(["docker"], 50)
+        ]
+
+
+@pytest.mark.parametrize("damage", ["missing", "shard", "catalog", "torn delta", "gap"])
+def test_a_damaged_index_is_rebuilt_from_the_files(store: JSONStorage, open_json, damage: str):
+    store.add_memories(corpus(40))
+    store.add_memories([Memory(content="kubernetes rollout", created_at=at(59))])
+    index = store.path / "index"
+    base = next(index.glob("base-*"))
+    if damage == "missing":
+        shutil.rmtree(index)
+    elif damage == "shard":
+        for shard in (base / "postings").iterdir():
+            shard.write_text("{}")
+    elif damage == "catalog":
+        (base / "catalog.json").write_text("[]")
+    elif damage == "torn delta":
+        with (index / "delta.jsonl").open("ab") as fh:
+            fh.write(b'{"from": 2, "to": 3, "put": [["x"')  # a writer killed mid-line
+        store.set_meta("bump", "x")  # not a memory write: the generation stays
+        json_store_generation_bump(store)
+    else:
+        (index / "delta.jsonl").write_bytes(b"")  # the last write's line is lost
+    fresh = open_json()
+    assert fresh.count_memories() == 41
+    assert [m.content for m, _ in fresh.bm25(["kubernet"], 5)] == ["kubernetes rollout"]
+    assert fresh.list_memories(limit=1)[0].content == "kubernetes rollout"
+    assert (index / "manifest.json").exists()  # saved again, for the next reader
+    again = open_json()
+    assert again.count_memories() == 41
+
+
+def json_store_generation_bump(store: JSONStorage) -> None:
+    """Make store.json claim one more memory write than the index holds (a lost index line)."""
+    marker = store.path / "store.json"
+    data = json.loads(marker.read_text())
+    data["generation"] += 1
+    marker.write_text(json.dumps(data))
 
 
 def test_get_memory_is_always_current(open_json):
