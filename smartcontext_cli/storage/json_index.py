@@ -11,7 +11,7 @@ reader rebuilds it from the memory files (``json_index_files`` reads and writes 
 * a *base*, written whole and never changed: ``catalog.json`` (every memory's id, creation
   time, kind, tags and length in terms, newest first: a memory's position is its number),
   ``terms.json`` (each term's document count) and 256 ``postings/XX.json`` shards
-  (``{term: [[number, tf], ...]}``, by CRC-32 of the term);
+  (``{term: [number, tf, number, tf, ...]}``, by CRC-32 of the term);
 * ``delta.jsonl``: one line per committed change since the base (memories put and deleted,
   with their terms; document-count changes), appended by each write; past ``DELTA_MAX``
   memories the writer folds it into a new base;
@@ -45,8 +45,10 @@ from smartcontext_cli.text import terms as text_terms
 K1 = 1.2
 B = 0.75
 
-Entry = tuple[str, str, tuple[str, ...], int]  # created_at, kind, tags, length in terms
-Postings = dict[str, list[list[int]]]  # term -> [[number, tf], ...]
+Entry = tuple[str, str, Sequence[str], int]  # created_at, kind, tags, length in terms
+# term -> [number, tf, number, tf, ...]: flat, since a list per posting costs 10x the memory and
+# keeps the garbage collector busy with a million objects at 50,000 memories.
+Postings = dict[str, list[int]]
 
 
 def memory_terms(memory: Memory) -> list[str]:
@@ -181,24 +183,37 @@ class MemoryIndex:
             self._shard(shard)
         order = list(self.newest_first())
         number = {mid: i for i, mid in enumerate(order)}
-        new: list[Postings] = [{} for _ in range(shards)]
-        for shard, postings in self._shards.items():
-            target = new[shard]
+        by_term: dict[str, list[int]] = {}
+        base_ids, stale = self.base_ids, self.stale
+        for postings in self._shards.values():
             for term, plist in postings.items():
-                kept = [
-                    [number[mid], tf]
-                    for old, tf in plist
-                    if (mid := self.base_ids[old]) not in self.stale
-                ]
+                kept: list[int] = []
+                for old, tf in zip(plist[::2], plist[1::2], strict=True):
+                    mid = base_ids[old]
+                    if mid not in stale:
+                        kept += (number[mid], tf)
                 if kept:
-                    target[term] = kept
-        for mid, tfs in self.fresh.items():
-            n = number[mid]
+                    by_term[term] = kept
+        mixed: set[str] = set()  # terms whose list mixes old and new numbers: sorted below
+        fresh = self.fresh
+        for n, mid in enumerate(order):
+            tfs = fresh.get(mid)
+            if tfs is None:
+                continue
             for term, tf in tfs.items():
-                new[shard_of(term)].setdefault(term, []).append([n, tf])
-        for postings in new:
-            for plist in postings.values():
-                plist.sort()
+                existing = by_term.get(term)
+                if existing is None:
+                    by_term[term] = [n, tf]
+                else:
+                    if existing[-2] > n:
+                        mixed.add(term)
+                    existing += (n, tf)
+        new: list[Postings] = [{} for _ in range(shards)]
+        for term, plist in by_term.items():
+            if term in mixed:
+                ordered = sorted(zip(plist[::2], plist[1::2], strict=True))
+                plist = [x for pair in ordered for x in pair]
+            new[shard_of(term)][term] = plist  # once per term, not per posting
         self.base_ids = order
         self._shards = dict(enumerate(new))
         self._load_shard = None
@@ -208,13 +223,16 @@ class MemoryIndex:
         self.changes = 0
         return new
 
-    def catalog(self) -> list[list[Any]]:
-        """The base's rows, newest first: [id, created_at, kind, tags, length]."""
-        entries = self.entries
-        return [
-            [mid, *entries[mid][:2], list(entries[mid][2]), entries[mid][3]]
-            for mid in self.base_ids
-        ]
+    def catalog(self) -> dict[str, list[Any]]:
+        """The base's memories newest first, as columns (they parse faster than rows)."""
+        rows = [self.entries[mid] for mid in self.base_ids]
+        return {
+            "ids": self.base_ids,
+            "created_at": [r[0] for r in rows],
+            "kinds": [r[1] for r in rows],
+            "tags": [list(r[2]) for r in rows],
+            "lengths": [r[3] for r in rows],
+        }
 
     # reads -----------------------------------------------------------------------------------
 
@@ -280,7 +298,8 @@ class MemoryIndex:
     def term_counts(self, term: str, shard: int) -> Iterator[tuple[str, int]]:
         """(id, tf) of every memory holding ``term``: the base's postings, then the fresh."""
         base_ids, stale = self.base_ids, self.stale
-        for number, tf in self._shard(shard).get(term, ()):
+        flat = self._shard(shard).get(term, [])
+        for number, tf in zip(flat[::2], flat[1::2], strict=True):
             mid = base_ids[number]
             if mid not in stale:
                 yield mid, tf

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .json_index import MemoryIndex, Postings
+from .transfer import paused_gc
 
 INDEX_DIR = "index"
 MANIFEST = "manifest.json"
@@ -126,8 +127,9 @@ def load(root: Path, generation: int, check_mtime: bool = True) -> MemoryIndex |
     base = root / INDEX_DIR / manifest["base"]
     files: dict[str, str] = manifest["files"]
     try:
-        catalog = _checked(base / "catalog.json", files.get("catalog.json"))
-        terms = _checked(base / "terms.json", files.get("terms.json"))
+        with paused_gc():
+            catalog = _checked(base / "catalog.json", files.get("catalog.json"))
+            terms = _checked(base / "terms.json", files.get("terms.json"))
     except IndexDamaged:
         return None
 
@@ -135,13 +137,22 @@ def load(root: Path, generation: int, check_mtime: bool = True) -> MemoryIndex |
         name = f"postings/{number:02x}.json"
         if name not in files:
             return {}
-        postings: Postings = _checked(base / name, files[name])
+        with paused_gc():
+            postings: Postings = _checked(base / name, files[name])
         return postings
 
+    try:
+        ids = catalog["ids"]
+        columns = (catalog["created_at"], catalog["kinds"], catalog["tags"], catalog["lengths"])
+        rows = zip(*columns, strict=True)
+        with paused_gc():  # 50,000 tuples and none of them in a cycle
+            entries = dict(zip(ids, rows, strict=True))
+    except (KeyError, TypeError, ValueError):
+        return None
     index = MemoryIndex(
         generation=manifest["generation"],
-        base_ids=[row[0] for row in catalog],
-        entries={row[0]: (row[1], row[2], tuple(row[3]), row[4]) for row in catalog},
+        base_ids=ids,
+        entries=entries,
         df=terms,
         tokens=int(manifest.get("tokens", 0)),
         shard_loader=shard,
@@ -178,7 +189,12 @@ def catch_up(root: Path, index: MemoryIndex, generation: int) -> bool:
 
 def save(root: Path, index: MemoryIndex, mtime: int) -> None:
     """Write ``index`` as a new base (rebased first) with an empty delta; drop older bases."""
-    shards = index.rebase(SHARDS, shard_of)
+    with paused_gc():  # a million postings, none of them in a cycle (transfer.paused_gc)
+        shards = index.rebase(SHARDS, shard_of)
+        _write_base(root, index, shards, mtime)
+
+
+def _write_base(root: Path, index: MemoryIndex, shards: list[Postings], mtime: int) -> None:
     directory = root / INDEX_DIR
     directory.mkdir(mode=0o700, exist_ok=True)
     name = f"base-{index.generation:012d}-{uuid.uuid4().hex[:8]}"

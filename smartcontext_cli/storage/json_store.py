@@ -237,6 +237,7 @@ MIGRATIONS: list[tuple[str, Callable[[JSONStorage], None]]] = [
 
 class JSONStorage(JSONMemoryReads, TransferMixin):
     backend = "json"
+    import_batch = 500  # memories per upsert of an import (transfer.py): writes cost per file
 
     def __init__(self, target: Path | str | StorageConfig) -> None:
         if isinstance(target, (str, os.PathLike)):
