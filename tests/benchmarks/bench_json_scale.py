@@ -148,7 +148,10 @@ def main() -> None:
     args = parser.parse_args()
     size = args.size or (5_000 if args.quick else 50_000)
     rounds = args.rounds or (3 if args.quick else 5)
-    before = args.before or before_revision()
+    before = subprocess.run(
+        ["git", "-C", str(_corpus.ROOT), "rev-parse", args.before or before_revision()],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
 
     sqlite_home = _corpus.cached_sqlite(args.dir, size, reuse=True)
     work = Path(tempfile.mkdtemp(prefix="sc-json-scale-", dir=args.dir))
