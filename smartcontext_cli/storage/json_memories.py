@@ -14,6 +14,7 @@ leaves it: the next reader rebuilds it from the files and saves it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
@@ -96,6 +97,14 @@ class JSONMemoryReads:
         end = int(self._state()["generation"])
         if not valid or saved is None:
             return  # the saved index was not the store's: a reader rebuilds it
+        try:
+            self._save_change(change, start, end, saved)
+        except OSError:
+            # The records are written; only their derived index could not be (a full disk):
+            # its line is missing, so the next reader rebuilds it from the records.
+            self._mindex = None
+
+    def _save_change(self, change: Change, start: int, end: int, saved: tuple[str, int]) -> None:
         base, before = saved
         changes = before + len(change)
         mtime = files.memories_mtime(self.path)
@@ -143,11 +152,14 @@ class JSONMemoryReads:
 
     def _rebuilt(self, generation: int) -> MemoryIndex:
         index = MemoryIndex.from_memories(map(self._load, self._memory_files()), generation)
+        saved = False
         if self._idx_from is None:
             # Saved even under a shared lock: no writer runs, and a concurrent rebuild writes a
             # base of its own name (json_index_files), so the last manifest wins whole.
-            files.save(self.path, index, files.memories_mtime(self.path))
-        else:
+            with contextlib.suppress(OSError):  # a read-only copy of a store still reads
+                files.save(self.path, index, files.memories_mtime(self.path))
+                saved = True
+        if not saved:
             index.rebase(files.SHARDS, files.shard_of)
         return index
 
