@@ -93,6 +93,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-decay
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-graph
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l observation
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l query
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l rerank
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l strict
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l system
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l transparency

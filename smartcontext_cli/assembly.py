@@ -40,6 +40,7 @@ from .packing import (
     QUANTUM_PARTS,
     RELATED_SHARE,
     REPRISE,
+    REPRISE_DISTANCE,
     Packed,
     Plan,
     best_cut,
@@ -356,7 +357,9 @@ def _finish(
     focus_need = need("focus", plan.focus, counter, free, plan.style)
     errors = secs_of(plan, "errors")
     free -= pack_ranked("errors", errors, max(0, free - min(free, focus_need)), out, counter, False)
-    free -= pack_focus(plan, free, out, counter)
+    goal_end = sum(out.used.get(g, 0) for g in ("system",)) + out.tokens("goal")
+    far = sum(out.used.values()) - goal_end >= REPRISE_DISTANCE
+    free -= pack_focus(plan, free, out, counter, reprise_goal=far)
     _tail(plan, out, counter, free, {c.seq for c in stream if c.seq is not None})
 
 

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 COMPILER = "compiler"
 LAYOUTS = "layouts"  # frozen.py's slots: what each argument combination's next compile keeps
 RECALL_MIN = 10
-RECALL_MAX = 200
+RECALL_TOKENS = 25  # recall ranks budget / 25 events: more than can fit beside the window
+RECALL_CONTEXT = 20  # the best recalled answers get the question before them, when it fits
 COMPILATIONS = "compilations"
 KEEP_RECORDS = 1000
 SESSION_FETCH = "smartcontext session show"
@@ -42,8 +43,9 @@ STANDING_IMPORTANCE = 0.8
 
 
 def candidate_limit(budget: int) -> int:
-    """How many memories to rank: far more than can fit (about 20 tokens each at the least)."""
-    return max(20, min(2000, budget // 20))
+    """How many memories to rank: more than can fit (a memory and its bullet take about ten
+    tokens at the least), so no cap leaves budget unused while matches remain."""
+    return max(20, budget // 10)
 
 
 class CompileMixin:
@@ -343,12 +345,12 @@ class CompileMixin:
 
         if not text.strip():
             return []
-        hits = self.search_session(text, limit=max(RECALL_MIN, min(RECALL_MAX, budget // 50)))
+        hits = self.search_session(text, limit=max(RECALL_MIN, budget // RECALL_TOKENS))
         collections = {b["name"]: _collection(b) for b in self._branch_records()}
         pairs = []
-        for hit in hits:
+        for rank, hit in enumerate(hits):
             mate = None
-            if hit.role != "user" and hit.branch in collections:
+            if rank < RECALL_CONTEXT and hit.role != "user" and hit.branch in collections:
                 prev = previous_event(self.storage, collections[hit.branch], hit.seq)
                 if prev is not None and prev.role == "user":
                     mate = _event_item(prev, None)
