@@ -411,19 +411,8 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
     for c in mem:
         c.reason = "filled leftover budget: " + c.reason
     # What is still left: the events just before the window, newest first.
-    have = {c.seq for c in chosen}
-    gap = [
-        _recall_form(c)
-        for c in reversed(secs_of(plan, "observations"))
-        if c.outcome == "dropped"
-        and c.seq is not None
-        and c.seq not in shown | have
-        and _flat(c.body) not in present
-    ]
-    frame = frame_cost("recall", plan.style, counter) if chosen else 0
-    more_gap, _ = select_ranked(
-        "recall", gap, space - used - mem_used + frame, plan.style, counter, False
-    )
+    have = shown | {c.seq for c in chosen if c.seq is not None}
+    more_gap = _gap_fill(plan, counter, space - used - mem_used, bool(chosen), have, present)
     for v in more_gap:
         original = v.variant
         assert original is not None
@@ -454,6 +443,39 @@ def _present(plan: Plan, out: Packed) -> set[str]:
             if line:
                 seen.add(_flat(line))
     return seen
+
+
+def _gap_fill(
+    plan: Plan,
+    counter: CountCache,
+    space: int,
+    framed: bool,
+    shown: set[int],
+    present: set[str],
+) -> list[Candidate]:
+    """Events just before the window that fit ``space`` (whole), newest first.
+
+    Why not select_ranked: its candidates would be every older event; these are made one at a
+    time, from the window's start backwards, only while they fit.
+    """
+    frame = 0 if framed else frame_cost("recall", plan.style, counter)
+    used, out = 0, []
+    misses = 0
+    for c in reversed(secs_of(plan, "observations")):
+        if used + frame >= space or misses >= 10:
+            break
+        if c.outcome != "dropped" or c.seq is None or c.seq in shown or _flat(c.body) in present:
+            continue
+        form = _recall_form(c)
+        n = form.count(counter)
+        if used + frame + n > space:
+            misses += 1
+            continue
+        used += n
+        form.include(f"fits: {n} tokens")
+        form.placed = "recall"
+        out.append(form)
+    return out
 
 
 def _recall_form(c: Candidate) -> Candidate:
