@@ -37,7 +37,8 @@ WHERE = {
     "Support/Claude/, Windows: %APPDATA%\\Claude\\), then restart Claude Desktop",
     "cursor": "merge it into the project's .cursor/mcp.json (or ~/.cursor/mcp.json)",
     "vscode": "merge it into the workspace's .vscode/mcp.json",
-    "codex": "run it once: it adds the server to ~/.codex/config.toml",
+    "codex": "run it once: it adds the server to ~/.codex/config.toml; Codex starts it in "
+    "the project's directory",
 }
 
 
