@@ -423,6 +423,31 @@ def test_sigterm_exits_cleanly_while_the_client_stays_silent(tmp_path: Path) -> 
     assert b"Traceback" not in proc.stderr.read()
 
 
+def test_a_cancelled_request_does_not_hold_the_exit(tmp_path: Path) -> None:
+    # A cancelled request gets no answer, so the end-of-input drain must not wait for one.
+    from smartcontext_cli.memory import MemoryStore
+    from smartcontext_cli.models import Memory
+
+    home = tmp_path / "home"
+    with MemoryStore(base_dir=home) as store:  # enough to keep compile busy for a while
+        words = ["pool", "timeout", "auth", "service", "postgres", "connection", "retry", "budget"]
+        texts = [" ".join(words[j % len(words)] for j in range(i, i + 30)) for i in range(3000)]
+        store.storage.add_memories([Memory(content=text) for text in texts])
+    call = {"name": "compile", "arguments": {"query": " ".join(words), "budget": 4000}}
+    cancel = {"requestId": 5, "reason": "user pressed stop"}
+    started = time.monotonic()
+    proc = raw_session(
+        home,
+        [
+            request(5, "tools/call", **call),
+            {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel},
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert time.monotonic() - started < 60  # the drain would have waited 120 s
+
+
 def test_nothing_is_written_outside_the_data_directory(tmp_path: Path) -> None:
     home, user_home, work = tmp_path / "home", tmp_path / "user", tmp_path / "cwd"
     user_home.mkdir()

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = logging.getLogger("smartcontext.mcp")
+RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for resources/read
+# At end of input, how long answers still being worked on may take before the server leaves.
+DRAIN_SECONDS = 120.0
 
 
 def build_server(app: McpApp) -> Any:
@@ -43,12 +46,12 @@ def build_server(app: McpApp) -> Any:
     async def work(fn: Callable[..., Any], *args: Any) -> Any:
         return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
 
-    async def call(fn: Callable[..., Any], *args: Any) -> Any:
+    async def call(fn: Callable[..., Any], *args: Any, missing: int = types.INVALID_PARAMS) -> Any:
         """``fn`` in the worker; a core error becomes a JSON-RPC error, never a crash."""
         try:
             return await work(fn, *args)
         except NotFoundError as exc:
-            raise MCPError(code=-32002, message=str(exc)) from None  # resource not found
+            raise MCPError(code=missing, message=str(exc)) from None
         except SmartContextError as exc:
             raise MCPError(code=types.INVALID_PARAMS, message=str(exc)) from None
 
@@ -105,7 +108,7 @@ def build_server(app: McpApp) -> Any:
 
     async def read_resource(ctx: Any, params: Any) -> Any:
         uri = str(params.uri)
-        text, mime = await call(app.read_resource, uri)
+        text, mime = await call(app.read_resource, uri, missing=RESOURCE_NOT_FOUND)
         return types.ReadResourceResult(
             contents=[types.TextResourceContents(uri=uri, text=text, mime_type=mime)]
         )
@@ -212,12 +215,19 @@ class _AnswerBeforeEnd:
         try:
             item = await self.read.receive()
         except anyio.EndOfStream:
-            while self.pending:
-                await anyio.sleep(0.005)
+            with anyio.move_on_after(DRAIN_SECONDS):
+                while self.pending:
+                    await anyio.sleep(0.005)
             raise
         message = getattr(item, "message", None)
         if isinstance(message, types.JSONRPCRequest):
             self.pending.add(message.id)
+        elif (
+            isinstance(message, types.JSONRPCNotification)
+            and message.method == "notifications/cancelled"
+        ):
+            # A cancelled request gets no answer (MCP specification): stop waiting for it.
+            self.pending.discard((message.params or {}).get("requestId"))
         return item
 
     def __aiter__(self) -> Any:
