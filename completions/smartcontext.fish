@@ -187,7 +187,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from list' -s k
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -s t
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
-complete -c smartcontext -n '__fish_use_subcommand' -a mcp -d 'Serve smartcontext to MCP clients over stdio.'
+complete -c smartcontext -n '__fish_use_subcommand' -a mcp -d 'Run the MCP server on stdin/stdout (for Claude Code, Cursor, Codex, any MCP client).'
 complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l backend
 complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -s n

@@ -95,9 +95,6 @@ class McpApp:
 
         return MemoryStore(settings=self.settings(namespace))
 
-    def default_namespace(self) -> str:
-        return self.settings().namespace()
-
     # tools ------------------------------------------------------------------------------------
 
     def tools(self) -> dict[str, ToolSpec]:
@@ -146,7 +143,9 @@ class McpApp:
 
             validator = jsonschema.Draft202012Validator(spec.input_schema())
             self._validators[spec.name] = validator
-        error = next(iter(sorted(validator.iter_errors(args), key=lambda e: list(e.path))), None)
+        from jsonschema.exceptions import best_match
+
+        error = best_match(validator.iter_errors(args))
         if error is None:
             return None
         where = ".".join(str(p) for p in error.absolute_path)
