@@ -49,6 +49,8 @@ class CompiledContext:
     loaded: dict[str, int] = field(default_factory=dict)
     window_start: int | None = None
     window_moved: bool = False
+    frozen: Any = field(default=None, repr=False)  # frozen.Frozen: what the next compile keeps
+    replanned: str | None = None  # why this compile re-planned instead of appending
     compile_id: int | None = None
     cache_break: str | None = None
     reuse: dict[str, Any] | None = None

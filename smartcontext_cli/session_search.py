@@ -140,3 +140,13 @@ def search_events(
     hits.sort(key=lambda h: h.seq, reverse=True)
     hits.sort(key=lambda h: h.score, reverse=True)
     return hits[:limit]
+
+
+def previous_event(
+    storage: Storage, collection: str, seq: int, reach: int = 20
+) -> SessionItem | None:
+    """The event just before ``seq`` in ``collection`` (sequence numbers are global, so it is
+    the nearest lower one stored there, looked for within ``reach``)."""
+    docs = storage.list_docs(collection, start=f"{max(0, seq - reach):012d}", limit=reach)
+    before = [d for k, d in docs if int(k) < seq]
+    return SessionItem.from_dict(before[-1]) if before else None
