@@ -1,6 +1,6 @@
 # bash completion for smartcontext (generated: smartcontext completion bash)
 declare -gA _smartcontext_subs=(
-  ["_"]="artifact branch compact compile completion config error explain export forget goal import list migrate mode prefix remember search session show stats strategy todo"
+  ["_"]="artifact branch compact compile completion config error explain export forget goal import list mcp migrate mode prefix remember search session show stats strategy todo"
   ["artifact"]="add list show"
   ["artifact add"]=""
   ["artifact list"]=""
@@ -31,6 +31,8 @@ declare -gA _smartcontext_subs=(
   ["goal"]=""
   ["import"]=""
   ["list"]=""
+  ["mcp"]="config"
+  ["mcp config"]=""
   ["migrate"]=""
   ["mode"]=""
   ["prefix"]="break check clear set show"
@@ -102,6 +104,8 @@ declare -gA _smartcontext_opts=(
   ["goal"]="--clear --json --namespace -n --help"
   ["import"]="--json --namespace -n --help"
   ["list"]="--json --kind --limit --namespace --tag -k -n -t --help"
+  ["mcp"]="--backend --namespace -n --help"
+  ["mcp config"]="--backend --client --json --namespace -c -n --help"
   ["migrate"]="--json --namespace --to -n --help"
   ["mode"]="--clear --json --namespace -n --help"
   ["prefix"]="--help"
