@@ -255,9 +255,7 @@ def test_explain_lists_exactly_what_each_prompt_holds(steps, budget):
         try:
             s.set_goal("deploy the refund api")
             s.add_task("Check the redis cache")
-            n = 0
-            for op, text in steps:
-                n += 1
+            for n, (op, text) in enumerate(steps, 1):
                 if op == "event":
                     s.add_session_item("user" if n % 2 else "assistant", f"{text} step {n}")
                 elif op == "remember":
