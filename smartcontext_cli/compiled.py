@@ -141,6 +141,8 @@ class CompiledContext:
             line += f" · cache reuse {self.reuse['reuse_of_previous']:.0%} of the previous prompt"
         if self.cache_break:
             line += f" · planned cache break: {self.cache_break}"
+        elif self.replanned:
+            line += f" · re-planned: {self.replanned}"
         lines = [line]
         if level in ("normal", "full"):
             loaded = ", ".join(f"{v} {k}" for k, v in self.loaded.items() if v)
@@ -200,6 +202,7 @@ class CompiledContext:
             "dropped_not_recorded": max(0, len(dropped) - MAX_DROPPED_RECORDED),
             "blocks": [[b.key, b.tokens] for b in self.blocks],
             "cache_break": self.cache_break,
+            "replanned": self.replanned,
             "branch": self.branch,
             "policy": {
                 "name": self.policy.key,

@@ -36,6 +36,9 @@ QUANTUM_PARTS = 4
 RELATED_SHARE = 0.1  # of the memories target, at most, for the context graph
 MAX_MISSES = 50  # a ranked section stops trying after this many items in a row do not fit
 REPRISE = "goal (repeated)"
+# Why: recitation counters a goal lost in the middle of a long prompt; in a short one the goal
+# is still in view, and its repeat would be most of what changes at the prompt's end.
+REPRISE_DISTANCE = 1000
 GROUP_OF = {
     "prefix": "system",
     "system": "system",
@@ -73,6 +76,7 @@ class Plan:
     frozen: Frozen | None = None  # what the previous compile chose (assembly.py)
     key: str = ""  # the argument combination a new Frozen is stored under
     created: str = ""  # the time a break made now is recorded with
+    recall_target: int = 0  # tokens of the tail kept for recalled events (assembly.py)
 
 
 @dataclass
@@ -236,9 +240,16 @@ def pack_ranked(
     return used
 
 
-def pack_focus(plan: Plan, avail: int, out: Packed, counter: CountCache) -> int:
-    """The checklist recited last (compact, then shortened, when tight), after a goal reprise."""
+def pack_focus(
+    plan: Plan, avail: int, out: Packed, counter: CountCache, reprise_goal: bool = True
+) -> int:
+    """The checklist recited last (compact, then shortened, when tight), after a goal reprise
+    (only when ``reprise_goal``: assembly.py repeats the goal only far from the top)."""
     reprise = [c for c in plan.focus if c.label == REPRISE]
+    if not reprise_goal:
+        for c in reprise:
+            c.reason = f"short prompt: the goal at its top is under {REPRISE_DISTANCE} tokens away"
+        reprise = []
     full = [c for c in plan.focus if c.label != REPRISE]
     compact = plan.compact_tasks or full
     frame = frame_cost("focus", out.style, counter)

@@ -210,7 +210,15 @@ def test_order_serves_the_model(compiler) -> None:
     ]
     assert order == sorted(order)
     assert prompt.index("first") < prompt.index("second") < prompt.index("third")  # chronological
-    assert prompt.endswith("Goal: Ship v2\n[ ] 1. Release notes\n")  # goal again, checklist last
+    assert prompt.endswith("## Focus\n[ ] 1. Release notes\n")  # the checklist last
+    # The goal is repeated before it only when the prompt is long enough to lose it.
+    long = compiler.compile(
+        goal="Ship v2",
+        observations=[f"event {i}: checked the release notes draft {i}" for i in range(200)],
+        tasks=["[ ] 1. Release notes"],
+        token_budget=4000,
+    )
+    assert long.to_prompt().endswith("Goal: Ship v2\n[ ] 1. Release notes\n")
 
 
 def test_unused_budget_spills_to_sections_that_need_more(compiler, encoder) -> None:

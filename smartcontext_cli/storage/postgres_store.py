@@ -67,6 +67,7 @@ COPY_FROM = 100  # memories in one add from which COPY beats the one-statement f
 
 
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE, without importing psycopg at module level
+_SCHEMA_CHECKED: set[int] = set()  # pools (by id) whose database schema is known current
 
 
 def _first(cursor: Any) -> tuple[Any, ...] | None:
@@ -129,7 +130,11 @@ class PostgresStorage(PostgresDocsMixin, PostgresEventsMixin, TransferMixin):
             self._conn = connect(self.url)
         try:
             with self._read() as conn:
-                ensure_schema(conn)
+                if pool is None or id(pool) not in _SCHEMA_CHECKED:
+                    ensure_schema(conn)
+                    if pool is not None:
+                        # A pooled process opens a store per request: check the schema once.
+                        _SCHEMA_CHECKED.add(id(pool))
                 self._ns_id = self._lookup_ns(conn)
         except BaseException:
             self.close()
