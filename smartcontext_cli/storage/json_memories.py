@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -73,13 +73,12 @@ class JSONMemoryReads:
             before = self._old_version(m.id)
             if before is not None and _same_terms(before, m):
                 continue  # token counts only: nothing the index holds changes
-            change.puts.append((before, m))
+            change.put(before, m)
         for mid in deleted:
             before = self._old_version(mid)
             if before is not None:
-                change.deletes.append(before)
-        self._idx_change.puts += change.puts
-        self._idx_change.deletes += change.deletes
+                change.delete(before)
+        self._idx_change.extend(change)
         index = self._mindex
         if index is not None and index.generation == old:
             index.apply(change, old + 1)  # reads inside the transaction see the write
@@ -179,14 +178,12 @@ class JSONMemoryReads:
             with self._locked(False):
                 return read(self._index())
 
-    def _memories(self, ids: Sequence[str]) -> list[Memory]:
-        out = []
+    def _memories(self, ids: Iterable[str]) -> Iterator[Memory]:
         for mid in ids:
             try:
-                out.append(self._load(self._memory_path(mid)))
+                yield self._load(self._memory_path(mid))
             except FileNotFoundError:
                 continue  # deleted by hand since the index was checked
-        return out
 
     def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]:
         ids = self._retrying(lambda index: index.sorted_ids())
@@ -204,12 +201,13 @@ class JSONMemoryReads:
     ) -> list[Memory]:
         with self._locked(False):
             ids = self._retrying(lambda index: index.listed(limit, offset, tags, kind))
-            return self._memories(ids)
+            return list(self._memories(ids))
 
     def iter_memories(self) -> Iterator[Memory]:
-        # Snapshot the ids first: the caller may write between two items.
+        # Snapshot the ids first: the caller may write between two items. Streamed, so an
+        # export (or a migration's check) starts at once and holds one memory at a time.
         ids = list(self._retrying(lambda index: list(index.newest_first())))
-        yield from self._memories(ids[::-1])
+        yield from self._memories(reversed(ids))
 
     def count_memories(self) -> int:
         count: int = self._retrying(lambda index: index.count())
