@@ -369,8 +369,17 @@ class CompileMixin:
     def _session(self, budget: int, frozen: Frozen | None = None) -> tuple[list[SessionItem], bool]:
         """The newest session items that could possibly fit (and, continuing a prompt, every
         item since its window's start), and whether older ones exist."""
-        limit = max(100, min(50_000, budget // 4))
-        items = self.get_session_items(limit=limit + 1)
+        # Newest first, in pages, until the events read hold more tokens than the whole budget
+        # (each event's count is stored when it is added): older ones cannot be shown.
+        cap = max(100, min(50_000, budget // 4))
+        limit = min(cap, 400)
+        while True:
+            items = self.get_session_items(limit=limit + 1)
+            if len(items) <= limit or limit >= cap:
+                break
+            if sum(i.token_count or len(i.content) // 3 for i in items) > budget:
+                break
+            limit = min(cap, limit * 4)
         start = frozen.window_start if frozen is not None else None
         if start is not None and items and items[0].seq > start:
             items = self.get_session_items()
