@@ -16,7 +16,7 @@ import typer
 import typer.main
 
 from smartcontext_cli import __version__
-from smartcontext_cli.errors import SmartContextError
+from smartcontext_cli.errors import SmartContextError, UsageError
 
 from . import (
     agent_cmds,
@@ -65,7 +65,7 @@ def root(
         typer.Option("--backend", help="Storage backend for new namespaces: sqlite or json."),
     ] = None,
     home: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--home", help="Data directory (default: $SMARTCONTEXT_HOME or the user data dir)."
         ),
@@ -78,7 +78,15 @@ def root(
     ] = False,
 ) -> None:
     """Remember facts and decisions per project, search them, and compile them into prompts."""
-    ctx.obj = AppContext(home=home, backend=backend, namespace=namespace, verbose=verbose)
+    if home is not None and not home.strip():
+        # Why refused: Path("") is the current directory, which would silently become the store.
+        raise UsageError("--home needs a directory; it was given an empty value")
+    ctx.obj = AppContext(
+        home=Path(home) if home is not None else None,
+        backend=backend,
+        namespace=namespace,
+        verbose=verbose,
+    )
     ctx.call_on_close(ctx.obj.close)
 
 

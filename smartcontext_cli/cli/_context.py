@@ -43,11 +43,17 @@ class AppContext:
     flags: dict[str, Any] = field(default_factory=dict)
     _stores: dict[str | None, MemoryStore] = field(default_factory=dict)
     _settings: Settings | None = None
+    _warned: bool = False
 
     def settings(self, namespace: str | None = None) -> Settings:
         chosen = namespace if namespace is not None else self.namespace
         flags = {"backend": self.backend, "namespace": chosen, **self.flags}
-        return Settings.load(home=self.home, flags=flags)
+        settings = Settings.load(home=self.home, flags=flags)
+        if not self._warned:  # once per invocation, however often settings are loaded
+            self._warned = True
+            for warning in settings.warnings:
+                print(f"smartcontext: warning: {warning}", file=sys.stderr)
+        return settings
 
     def store(self, namespace: str | None = None) -> MemoryStore:
         """The namespace's store, opened once per invocation; backend notices go to stderr."""
