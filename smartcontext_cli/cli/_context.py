@@ -32,6 +32,23 @@ TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repe
 KindOpt = Annotated[
     str | None, typer.Option("--kind", help="Kind: fact, decision, preference, note ...")
 ]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask; required when not on a terminal.")
+]
+
+
+def confirm(yes: bool, question: str, what: str) -> None:
+    """Ask on a terminal; refuse in a pipe unless ``--yes`` (gh's rule for destructive verbs).
+
+    Why both streams: the question goes to stderr and the answer comes from stdin, so a
+    script with either redirected cannot answer it and must say --yes.
+    """
+    if yes:
+        return
+    if not (sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"not {what} without confirmation: pass --yes")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Exit(1)
 
 
 @dataclass
