@@ -25,6 +25,7 @@ from . import (
     config_cmd,
     hook_cmd,
     memories,
+    namespace_cmd,
     session_cmd,
     transfer,
     working,
@@ -100,6 +101,7 @@ for module in (
     compile_cmd,
     session_cmd,
     hook_cmd,
+    namespace_cmd,
 ):
     module.register(app)
 
@@ -132,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
 
         if isinstance(exc, NoArgsIsHelpError) or not exc.format_message():
             # A group called without a command: its help on stdout (plain help arrives as the
-            # message; Rich help was printed already), click's exit code.
+            # message; Rich help was printed already) and exit 0, as gh and llm do: asking
+            # for help is not an error.
             if exc.format_message():
                 print(exc.format_message())
-            sys.exit(getattr(exc, "exit_code", 2))
+            sys.exit(0 if isinstance(exc, NoArgsIsHelpError) else getattr(exc, "exit_code", 2))
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:

@@ -83,9 +83,28 @@ def keep_blocks(help_text: str) -> str:
     )
 
 
+MAX_INT = 2**63 - 1  # SQLite's largest integer: every count, limit and id fits in it
+
+
 def _keep_all_blocks(command: typer.main._click.Command) -> None:
+    """Finish a built tree: help as written, whole summaries, and bounded integers."""
+    from typer._click import types
+
     if command.help:
         command.help = keep_blocks(command.help)
+        if not command.short_help:
+            # Why: click cuts a summary to ~45 characters in the command list ("Search
+            # memories, best match first (exit 1 when nothing..."); gh shows it whole.
+            command.short_help = command.help.strip().splitlines()[0].strip()
+    for param in command.params:
+        # Why: 2^63 and more reached SQLite as an OverflowError (an internal error); as a
+        # range, click refuses it as a usage error naming the option.
+        kind = param.type
+        if isinstance(kind, types.IntRange):
+            kind.max = MAX_INT if kind.max is None else kind.max
+            kind.min = -MAX_INT - 1 if kind.min is None else kind.min
+        elif isinstance(kind, types.IntParamType):
+            param.type = types.IntRange(-MAX_INT - 1, MAX_INT)
     for sub in (getattr(command, "commands", None) or {}).values():
         _keep_all_blocks(sub)
 

@@ -122,14 +122,18 @@ def config_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @config_app.command("path")
-def config_path(ctx: typer.Context, project: ProjectOpt = False) -> None:
+def config_path(ctx: typer.Context, project: ProjectOpt = False, as_json: JsonOpt = False) -> None:
     """Print the path of the user (or project) config file.
 
     Examples:
       smartcontext config path
       smartcontext config path --project
     """
-    o.out(str(_target(ctx, project)))
+    path = _target(ctx, project)
+    if as_json:
+        o.emit_json({"path": str(path), "exists": path.exists()})
+    else:
+        o.out(str(path))
 
 
 def register(app: typer.Typer) -> None:
