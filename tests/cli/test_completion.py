@@ -58,7 +58,12 @@ def _complete(words: list[str], tmp_path: Path) -> list[str]:
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_bash_completes_commands_subcommands_and_options(tmp_path: Path) -> None:
     assert _complete(["smartcontext", "rem"], tmp_path) == ["remember"]
-    assert _complete(["smartcontext", "artifact", ""], tmp_path) == ["add", "delete", "list", "show"]
+    assert _complete(["smartcontext", "artifact", ""], tmp_path) == [
+        "add",
+        "delete",
+        "list",
+        "show",
+    ]
     assert "--limit" in _complete(["smartcontext", "-n", "proj", "search", "--l"], tmp_path)
 
 
