@@ -206,7 +206,6 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     ) -> list[Memory]:
         from .search import search
 
-        require_terms(query)
         if limit < 0:
             raise UsageError("limit must be zero or more")
         return search(self.storage, query, limit, normalise_tags(tags), _kind_filter(kind))

@@ -78,5 +78,5 @@ def test_help_keeps_each_example_on_its_own_line(sc):
 
 def test_a_bare_group_prints_its_help_on_stdout(sc):
     result = sc("artifact")
-    assert result.exit_code == 2
+    assert result.exit_code == 0  # asking for help is not an error (gh, llm)
     assert "add" in result.stdout and result.stderr == ""
