@@ -18,7 +18,12 @@ from typing import Any
 
 from .errors import InvalidNamespaceError, UsageError
 
-APP_NAME = "smartcontext"
+# Re-exported: where state lives is defined in paths (importable without this module).
+from .paths import APP_NAME as APP_NAME
+from .paths import home_dir as home_dir
+from .paths import platform_dir as _platform_dir  # noqa: F401 - tests and callers use it
+from .paths import user_config_path as user_config_path
+
 PROJECT_FILE = ".smartcontext.toml"
 NAMESPACE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -144,42 +149,6 @@ def validate_namespace(name: str) -> str:
             "not starting with '.'"
         )
     return name
-
-
-def home_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory: ``override``, else ``$SMARTCONTEXT_HOME``, else the user data dir."""
-    if override:
-        return Path(override).expanduser()
-    env = os.environ.get("SMARTCONTEXT_HOME")
-    if env:
-        return Path(env).expanduser()
-    return _platform_dir("data")
-
-
-def user_config_path(home: Path | None = None) -> Path:
-    """The user config file; under ``SMARTCONTEXT_HOME`` when that is set, so it moves all state."""
-    if home is not None or os.environ.get("SMARTCONTEXT_HOME"):
-        return (home or home_dir()) / "config.toml"
-    return _platform_dir("config") / "config.toml"
-
-
-def _platform_dir(kind: str) -> Path:
-    """The user data or config directory, as platformdirs defines it.
-
-    Why Linux by hand: the XDG rule is two lines, and importing platformdirs costs ~3 ms of
-    every start-up; other systems ask platformdirs.
-    """
-    if sys.platform == "linux":
-        var, fallback = (
-            ("XDG_DATA_HOME", ".local/share") if kind == "data" else ("XDG_CONFIG_HOME", ".config")
-        )
-        base = os.environ.get(var, "").strip()
-        return (Path(base) if base else Path.home() / fallback) / APP_NAME
-    import platformdirs
-
-    if kind == "data":
-        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def git_root(start: Path | None = None) -> Path | None:

@@ -41,7 +41,10 @@ def command_names(app: typer.Typer) -> dict[str, str]:
 
 def invoked_name(app: typer.Typer, argv: Sequence[str]) -> str | None:
     """The registered command named by ``argv``, or None when the full tree is needed."""
-    known = command_names(app)
+    return _name_in(command_names(app), argv)
+
+
+def _name_in(known: dict[str, str] | set[str] | Sequence[str], argv: Sequence[str]) -> str | None:
     args = iter(argv)
     for arg in args:
         if arg in ("-h", "--help", "--"):
@@ -50,7 +53,7 @@ def invoked_name(app: typer.Typer, argv: Sequence[str]) -> str | None:
             if arg in _VALUE_OPTIONS:
                 next(args, None)  # its value
             continue
-        return known.get(arg)
+        return arg if arg in known else None
     return None
 
 
@@ -109,10 +112,21 @@ def _keep_all_blocks(command: typer.main._click.Command) -> None:
         _keep_all_blocks(sub)
 
 
-def command_for(app: typer.Typer, argv: Sequence[str]) -> typer.main._click.Command:
-    """The click command to run ``argv`` with, built once per process and command."""
-    name = invoked_name(app, argv)
-    key = (id(app), name)
+def command_for(app: typer.Typer | None, argv: Sequence[str]) -> typer.main._click.Command:
+    """The click command to run ``argv`` with, built once per process and command.
+
+    With ``app`` None (the CLI's own), only the module of the invoked command is imported
+    (``_app.COMMANDS``); help and unknown names import them all.
+    """
+    from ._app import COMMANDS, app_for, full_app
+
+    if app is None:
+        name = _name_in(COMMANDS, argv)
+        app = app_for([COMMANDS[name]]) if name else full_app()
+        key: tuple[int, str | None] = (0, name)
+    else:
+        name = invoked_name(app, argv)
+        key = (id(app), name)
     if key not in _cache:
         command = typer.main.get_command(_only(app, name) if name else app)
         _keep_all_blocks(command)

@@ -249,7 +249,9 @@ def completion(
       smartcontext completion fish > ~/.config/fish/completions/smartcontext.fish
     """
     from . import _output as o
-    from . import app
+    from ._app import full_app
+
+    app = full_app()
 
     text = script(app, shell)
     if not install:
