@@ -67,26 +67,17 @@ def run_once(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
-def regular_install(root: Path) -> Path:
-    """A venv with the checkout installed as users install it (``pip install .``)."""
-    venv = root / "venv-regular"
+def regular_install(root: Path, source: Path = _corpus.ROOT, name: str = "regular") -> Path:
+    """A venv with ``source`` installed as users install it (``pip install .``)."""
+    venv = root / f"venv-{name}"
     py = venv / "bin" / "python"
+    pip = [str(py), "-m", "pip", "install", "-q"]
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", str(_corpus.ROOT)], check=True)
-    else:  # the checkout's current code, dependencies already there
+        subprocess.run([*pip, str(source)], check=True, capture_output=True)
+    else:  # the source's current code, dependencies already there
         subprocess.run(
-            [
-                str(py),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--force-reinstall",
-                "--no-deps",
-                str(_corpus.ROOT),
-            ],
-            check=True,
+            [*pip, "--force-reinstall", "--no-deps", str(source)], check=True, capture_output=True
         )
     return py
 
