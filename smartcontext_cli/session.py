@@ -33,8 +33,6 @@ from .errors import NotFoundError, UsageError
 from .models import Memory, SessionItem
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .compaction import Insight
     from .config import Settings
     from .session_search import SessionHit
@@ -95,7 +93,6 @@ class SessionMixin:
 
     settings: Settings
     namespace: str
-    home: Path
     notices: list[str]
     last_trim: SessionReport | None = None
 
@@ -143,8 +140,9 @@ class SessionMixin:
         total = 0
         for item in items:
             if item.token_count is None or item.meta.get("token_encoding") != encoding:
-                # Why self.home: --home moves all state, the token cache too.
-                tokenizer = tokenizer or Tokenizer(encoding, self.home / "cache" / "tokens")
+                tokenizer = tokenizer or Tokenizer(
+                    encoding, self.settings.home / "cache" / "tokens"
+                )
                 n = tokenizer.count(item.content)
                 total += n
                 if tokenizer.exact:  # an estimate is reported, never stored as a count

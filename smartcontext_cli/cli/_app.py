@@ -31,6 +31,7 @@ MODULES = (
     "completion",
     "compile_cmd",
     "session_cmd",
+    "mcp_cmd",
     "hook_cmd",
     "namespace_cmd",
 )
@@ -43,6 +44,7 @@ COMMANDS = {
     "completion": "completion",
     **dict.fromkeys(("compile", "stats", "explain", "mode"), "compile_cmd"),
     **dict.fromkeys(("session", "branch", "compact"), "session_cmd"),
+    "mcp": "mcp_cmd",
     "hook": "hook_cmd",
     "namespace": "namespace_cmd",
 }

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from smartcontext_cli import shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 
 from . import _output as o
@@ -109,7 +110,7 @@ def artifact_show(
         raise NotFoundError(f"no artifact {ref!r}")
     artifact = store.get_artifact(ref)
     if as_json:
-        o.emit_json(artifact_json(artifact))
+        o.emit_json(shapes.artifact(artifact))
     else:
         o.out(artifact.content.rstrip("\n"))
 
@@ -129,13 +130,7 @@ def artifact_list(
     store = app_context(ctx).store(namespace)
     artifacts = store.list_artifacts() if store.exists else []
     if as_json:
-        o.emit_json(
-            [
-                {k: v for k, v in artifact_json(a).items() if k != "content"}
-                | {"bytes": len(a.content.encode())}
-                for a in artifacts
-            ]
-        )
+        o.emit_json([shapes.artifact_summary(a) for a in artifacts])
     elif artifacts:
         o.table(
             ["id", "name", "bytes", "created"],
@@ -170,11 +165,6 @@ def artifact_delete(
         o.emit_json({"deleted": artifact.ref, "name": artifact.name})
     else:
         o.info(f"deleted {artifact.ref} ({artifact.name})")
-
-
-def artifact_json(artifact: Any) -> dict[str, Any]:
-    """One id form everywhere: ``#a1`` in the text, in --json and as an argument."""
-    return {**artifact.to_dict(), "id": artifact.ref}
 
 
 def register(app: typer.Typer) -> None:
