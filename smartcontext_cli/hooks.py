@@ -103,8 +103,10 @@ def script(hook: str, global_args: Sequence[str], sync: bool = False) -> str:
         f"# Installed by `smartcontext hook install`; `smartcontext hook uninstall` removes it\n"
         f"# and puts back the hook that was here ({hook}{ORIGINAL_SUFFIX}), if any.\n"
         "sc_status=0\n"
-        # Why dirname and not $0: pre-commit may rename this file to <hook>.legacy.
-        f'sc_orig="$(dirname "$0")/{hook}{ORIGINAL_SUFFIX}"\n'
+        # Why the directory and not $0: pre-commit may rename this file to <hook>.legacy.
+        # Why ${0%/*} and not dirname: one process less on every commit (git runs hooks by a
+        # path, so $0 holds a slash).
+        f'sc_orig="${{0%/*}}/{hook}{ORIGINAL_SUFFIX}"\n'
         f"{head}{original}\n"
         f"{record}\n"
         'exit "$sc_status"\n'

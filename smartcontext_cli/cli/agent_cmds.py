@@ -400,8 +400,8 @@ def error_list(
                 f"E{g.id}",
                 g.count,
                 "resolved" if g.resolved else "open",
-                o.one_line(g.action, 30),
-                o.one_line(headline(g.error), 80),
+                o.cell(g.action, 30),
+                o.cell(headline(g.error), 80),
             ]
             for g in groups
         ]
@@ -543,7 +543,7 @@ def strategy_history(
     else:
         o.table(
             ["version", "update", "text", "at"],
-            [[r["version"], r["kind"], o.one_line(r["text"], 70), r["at"][:19]] for r in records],
+            [[r["version"], r["kind"], o.cell(r["text"], 70), r["at"][:19]] for r in records],
         )
 
 
