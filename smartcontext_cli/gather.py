@@ -42,10 +42,12 @@ STANDING_KINDS = frozenset({"decision", "preference"})
 STANDING_IMPORTANCE = 0.8
 
 
-def candidate_limit(budget: int) -> int:
-    """How many memories to rank: more than can fit (a memory and its bullet take about ten
-    tokens at the least), so no cap leaves budget unused while matches remain."""
-    return max(20, budget // 10)
+def candidate_limit(budget: int, wide: bool = False) -> int:
+    """How many memories to rank: about as many as fit at 25 tokens each; ``wide``: as many as
+    fit at 5 (the least a memory takes), ranked only when the first pass left budget unused
+    while every candidate got in (``MemoryStore.compile``). No cap: a 128k budget can hold
+    thousands."""
+    return max(20, budget // (5 if wide else 25))
 
 
 class CompileMixin:
@@ -218,7 +220,9 @@ class CompileMixin:
             planned = "; ".join(reasons) or None
             replanned = planned or f"{', '.join(changed)} changed"
             frozen = None
-        memories_found = self._relevant(search_text, budget, frozen) if exists else []
+        memories_found, saturated = (
+            self._relevant(search_text, budget, frozen) if exists else ([], False)
+        )
         session, more = self._session(budget, frozen) if exists else ([], False)
         recall = self._recall(search_text, budget) if exists else []
         pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
@@ -246,26 +250,36 @@ class CompileMixin:
         compiler = ContextCompiler(
             self.attention_manager(), encoding=encoding if explicit_encoding else None
         )
-        ctx = compiler.compile(
-            **gathered,
-            token_budget=budget,
-            include_context_graph=include_context_graph,
-            temporal_decay=temporal_decay,
-            semantic_chunking=semantic_chunking,
-            query=query,
-            format=format,
-            mode=mode_name,
-            strict=strict,
-            model=self.settings.get("model"),
-            safety_margin=self.settings.get("safety_margin"),
-            counter=counter,
-            session_fetch=SESSION_FETCH,
-            session_more=more,
-            recall=recall,
-            frozen=frozen,
-            frozen_key=key,
-            created=now(),
-        )
+        created = now()
+
+        def run() -> CompiledContext:
+            return compiler.compile(
+                **gathered,
+                token_budget=budget,
+                include_context_graph=include_context_graph,
+                temporal_decay=temporal_decay,
+                semantic_chunking=semantic_chunking,
+                query=query,
+                format=format,
+                mode=mode_name,
+                strict=strict,
+                model=self.settings.get("model"),
+                safety_margin=self.settings.get("safety_margin"),
+                counter=counter,
+                session_fetch=SESSION_FETCH,
+                session_more=more,
+                recall=recall,
+                frozen=frozen,
+                frozen_key=key,
+                created=created,
+            )
+
+        ctx = run()
+        if saturated and _underfilled(ctx):
+            # Every ranked memory got in, budget is left, and more may match: rank wider.
+            wider, _ = self._relevant(search_text, budget, frozen, wide=True)
+            gathered["memories"] = [*pinned[:n_mem], *wider]
+            ctx = run()
         ctx.branch = branch
         if mode_note:
             ctx.notes.insert(0, mode_note)
@@ -290,7 +304,10 @@ class CompileMixin:
         doc = self.storage.get_doc(COMPILER, f"counts-{tokenizer.name}") if exists else None
         return CountCache(tokenizer, dict((doc or {}).get("counts", {})))
 
-    def _relevant(self, text: str, budget: int, frozen: Frozen | None = None) -> list[Memory]:
+    def _relevant(
+        self, text: str, budget: int, frozen: Frozen | None = None, wide: bool = False
+    ) -> tuple[list[Memory], bool]:
+        """The memories to rank for ``text``, and whether search returned as many as asked."""
         from datetime import datetime, timezone
 
         from .clock import parse
@@ -298,13 +315,14 @@ class CompileMixin:
 
         newest = self.storage.list_memories(limit=1)
         if not newest:
-            return []
+            return [], False
         try:
             ref = parse(newest[0].created_at)
         except ValueError:
             ref = datetime.now(timezone.utc)
-        limit = candidate_limit(budget)
+        limit = candidate_limit(budget, wide)
         found = search(self.storage, text, limit, now=ref)
+        saturated = len(found) >= limit
         # Why standing memories: a decision or preference binds the whole project even when it
         # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
         # rank after every match (relevance 0: they never raise the quality score) and take
@@ -328,7 +346,7 @@ class CompileMixin:
                     held.score = 0.0
                     found.append(held)
                     seen.add(mid)
-        return found
+        return found, saturated
 
     def _session(self, budget: int, frozen: Frozen | None = None) -> tuple[list[SessionItem], bool]:
         """The newest session items that could possibly fit (and, continuing a prompt, every
@@ -505,6 +523,13 @@ class CompileMixin:
             )
             raise NotFoundError(f"{what} in namespace '{self.namespace}'")
         return explain_record(doc)
+
+
+def _underfilled(ctx: CompiledContext) -> bool:
+    dropped = any(
+        d["outcome"] == "dropped" and d["item"].startswith("memory ") for d in ctx.decisions
+    )
+    return not dropped and ctx.total_tokens < 0.98 * ctx.effective_budget
 
 
 def _collection(branch: dict[str, Any]) -> str:
