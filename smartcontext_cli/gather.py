@@ -220,9 +220,21 @@ class CompileMixin:
             planned = "; ".join(reasons) or None
             replanned = planned or f"{', '.join(changed)} changed"
             frozen = None
+        # The head's memories follow the goal; a query that differs from it chooses its own,
+        # which fill the tail (assembly.py), so a changing query never moves the head.
+        separate = query is not None and query.strip() != (goal or "").strip()
+        head_text = (goal or "") if separate else search_text
         memories_found, saturated = (
-            self._relevant(search_text, budget, frozen) if exists else ([], False)
+            self._relevant(head_text, budget, frozen) if exists else ([], False)
         )
+        query_found: list[Memory] | None = None
+        if separate:
+            query_found, q_saturated = (
+                self._relevant(query or "", budget, None, standing=False) if exists else ([], False)
+            )
+            held = {m.id for m in memories_found}
+            query_found = [m for m in query_found if m.id not in held]
+            saturated = saturated or q_saturated
         session, more = self._session(budget, frozen) if exists else ([], False)
         recall = self._recall(search_text, budget) if exists else []
         pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
@@ -241,7 +253,7 @@ class CompileMixin:
             compact_tasks=self.open_task_lines(True) if exists else [],
             errors=self.unresolved_error_lines() if exists else [],
         )
-        if not any(gathered.values()):
+        if not any(gathered.values()) and not query_found:
             raise NotFoundError(
                 f"nothing to compile in namespace '{self.namespace}': "
                 "set a goal (smartcontext goal "
@@ -251,6 +263,7 @@ class CompileMixin:
             self.attention_manager(), encoding=encoding if explicit_encoding else None
         )
         created = now()
+        gathered_query = query_found
 
         def run() -> CompiledContext:
             return compiler.compile(
@@ -269,6 +282,7 @@ class CompileMixin:
                 session_fetch=SESSION_FETCH,
                 session_more=more,
                 recall=recall,
+                query_memories=gathered_query,
                 frozen=frozen,
                 frozen_key=key,
                 created=created,
@@ -277,8 +291,12 @@ class CompileMixin:
         ctx = run()
         if saturated and _underfilled(ctx):
             # Every ranked memory got in, budget is left, and more may match: rank wider.
-            wider, _ = self._relevant(search_text, budget, frozen, wide=True)
+            wider, _ = self._relevant(head_text, budget, frozen, wide=True)
             gathered["memories"] = [*pinned[:n_mem], *wider]
+            if separate:
+                wider_q, _ = self._relevant(query or "", budget, None, wide=True, standing=False)
+                held = {m.id for m in wider}
+                gathered_query = [m for m in wider_q if m.id not in held]
             ctx = run()
         ctx.branch = branch
         if mode_note:
@@ -305,7 +323,12 @@ class CompileMixin:
         return CountCache(tokenizer, dict((doc or {}).get("counts", {})))
 
     def _relevant(
-        self, text: str, budget: int, frozen: Frozen | None = None, wide: bool = False
+        self,
+        text: str,
+        budget: int,
+        frozen: Frozen | None = None,
+        wide: bool = False,
+        standing: bool = True,
     ) -> tuple[list[Memory], bool]:
         """The memories to rank for ``text``, and whether search returned as many as asked."""
         from datetime import datetime, timezone
@@ -321,14 +344,14 @@ class CompileMixin:
         except ValueError:
             ref = datetime.now(timezone.utc)
         limit = candidate_limit(budget, wide)
-        found = search(self.storage, text, limit, now=ref)
+        found = search(self.storage, text, limit, now=ref) if text.strip() else []
         saturated = len(found) >= limit
         # Why standing memories: a decision or preference binds the whole project even when it
         # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
         # rank after every match (relevance 0: they never raise the quality score) and take
         # only budget the matches left unused. Other unmatched memories stay out: padding.
         seen = {m.id for m in found}
-        for memory in self.storage.list_memories(limit=limit):
+        for memory in self.storage.list_memories(limit=limit) if standing else ():
             if len(found) >= limit:
                 break
             standing = memory.kind in STANDING_KINDS or memory.importance >= STANDING_IMPORTANCE
