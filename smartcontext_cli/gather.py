@@ -189,7 +189,8 @@ class CompileMixin:
         # "Write tests for token refresh" is what makes "tokens expire after 1h" relevant to
         # the goal "Implement the OAuth2 login flow", which shares no word with it.
         tasks = [t.text for t, _ in self.list_tasks(include_closed=False)] if exists else []
-        search_text = query if query is not None else " ".join([goal or "", *tasks]).strip()
+        goal_text = " ".join([goal or "", *tasks]).strip()
+        search_text = query if query is not None else goal_text
         branch = self.current_branch() if exists else None
         strategy = self.strategy_entries() if exists else []
         prefix = self.get_stable_prefix() if exists else None
@@ -223,7 +224,7 @@ class CompileMixin:
         # The head's memories follow the goal; a query that differs from it chooses its own,
         # which fill the tail (assembly.py), so a changing query never moves the head.
         separate = query is not None and query.strip() != (goal or "").strip()
-        head_text = (goal or "") if separate else search_text
+        head_text = goal_text if separate else search_text
         memories_found, saturated = (
             self._relevant(head_text, budget, frozen) if exists else ([], False)
         )
