@@ -371,7 +371,7 @@ def test_messages_point_the_right_way(sc):
     short = sc("show", "402")
     assert short.exit_code == 2
     assert short.stderr == "smartcontext: error: memory ids need at least 4 characters, got '402'\n"
-    sc("compile")
+    assert sc("compile", "-M", "an extra memory").exit_code == 0
     assert sc("stats", "--last", "0").stderr == "1 compile recorded; --last 0 shows none\n"
     sc("session", "add", "user", "one event")
     nothing = sc("compact", "-p", "50")
