@@ -71,6 +71,7 @@ class CompileMixin:
         def get_stable_prefix(self) -> str | None: ...
         def strategy_entries(self) -> list[str]: ...
         def open_task_lines(self, compact: bool = False) -> list[str]: ...
+        def list_tasks(self, include_closed: bool = True) -> list[tuple[Any, int]]: ...
         def unresolved_error_lines(self) -> list[str]: ...
         def consume_cache_break(self) -> str | None: ...
         def pending_cache_break(self) -> str | None: ...
@@ -184,7 +185,12 @@ class CompileMixin:
         goal = self.get_goal() if exists else None
         mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
         counter = self._counter(encoding, explicit_encoding, exists)
-        search_text = query if query is not None else goal or ""
+        # Why the open tasks too: the goal names the aim, the checklist what is being done now.
+        # "Write tests for token refresh" is what makes "tokens expire after 1h" relevant to
+        # the goal "Implement the OAuth2 login flow", which shares no word with it.
+        tasks = [t.text for t, _ in self.list_tasks(include_closed=False)] if exists else []
+        goal_text = " ".join([goal or "", *tasks]).strip()
+        search_text = query if query is not None else goal_text
         branch = self.current_branch() if exists else None
         strategy = self.strategy_entries() if exists else []
         prefix = self.get_stable_prefix() if exists else None
@@ -218,7 +224,7 @@ class CompileMixin:
         # The head's memories follow the goal; a query that differs from it chooses its own,
         # which fill the tail (assembly.py), so a changing query never moves the head.
         separate = query is not None and query.strip() != (goal or "").strip()
-        head_text = (goal or "") if separate else search_text
+        head_text = goal_text if separate else search_text
         memories_found, saturated = (
             self._relevant(head_text, budget, frozen) if exists else ([], False)
         )

@@ -170,9 +170,13 @@ def _load_ranks(spec: EncodingSpec, cache_dir: Path | None) -> dict[bytes, int]:
     ranks = _parse_ranks(data)
     if cached is not None:
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
+            # Private like the rest of the data directory: 0700 directories, a 0600 file.
+            cached.parent.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            cached.parent.mkdir(exist_ok=True, mode=0o700)
             tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps(ranks))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(marshal.dumps(ranks))
             os.replace(tmp, cached)
         except OSError:
             pass  # a read-only data dir only costs speed
@@ -337,8 +341,10 @@ def model_profile(
     encoding when it is available offline. Any other model's counts are labelled estimates.
     """
     chosen = resolve_encoding(encoding)
-    if margin is not None and not 0.0 <= margin < 0.9:
-        raise UsageError(f"safety_margin must be at least 0 and below 0.9, got {margin}")
+    if margin is not None:
+        from .config import check_safety_margin  # the rule config files are held to
+
+        check_safety_margin(margin)
     if chosen != DEFAULT_ENCODING and rank_file(chosen) is None:
         # Asked for an encoding that is not on disk: never download; count with the one that
         # is, and keep a margin for the difference.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -76,13 +77,40 @@ def _doc_fields(record: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     return collection, key, data
 
 
+MAX_INT = 2**63 - 1  # SQLite's largest integer; the JSON backend keeps to it too
+MEMORY_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def _counter_fields(record: dict[str, Any]) -> tuple[str, int]:
     name, value = record.get("name"), record.get("value")
     if not isinstance(name, str) or not name:
         raise UsageError("a counter record needs a text 'name' field")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UsageError(f"counter {name!r}: 'value' must be a whole number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise UsageError(
+            f"counter {name!r}: 'value' must be a whole number from 0 to 2^63-1, got {value!r}"
+        )
     return name, value
+
+
+def _memory(record: dict[str, Any]) -> Memory:
+    """A memory record, held to what ``show`` and ``forget`` can address: 32 hex digits.
+
+    Why here and not in ``Memory.from_dict``: stores written by earlier versions are read
+    through it too, and must stay readable; an import is where new ids come in.
+    """
+    memory_id = record.get("id")
+    if memory_id is not None and not (
+        isinstance(memory_id, str) and MEMORY_ID.fullmatch(memory_id)
+    ):
+        raise UsageError(
+            f"invalid memory id {memory_id!r}: ids are 32 lower-case hex digits, as "
+            "smartcontext makes them (leave 'id' out to get a new one)"
+        )
+    count = record.get("token_count")
+    if isinstance(count, int) and not isinstance(count, bool) and not 0 <= count <= MAX_INT:
+        raise UsageError(f"token_count must be from 0 to 2^63-1, got {count!r}")
+    # from_dict reads only the memory fields, so "type" needs no copy without it.
+    return Memory.from_dict(record)
 
 
 @contextmanager
@@ -103,24 +131,38 @@ def paused_gc() -> Iterator[None]:
 
 
 def import_records(
-    storage: Storage, records: Iterable[dict[str, Any]], progress: Any = None
+    storage: Storage,
+    records: Iterable[dict[str, Any]],
+    progress: Any = None,
+    origin: tuple[str, list[int]] | None = None,
 ) -> dict[str, int]:
-    """Import records in one transaction; returns counts per record type."""
+    """Import records in one transaction; returns counts per record type.
+
+    ``origin`` (a file name and each record's line number) puts ``FILE:LINE:`` in front of
+    an error about a record, so a bad line of a large export can be found.
+    """
     with paused_gc():
-        return _import_records(storage, records, progress)
+        position = [0]
+        try:
+            return _import_records(storage, records, progress, position)
+        except UsageError as exc:
+            if origin is None or position[0] >= len(origin[1]):
+                raise
+            name, lines = origin
+            raise UsageError(f"{name}:{lines[position[0]]}: {exc}") from None
 
 
 def _import_records(
-    storage: Storage, records: Iterable[dict[str, Any]], progress: Any
+    storage: Storage, records: Iterable[dict[str, Any]], progress: Any, position: list[int]
 ) -> dict[str, int]:
     counts = {"memories": 0, "docs": 0, "counters": 0}
     batch: list[Memory] = []
     with storage.transaction():
-        for record in records:
+        for index, record in enumerate(records):
+            position[0] = index
             kind = record.get("type")
             if kind == "memory":
-                # from_dict reads only the memory fields, so "type" needs no copy without it.
-                batch.append(Memory.from_dict(record))
+                batch.append(_memory(record))
                 if len(batch) >= BATCH:
                     storage.upsert_memories(batch)
                     counts["memories"] += len(batch)
@@ -153,8 +195,12 @@ def import_all(storage: Storage, data: dict[str, Any]) -> dict[str, int]:
     return import_records(storage, data_to_records(data))
 
 
-def read_jsonl(stream: IO[str], name: str = "<stdin>") -> Iterator[dict[str, Any]]:
+def read_jsonl(
+    stream: IO[str], name: str = "<stdin>", lines: list[int] | None = None
+) -> Iterator[dict[str, Any]]:
     """Parse JSONL lines; a bad line is reported with its file name and line number.
+
+    ``lines`` receives each record's line number (for ``import_records``' ``origin``).
 
     The cyclic GC is paused until the generator is exhausted or closed: a reader that keeps
     every record (``list(read_jsonl(...))``) otherwise pays full collections over all of them.
@@ -169,6 +215,8 @@ def read_jsonl(stream: IO[str], name: str = "<stdin>") -> Iterator[dict[str, Any
                 raise UsageError(f"{name}:{number}: not valid JSON ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise UsageError(f"{name}:{number}: expected a JSON object")
+            if lines is not None:
+                lines.append(number)
             yield record
 
 
