@@ -283,7 +283,15 @@ def task_groups(lines: Sequence[str], section_label: str) -> list[Candidate]:
             groups[-1].append(line.rstrip())
         else:
             groups.append([line.strip()])
+    # Why not raw when it starts with a joiner ("/deploy"): a raw block would start with it and
+    # break the block rule (layout.py); as a list entry ("- /deploy") it starts with "-".
     return [
-        Candidate("focus", "\n".join(g), f"{section_label} {g[0][:40]}", raw=True, cuttable=False)
+        Candidate(
+            "focus",
+            "\n".join(g),
+            f"{section_label} {g[0][:40]}",
+            raw=not layout.joins(g[0]),
+            cuttable=False,
+        )
         for g in groups
     ]

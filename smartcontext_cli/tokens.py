@@ -10,12 +10,13 @@ Guarantees:
 - Lazy: importing this module imports nothing heavy. tiktoken loads on the first count that is not
   already cached, and the parsed rank table is itself cached (``marshal``, keyed by the rank file's
   sha256) so a cold load skips the base64 parsing.
-- Block additivity: for these encodings, if ``a`` ends with ``"\\n"`` and ``b`` starts with a
-  non-whitespace character other than ``/``, then ``count(a + b) == count(a) + count(b)``: the
-  pre-tokeniser regexes never match across such a boundary (tests/test_tokens.py checks it with
-  hypothesis). The compiler renders prompts as such blocks, so a prompt's exact count is the sum
-  of its blocks' counts, and counts cached per block (``CountCache``) keep it exact without the
-  encoder.
+- Block additivity: for every encoding here, if ``a`` ends with ``"\\n"`` and ``b`` starts with
+  a character that is neither whitespace nor one of ``JOINERS``, then ``count(a + b) ==
+  count(a) + count(b)``: the pre-tokeniser regexes never match across such a boundary
+  (tests/test_block_rule.py checks it with hypothesis against the split patterns tiktoken
+  itself ships, and checks that ours are those). The compiler renders prompts as such blocks,
+  so a prompt's exact count is the sum of its blocks' counts, and counts cached per block
+  (``CountCache``) keep it exact without the encoder.
 - If no encoding can be loaded, ``estimate_tokens`` stands in and the tokenizer says so
   (``exact`` is False, ``warning`` is one line for stderr).
 """
@@ -51,6 +52,11 @@ O200K_PATTERN = "|".join(
     ]
 )
 _OPENAI_BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
+# Characters some encoding's pre-tokeniser joins to the newline that ends the block before:
+# o200k_base's punctuation piece `` ?[^\s\p{L}\p{N}]+[\r\n/]*`` runs on from ".\n" or ">\n"
+# into a following "/". cl100k_base joins nothing. No block but the first may start with one
+# (layout.py); the rule is the same for every encoding, so a prompt's text never depends on it.
+JOINERS = frozenset("/")
 
 
 @dataclass(frozen=True)
