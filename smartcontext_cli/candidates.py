@@ -152,6 +152,28 @@ def as_item(obj: Any) -> ContextItem:
     raise UsageError(f"cannot compile an item of type {type(obj).__name__}")
 
 
+ADHOC = (
+    ("memories", "memory", "--memory"),
+    ("observations", "observation", "--observation"),
+    ("artifacts", "artifact", "--artifact"),
+    ("system", "system text", "--system"),
+)
+
+
+def require_text(given: dict[str, Sequence[Any]]) -> None:
+    """Refuse an empty ad-hoc item (``-M ""``): it would print an empty entry. ``given`` maps
+    ``memories``/``observations``/``artifacts``/``system`` to what the caller passed."""
+    for key, kind, option in ADHOC:
+        for value in given.get(key, ()):
+            text = value.text if isinstance(value, ContextItem) else str(value)
+            if not text.strip():
+                name = getattr(value, "name", None)
+                what = f"the artifact {name}" if name else f"an ad-hoc {kind}"
+                raise UsageError(
+                    f"{what} is empty ({option}): give it some text or leave it out"
+                )
+
+
 def split_lines(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []

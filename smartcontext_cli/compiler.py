@@ -37,7 +37,7 @@ from .candidates import (
     split_lines,
     task_groups,
 )
-from .errors import UsageError
+from .errors import BudgetError, SmartContextError, UsageError
 from .packing import GROUP_OF, REPRISE, Packed, Plan, pack
 from .tokens import CountCache, Tokenizer, default_cache_dir, model_profile
 
@@ -161,9 +161,10 @@ class ContextCompiler:
         from .text import query_terms
 
         qterms = set(query_terms(query_text))
-        mem_items = [_redacted_item(as_item(m), found) for m in memories]
-        obs_items = [_redacted_item(as_item(o), found) for o in observations]
-        art_items = [_redacted_item(as_item(a), found) for a in artifacts]
+        # Empty items are skipped: they would print an empty entry (the CLI refuses them).
+        mem_items = [_redacted_item(it, found) for it in _texts(memories)]
+        obs_items = [_redacted_item(it, found) for it in _texts(observations)]
+        art_items = [_redacted_item(it, found) for it in _texts(artifacts)]
         for a in art_items:  # a multi-line string is content; one line is a reference
             if a.name is None and "\n" in a.text.strip():
                 a.name = a.id or f"artifact {art_items.index(a) + 1}"
@@ -218,6 +219,8 @@ class ContextCompiler:
             session_more=session_more,
         )
         packed = pack(plan, counter)
+        if format == "messages":
+            _require_user_message(plan, packed, token_budget, strict)
         notes = [profile.note] if profile.note and not profile.fallback else []
         if found.total:
             notes.append(found.summary() + " from the prompt")
@@ -283,6 +286,33 @@ class ContextCompiler:
         if not self.history:
             raise UsageError("nothing compiled yet")
         return explain_record(self.history[-1])
+
+
+def _require_user_message(plan: Plan, packed: Packed, budget: int, strict: bool) -> None:
+    """``messages`` must hold a user message: a list with only a system message (or none) is
+    no request at all, so the compile fails rather than print it."""
+    head = ("prefix", "system")
+    if any(b.section not in head for b in packed.ordered()):
+        return
+    wanted = bool(plan.goal or plan.focus) or any(
+        cands for section, cands in plan.sections.items() if section != "related"
+    )
+    if not wanted:
+        raise SmartContextError(
+            "--format messages needs a user message, but there is only system text to compile: "
+            "set a goal, remember something, or pass --memory/--observation/--artifact"
+        )
+    used = sum(b.tokens for b in packed.ordered())
+    message = (
+        f"--format messages needs a user message, but the budget of {budget} tokens leaves no "
+        f"room for one after the system text ({used} tokens): raise --budget or use another "
+        "format"
+    )
+    raise BudgetError(message) if strict else SmartContextError(message)
+
+
+def _texts(values: Sequence[Any]) -> list[ContextItem]:
+    return [it for it in map(as_item, values) if it.text.strip()]
 
 
 def _lines_blocks(value: str | Sequence[str] | None) -> list[str]:

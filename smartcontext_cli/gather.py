@@ -154,9 +154,12 @@ class CompileMixin:
         ``ContextItem``) to what the store provides; they rank first in their sections.
         Returns exactly what ``smartcontext compile`` prints (``render()``).
         """
+        from .candidates import require_text
         from .compiler import ContextCompiler
         from .errors import NotFoundError
 
+        given = {"memories": memories, "observations": observations, "artifacts": artifacts}
+        require_text({**given, "system": system})
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
         # over the model's own encoding (tokens.model_profile).
