@@ -14,14 +14,17 @@ Guarantees:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import layout
 from .errors import UsageError
 from .tokens import CountCache, block_hash
+
+if TYPE_CHECKING:
+    from .prepare import Preparer
 
 HALF_LIFE_DAYS = 14.0
 REPRISE_MAX_CHARS = 300
@@ -58,19 +61,40 @@ class Candidate:
     reason: str = "not reached: the budget was spent on better-ranked items"
     fraction: float = 0.0  # how much of it made it in (quality)
     kept: tuple[str, int] | None = None  # (block, tokens) when cut
+    # Set when the body is only a window of a much longer text: how its count was estimated.
+    partial: str = ""
+    shown: int = 0  # characters of the item's text the body holds (prepare.py)
+    # Deferred preparation (prepare.py): fills body, min_cut and keys on first use; a sizer
+    # counts an item whose body may be a window.
+    prepare: Callable[[Candidate], None] | None = field(default=None, repr=False, compare=False)
+    sizer: Callable[[Candidate, CountCache], int] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def ready(self) -> Candidate:
+        """The candidate with its body, min_cut and keys filled (prepared on first use)."""
+        if self.prepare is not None:
+            prepare, self.prepare = self.prepare, None
+            prepare(self)
+        return self
 
     def shape(self, body: str) -> str:
         return layout.block(body) if self.raw else layout.item(body, self.lead)
 
     def render(self) -> str:
         if not self.text:
+            self.ready()
             self.text = self.shape(self.body)
             self.key = block_hash(self.text)
         return self.text
 
     def count(self, counter: CountCache) -> int:
         if self.tokens is None:
-            self.tokens = counter.count(self.render(), self.key, self.hint)
+            self.ready()
+            if self.sizer is not None:
+                self.tokens = self.sizer(self, counter)
+            else:
+                self.tokens = counter.count(self.render(), self.key, self.hint)
         return self.tokens
 
     def include(self, reason: str) -> None:
@@ -169,9 +193,7 @@ def require_text(given: dict[str, Sequence[Any]]) -> None:
             if not text.strip():
                 name = getattr(value, "name", None)
                 what = f"the artifact {name}" if name else f"an ad-hoc {kind}"
-                raise UsageError(
-                    f"{what} is empty ({option}): give it some text or leave it out"
-                )
+                raise UsageError(f"{what} is empty ({option}): give it some text or leave it out")
 
 
 def split_lines(value: str | Sequence[str] | None) -> list[str]:
@@ -212,21 +234,47 @@ def _lexical(query: set[str], text: str) -> float:
 
 
 def rank_items(
-    section: str, items: Sequence[ContextItem], query: set[str], ref: datetime | None, decay: bool
+    section: str,
+    items: Sequence[ContextItem],
+    query: set[str],
+    ref: datetime | None,
+    decay: bool,
+    prep: Preparer | None = None,
 ) -> list[Candidate]:
-    """Candidates best first: relevance to the query, recency (decay) and importance."""
+    """Candidates best first: relevance to the query, recency (decay) and importance.
+
+    Relevance, the item's weight in the quality score (README, "Quality score"): 1 for every
+    item when there is no query. An item the search scored: its score over the section's best.
+    Any other item, those given for this compile included: the share of the query's words it
+    contains, over the best such share in its section, or as it is beside search results,
+    whose best is a full match. The store's standing memories (unscored) stay at 0. Given
+    (pinned) items rank first whatever their relevance, but count only for what they match.
+    """
+    limit = prep.window if prep is not None else None
     scored = [it.score for it in items if it.score is not None and it.score > 0]
     top = max(scored, default=0.0)
-    lexical = [_lexical(query, it.text + " " + (it.name or "")) for it in items] if not top else []
-    top_lex = max(lexical, default=0.0)
+
+    def words(it: ContextItem) -> str:
+        # Why the limit: only a window of a huge text can be in the prompt (prepare.py).
+        text = it.text if limit is None else it.text[:limit]
+        return text + " " + (it.name or "")
+
+    lexical = {
+        i: _lexical(query, words(it))
+        for i, it in enumerate(items)
+        if query and (not top or (it.pinned and it.score is None))
+    }
+    best = 1.0 if top else max(lexical.values(), default=0.0)
     out = []
     for i, it in enumerate(items):
-        if it.pinned or (not query and not top):
+        if not query and not top:
             rel = 1.0
         elif top and it.score is not None:
             rel = max(0.0, min(1.0, it.score / top))
+        elif i in lexical:
+            rel = lexical[i] / best if best else 0.0
         else:
-            rel = lexical[i] / top_lex if top_lex else 0.0
+            rel = 0.0
         age = _age_days(it.created_at, ref) if decay else None
         recency = 0.5 ** (age / HALF_LIFE_DAYS) if age is not None else 1.0
         score = (
@@ -234,51 +282,73 @@ def rank_items(
             if decay
             else (0.85 * rel + 0.15 * it.importance)
         )
-        out.append(make_candidate(section, it, rel, score + (1.0 if it.pinned else 0.0), i))
+        rank = score + (1.0 if it.pinned else 0.0)
+        out.append(make_candidate(section, it, rel, rank, i, prep))
     order = sorted(range(len(out)), key=lambda i: (-out[i].rank, i))
     return [out[i] for i in order]
 
 
-def make_candidate(section: str, it: ContextItem, rel: float, rank: float, index: int) -> Candidate:
-    """The candidate for ``it``; ``index`` (its input position) names it when it has no id."""
-    body = layout.clean(it.text)
-    min_cut = 0
-    if it.name is not None:
-        body, min_cut = layout.fenced(it.name, body, layout.language(it.name.split(" (")[0]))
+def make_candidate(
+    section: str,
+    it: ContextItem,
+    rel: float,
+    rank: float,
+    index: int,
+    prep: Preparer | None = None,
+) -> Candidate:
+    """The candidate for ``it``; ``index`` (its input position) names it when it has no id.
+
+    With ``prep`` its text is prepared (redacted, escaped, windowed) only when first needed.
+    """
     what = {"memories": "memory", "artifacts": "artifact", "observations": "observation"}[section]
-    keys = (
-        set(it.tags)
-        | set(_ARTIFACT_REF.findall(body))
-        | set(_FILE.findall(body))
-        | set(_CODE.findall(body))
-    )
-    if it.id and it.id.startswith("#a"):
-        keys.add(it.id)
-    return Candidate(
+    cand = Candidate(
         section,
-        body,
+        "",
         f"{what} {it.id}" if it.id else f"{what} {index + 1} (given)",
         relevance=rel,
         rank=round(rank, 6),
         lead=f"{it.role}: " if it.role else "",
-        fetch=it.fetch,
+        fetch=prep.escape(it.fetch) if prep is not None and it.fetch else it.fetch,
         seq=it.seq,
-        min_cut=min_cut,
         # Why only then: an item with a slot of its own (a stored memory, or a count given by
         # the caller) keeps its count there; the rest go to the compile's count cache.
         hint=(it.token_encoding, it.token_count)
         if it.token_count is not None or hasattr(it.source, "importance")
         else None,
         source=it.source,
-        keys=tuple(sorted(keys)),
     )
+    if prep is None:
+        fill(cand, it, it.text, it.name, list(it.tags))
+    else:
+        prep.defer(cand, it)
+    return cand
+
+
+def fill(cand: Candidate, it: ContextItem, text: str, name: str | None, tags: list[str]) -> None:
+    """Set ``cand``'s body (fenced under ``name`` for artifact content), the position before
+    which it must not be cut, and its context-graph keys, from already prepared text."""
+    body = layout.clean(text)
+    min_cut = 0
+    if name is not None:
+        lang = layout.language((it.name or name).split(" (")[0])
+        body, min_cut = layout.fenced(name, body, lang)
+    keys = (
+        set(tags)
+        | set(_ARTIFACT_REF.findall(body))
+        | set(_FILE.findall(body))
+        | set(_CODE.findall(body))
+    )
+    if it.id and it.id.startswith("#a"):
+        keys.add(it.id)
+    cand.body, cand.min_cut, cand.keys = body, min_cut, tuple(sorted(keys))
+    cand.text = cand.key = ""
 
 
 def context_graph(included: list[Candidate]) -> list[Candidate]:
     """Cross-references: included items that share a tag, a file, an artifact or a code name."""
     groups: dict[str, list[Candidate]] = {}
     for c in included:
-        for key in c.keys:
+        for key in c.ready().keys:
             groups.setdefault(key, []).append(c)
     shared = sorted(
         ((k, v) for k, v in groups.items() if len(v) > 1), key=lambda kv: (-len(kv[1]), kv[0])

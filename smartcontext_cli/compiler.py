@@ -17,6 +17,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from enum import Enum
@@ -137,17 +138,6 @@ class ContextCompiler:
         if format not in layout.FORMATS:
             raise UsageError(f"unknown format {format!r}: use {', '.join(layout.FORMATS)}")
         profile = model_profile(model, self.encoding, self.encoding is not None, safety_margin)
-        # Secrets never reach a prompt: every text is redacted before it is counted or packed.
-        from .redaction import Redactions, redact
-
-        found = Redactions()
-        goal = redact(goal, found) if goal else goal
-        prefix = redact(prefix, found) if prefix else prefix
-        system = _redact_all(system, found)
-        strategy = _redact_all(strategy, found)
-        tasks = [redact(t, found) for t in tasks]
-        compact_tasks = None if compact_tasks is None else [redact(t, found) for t in compact_tasks]
-        errors = [redact(e, found) for e in errors]
         if counter is None:
             counter = CountCache(Tokenizer(profile.encoding, self.cache_dir or default_cache_dir()))
         elif counter.encoding != profile.encoding:
@@ -155,29 +145,38 @@ class ContextCompiler:
                 f"the count cache is for {counter.encoding} but {profile.encoding} is in use"
             )
         effective = max(1, math.floor(token_budget * (1.0 - profile.margin)))
+        # Secrets never reach a prompt: every text is prepared (redacted, and escaped in xml)
+        # before it is counted or packed; items only when the packer first looks at them.
+        from .prepare import Preparer
+        from .redaction import redact
+
+        prep = Preparer(effective, xml=format == "xml")
+        text = prep.text
         mode_name = self.attention.resolve(mode)
         policy = self.attention.policy(mode_name)
-        query_text = query if query is not None else goal or ""
+        # The query ranks and is recorded; it is never printed, so it is not escaped.
+        query_text = redact(query if query is not None else goal or "")
         from .text import query_terms
 
         qterms = set(query_terms(query_text))
         # Empty items are skipped: they would print an empty entry (the CLI refuses them).
-        mem_items = [_redacted_item(it, found) for it in _texts(memories)]
-        obs_items = [_redacted_item(it, found) for it in _texts(observations)]
-        art_items = [_redacted_item(it, found) for it in _texts(artifacts)]
-        for a in art_items:  # a multi-line string is content; one line is a reference
+        mem_items = _texts(memories)
+        obs_items = _texts(observations)
+        art_items = _texts(artifacts)
+        for i, a in enumerate(art_items):  # a multi-line string is content; one line, a reference
             if a.name is None and "\n" in a.text.strip():
-                a.name = a.id or f"artifact {art_items.index(a) + 1}"
+                art_items[i] = dataclasses.replace(a, name=a.id or f"artifact {i + 1}")
         ref = reference_time([*mem_items, *obs_items, *art_items]) if temporal_decay else None
         n_obs = len(obs_items)
         obs_cands = [
-            make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i)
+            make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i, prep)
             for i, it in enumerate(obs_items)
         ]
-        goal_text = layout.clean(goal) if goal and goal.strip() else None
-        focus = task_groups([t for t in tasks if t.strip()], "task")
+        goal_text = layout.clean(text(goal)) if goal and goal.strip() else None
+        tasks = [text(t) for t in tasks if t.strip()]
+        focus = task_groups(tasks, "task")
         compact = task_groups(
-            [t for t in (compact_tasks if compact_tasks is not None else tasks) if t.strip()],
+            [text(t) for t in compact_tasks if t.strip()] if compact_tasks is not None else tasks,
             "task",
         )
         if goal_text and focus and len(goal_text) <= REPRISE_MAX_CHARS and "\n" not in goal_text:
@@ -191,18 +190,18 @@ class ContextCompiler:
             style=layout.style_of(format),
             budget=effective,
             shares=dict(policy.allocation),
-            prefix=prefix if prefix and prefix.strip() else None,
-            system=_lines_blocks(system),
+            prefix=text(prefix) if prefix and prefix.strip() else None,
+            system=[text(s) for s in _lines_blocks(system)],
             goal=goal_text,
             sections={
                 "strategy": [
                     Candidate("strategy", line, f"strategy {i + 1}", relevance=1.0, cuttable=False)
-                    for i, line in enumerate(split_lines(strategy))
+                    for i, line in enumerate(split_lines(list(map(text, _lines_blocks(strategy)))))
                 ],
-                "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay),
-                "artifacts": rank_items("artifacts", art_items, qterms, ref, temporal_decay),
+                "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay, prep),
+                "artifacts": rank_items("artifacts", art_items, qterms, ref, temporal_decay, prep),
                 "errors": [
-                    Candidate("errors", layout.clean(e), f"error {i + 1}", cuttable=False)
+                    Candidate("errors", layout.clean(text(e)), f"error {i + 1}", cuttable=False)
                     for i, e in enumerate(errors)
                     if e.strip()
                 ],
@@ -215,15 +214,15 @@ class ContextCompiler:
             strict=strict,
             sticky=sticky_window,
             window_start=window_start,
-            session_fetch=session_fetch,
+            session_fetch=prep.escape(session_fetch) if session_fetch else session_fetch,
             session_more=session_more,
         )
         packed = pack(plan, counter)
         if format == "messages":
             _require_user_message(plan, packed, token_budget, strict)
         notes = [profile.note] if profile.note and not profile.fallback else []
-        if found.total:
-            notes.append(found.summary() + " from the prompt")
+        if prep.found.total:
+            notes.append(prep.found.summary() + " from the prompt")
         if profile.fallback and profile.note:
             packed.warnings.insert(0, profile.note)
         if counter.tokenizer.warning:  # no encoding loaded: always said, not only when asked
@@ -264,6 +263,7 @@ class ContextCompiler:
                 and c.tokens is not None
                 and c.hint is not None
                 and c.hint != (counter.label(c.key), c.tokens)
+                and not c.partial  # an estimate from a window is never stored as a count
                 and counter.tokenizer.exact
             ],
         )
@@ -333,25 +333,6 @@ def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
     for section in layout.SECTION_ORDER:
         cands = plan.focus if section == "focus" else plan.sections.get(section, [])
         for c in cands:
-            out.append(
-                decision(c.label, section, c.rank or c.relevance, c.tokens, c.outcome, c.reason)
-            )
+            why = f"{c.reason} ({c.partial})" if c.partial else c.reason
+            out.append(decision(c.label, section, c.rank or c.relevance, c.tokens, c.outcome, why))
     return out
-
-
-def _redact_all(value: str | Sequence[str] | None, found: Any) -> str | Sequence[str] | None:
-    from .redaction import redact
-
-    if value is None or isinstance(value, str):
-        return redact(value, found) if value else value
-    return [redact(v, found) for v in value]
-
-
-def _redacted_item(item: Any, found: Any) -> Any:
-    """The item with its text redacted; a copy when it changed, so callers' objects stay intact."""
-    import dataclasses
-
-    from .redaction import redact
-
-    clean = redact(item.text, found)
-    return item if clean == item.text else dataclasses.replace(item, text=clean)
