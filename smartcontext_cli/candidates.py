@@ -41,7 +41,7 @@ class Candidate:
     """One item that may go into the prompt, and what became of it."""
 
     section: str
-    body: str
+    _body: str  # read as ``body``, which prepares the candidate first (prepare.py)
     label: str
     relevance: float = 1.0  # its weight in the quality score, within its section
     rank: float = 0.0  # ordering score (higher first); lists arrive already sorted
@@ -61,6 +61,10 @@ class Candidate:
     reason: str = "not reached: the budget was spent on better-ranked items"
     fraction: float = 0.0  # how much of it made it in (quality)
     kept: tuple[str, int] | None = None  # (block, tokens) when cut
+    ident: str = ""  # what it is across compiles (frozen.py): m:<memory id>, s:<seq>, t:<hash>
+    placed: str | None = None  # the section it was emitted in, when not its own
+    companion: Candidate | None = None  # recalled events: the turn that makes it understandable
+    variant: Candidate | None = None  # a memory's rendering as a session-stream entry
     # Set when the body is only a window of a much longer text: how its count was estimated.
     partial: str = ""
     shown: int = 0  # characters of the item's text the body holds (prepare.py)
@@ -77,6 +81,17 @@ class Candidate:
             prepare, self.prepare = self.prepare, None
             prepare(self)
         return self
+
+    @property
+    def body(self) -> str:
+        """The item's text as it may appear in the prompt (prepared on first read)."""
+        if self.prepare is not None:
+            self.ready()
+        return self._body
+
+    @body.setter
+    def body(self, value: str) -> None:
+        self._body = value
 
     def shape(self, body: str) -> str:
         return layout.block(body) if self.raw else layout.item(body, self.lead)
@@ -99,6 +114,11 @@ class Candidate:
 
     def include(self, reason: str) -> None:
         self.outcome, self.reason, self.fraction = "included", reason, 1.0
+
+    def reset(self) -> None:
+        """Forget what a packing attempt decided (a continuation that had to re-plan)."""
+        self.outcome, self.fraction, self.kept, self.placed = "dropped", 0.0, None, None
+        self.reason = "not reached: the budget was spent on better-ranked items"
 
     def cut(self, kept: tuple[str, int], why: str) -> None:
         self.kept, self.outcome = kept, "cut"
@@ -300,11 +320,17 @@ def make_candidate(
 
     With ``prep`` its text is prepared (redacted, escaped, windowed) only when first needed.
     """
-    what = {"memories": "memory", "artifacts": "artifact", "observations": "observation"}[section]
+    what = {
+        "memories": "memory",
+        "artifacts": "artifact",
+        "observations": "observation",
+        "recall": "event",
+    }[section]
     cand = Candidate(
         section,
         "",
         f"{what} {it.id}" if it.id else f"{what} {index + 1} (given)",
+        ident=identity(it),
         relevance=rel,
         rank=round(rank, 6),
         lead=f"{it.role}: " if it.role else "",
@@ -344,6 +370,26 @@ def fill(cand: Candidate, it: ContextItem, text: str, name: str | None, tags: li
     cand.text = cand.key = ""
 
 
+def recall_lead(seq: int | None, created_at: str | None, role: str | None) -> str:
+    """The lead of an event shown outside the window: ``[#12 · 2026-11-30 14:02] user: ``,
+    so the model can tell it is old and where it sits."""
+    when = (created_at or "")[:16].replace("T", " ")
+    return f"[#{seq}{' · ' + when if when else ''}] {role or 'event'}: "
+
+
+def identity(it: ContextItem) -> str:
+    """What an item is across compiles: a stored memory by id, an event by seq, else its text
+    (as given, with its name: the prepared body may not exist yet, prepare.py)."""
+    source = it.source
+    if source is not None and hasattr(source, "importance") and hasattr(source, "id"):
+        return f"m:{source.id}"
+    if it.seq is not None:
+        return f"s:{it.seq}"
+    if it.id and it.id.startswith("#a"):
+        return f"a:{it.id}"
+    return f"t:{block_hash(f'{it.name or chr(0)}{chr(0)}{it.text}')[:24]}"
+
+
 def context_graph(included: list[Candidate]) -> list[Candidate]:
     """Cross-references: included items that share a tag, a file, an artifact or a code name."""
     groups: dict[str, list[Candidate]] = {}
@@ -356,8 +402,16 @@ def context_graph(included: list[Candidate]) -> list[Candidate]:
     links = []
     for key, members in shared[:GRAPH_GROUPS]:
         names = " · ".join(_abbrev(c.body) for c in members[:5])
+        text = f"{key}: {names}"
         links.append(
-            Candidate("related", f"{key}: {names}", f"link {key}", relevance=0.0, cuttable=False)
+            Candidate(
+                "related",
+                text,
+                f"link {key}",
+                relevance=0.0,
+                cuttable=False,
+                ident=f"t:{block_hash(text)[:24]}",
+            )
         )
     return links
 

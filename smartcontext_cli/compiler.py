@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout
+from .assembly import pack
 from .attention import AttentionManager, AttentionMode
 from .candidates import (
     REPRISE_MAX_CHARS,
@@ -34,16 +35,19 @@ from .candidates import (
     context_graph,
     make_candidate,
     rank_items,
+    recall_lead,
     reference_time,
     split_lines,
     task_groups,
 )
 from .errors import BudgetError, SmartContextError, UsageError
-from .packing import GROUP_OF, REPRISE, Packed, Plan, pack
-from .tokens import CountCache, Tokenizer, default_cache_dir, model_profile
+from .frozen import Frozen
+from .packing import GROUP_OF, REPRISE, Packed, Plan
+from .tokens import CountCache, Tokenizer, block_hash, default_cache_dir, model_profile
 
 if TYPE_CHECKING:
     from .compiled import CompiledContext
+    from .prepare import Preparer
 
 __all__ = ["ContextCompiler", "ContextItem", "TransparencyLevel", "as_item", "quality"]
 
@@ -119,15 +123,21 @@ class ContextCompiler:
         model: str | None = None,
         safety_margin: float | None = None,
         counter: CountCache | None = None,
-        window_start: int | None = None,
-        sticky_window: bool = False,
         session_fetch: str | None = None,
         session_more: bool = False,
+        recall: Sequence[tuple[Any, Any]] = (),
+        frozen: Frozen | None = None,
+        frozen_key: str = "",
+        created: str = "",
     ) -> CompiledContext:
         """One prompt within ``token_budget`` tokens; see the module docstring's guarantees.
 
         Items may be strings, ``ContextItem``, or the store's Memory / SessionItem / Artifact.
         Observations are chronological (oldest first); the other lists are in any order.
+        ``recall``: events from earlier in the session, best first, each with the turn that
+        makes it understandable (or None). ``frozen``: the state a previous compile returned
+        (``CompiledContext.frozen``), to continue it append-only (assembly.py); ``frozen_key``
+        and ``created`` label the state a break makes now.
         """
         from .compiled import CompiledContext
 
@@ -166,7 +176,8 @@ class ContextCompiler:
         for i, a in enumerate(art_items):  # a multi-line string is content; one line, a reference
             if a.name is None and "\n" in a.text.strip():
                 art_items[i] = dataclasses.replace(a, name=a.id or f"artifact {i + 1}")
-        ref = reference_time([*mem_items, *obs_items, *art_items]) if temporal_decay else None
+        # Why not the session's time: ranking memories must not change when an event is added.
+        ref = reference_time([*mem_items, *art_items]) if temporal_decay else None
         n_obs = len(obs_items)
         obs_cands = [
             make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i, prep)
@@ -195,7 +206,14 @@ class ContextCompiler:
             goal=goal_text,
             sections={
                 "strategy": [
-                    Candidate("strategy", line, f"strategy {i + 1}", relevance=1.0, cuttable=False)
+                    Candidate(
+                        "strategy",
+                        line,
+                        f"strategy {i + 1}",
+                        relevance=1.0,
+                        cuttable=False,
+                        ident=f"t:{block_hash(line)[:24]}",
+                    )
                     for i, line in enumerate(split_lines(list(map(text, _lines_blocks(strategy)))))
                 ],
                 "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay, prep),
@@ -206,16 +224,18 @@ class ContextCompiler:
                     if e.strip()
                 ],
                 "observations": obs_cands,
+                "recall": _recall_candidates(recall, prep),
             },
             focus=focus,
             compact_tasks=compact,
             graph=context_graph if include_context_graph else None,
             chunking=semantic_chunking,
             strict=strict,
-            sticky=sticky_window,
-            window_start=window_start,
             session_fetch=prep.escape(session_fetch) if session_fetch else session_fetch,
             session_more=session_more,
+            frozen=frozen,
+            key=frozen_key,
+            created=created,
         )
         packed = pack(plan, counter)
         if format == "messages":
@@ -251,9 +271,12 @@ class ContextCompiler:
                 "strategy entries": len(plan.sections["strategy"]),
                 "errors": len(plan.sections["errors"]),
                 "tasks": len(tasks),
+                "recalled events": len(plan.sections["recall"]),
             },
             window_start=packed.window_start,
             window_moved=packed.window_moved,
+            frozen=packed.frozen,
+            replanned=packed.replanned,
             query=query_text or None,
             counted=[
                 (c.source, counter.label(c.key), c.tokens)
@@ -288,6 +311,27 @@ class ContextCompiler:
         return explain_record(self.history[-1])
 
 
+def _recall_candidates(pairs: Sequence[tuple[Any, Any]], prep: Preparer) -> list[Candidate]:
+    """Recalled events as candidates, best first, each marked with its seq and time."""
+    items = [(as_item(hit), mate) for hit, mate in pairs]
+    top = max((it.score or 0.0 for it, _ in items), default=0.0)
+    out = []
+    for i, (it, mate) in enumerate(items):
+        rel = (it.score or 0.0) / top if top > 0 else 0.0
+        c = _recalled(it, rel, i, prep)
+        if mate is not None:
+            c.companion = _recalled(as_item(mate), 0.0, i, prep)
+        out.append(c)
+    return out
+
+
+def _recalled(it: ContextItem, rel: float, index: int, prep: Preparer) -> Candidate:
+    c = make_candidate("recall", it, rel, rel, index, prep)
+    c.lead = recall_lead(it.seq, it.created_at, it.role)
+    c.fetch = "smartcontext session show --raw"
+    return c
+
+
 def _require_user_message(plan: Plan, packed: Packed, budget: int, strict: bool) -> None:
     """``messages`` must hold a user message: a list with only a system message (or none) is
     no request at all, so the compile fails rather than print it."""
@@ -312,7 +356,7 @@ def _require_user_message(plan: Plan, packed: Packed, budget: int, strict: bool)
 
 
 def _texts(values: Sequence[Any]) -> list[ContextItem]:
-    return [it for it in map(as_item, values) if it.text.strip()]
+    return [it for it in map(as_item, values) if it.text and not it.text.isspace()]
 
 
 def _lines_blocks(value: str | Sequence[str] | None) -> list[str]:
@@ -322,6 +366,7 @@ def _lines_blocks(value: str | Sequence[str] | None) -> list[str]:
 
 
 def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
+    """Every candidate's outcome, listed under the section it went to (explain)."""
     from .compiled import decision
 
     out = []
@@ -333,6 +378,12 @@ def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
     for section in layout.SECTION_ORDER:
         cands = plan.focus if section == "focus" else plan.sections.get(section, [])
         for c in cands:
+            where = c.placed or section
+            shown = c.variant if c.variant is not None and where == "observations" else c
             why = f"{c.reason} ({c.partial})" if c.partial else c.reason
-            out.append(decision(c.label, section, c.rank or c.relevance, c.tokens, c.outcome, why))
+            score = c.rank or c.relevance
+            out.append(decision(c.label, where, score, shown.tokens, c.outcome, why))
+            mate = c.companion
+            if section == "recall" and mate is not None and mate.outcome != "dropped":
+                out.append(decision(mate.label, where, 0.0, mate.tokens, mate.outcome, mate.reason))
     return out

@@ -15,7 +15,7 @@ from smartcontext_cli.compiler import ContextCompiler, ContextItem
 from smartcontext_cli.errors import SmartContextError
 from smartcontext_cli.tokens import Tokenizer
 
-TAGS = ["system", "goal", "strategy", "memories", "artifacts", "related", "session", "errors"]
+TAGS = [layout.XML_TAGS.get(s, s) for s in layout.SECTION_ORDER if s != "prefix"]
 HOSTILE = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
     st.lists(
@@ -95,7 +95,7 @@ def test_xml_always_parses_and_holds_only_the_compilers_tags(
     )
     root = parse(ctx.to_prompt())
     tags = [e.tag for e in root]
-    assert tags == [t for t in [*TAGS, "focus"] if t in tags]  # each once, in prompt order
+    assert tags == [t for t in TAGS if t in tags]  # each once, in prompt order
     assert all(len(e) == 0 for e in root)  # sections hold text, never elements
 
 

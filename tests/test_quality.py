@@ -31,11 +31,11 @@ def test_the_readmes_worked_examples(given, included, quality) -> None:
     assert ctx.quality_score == quality
 
 
-def seeded(sc) -> None:
-    assert sc("goal", GOAL).exit_code == 0
+def seeded(sc, namespace: str) -> None:
+    assert sc("-n", namespace, "goal", GOAL).exit_code == 0
     long = "The login service times out after 30 seconds when the session store is slow " * 3
-    assert sc("remember", long.strip()).exit_code == 0
-    assert sc("remember", "Deploys run on Kubernetes").exit_code == 0
+    assert sc("-n", namespace, "remember", long.strip()).exit_code == 0
+    assert sc("-n", namespace, "remember", "Deploys run on Kubernetes").exit_code == 0
 
 
 def quality(result) -> float:
@@ -47,18 +47,22 @@ def quality(result) -> float:
 def test_lorem_ipsum_never_raises_the_score(sc, budget: str) -> None:
     # The issue: -M "lorem ipsum" raised quality_score from 0.33 to 0.83 while the relevant
     # memory stayed out. Pinned filler matches no query word: it weighs nothing.
-    seeded(sc)
-    plain = sc("compile", "-b", budget, "-v")
-    padded = sc("compile", "-b", budget, "-v", "-M", "lorem ipsum")
+    # Two namespaces: each compile is a first one, not a continuation of the other.
+    seeded(sc, "plain")
+    seeded(sc, "padded")
+    plain = sc("-n", "plain", "compile", "-b", budget, "-v")
+    padded = sc("-n", "padded", "compile", "-b", budget, "-v", "-M", "lorem ipsum")
     assert plain.exit_code == padded.exit_code == 0
     assert quality(padded) <= quality(plain)
     assert "lorem ipsum" in padded.stdout  # given items are still shown first
 
 
 def test_a_given_item_that_matches_counts_beside_search_results(sc) -> None:
-    seeded(sc)
-    result = sc("compile", "-b", "400", "-v", "-M", "the login timeout is set in auth.yaml")
+    seeded(sc, "given")
+    result = sc(
+        "-n", "given", "compile", "-b", "400", "-v", "-M", "the login timeout is in auth.yaml"
+    )
     assert quality(result) == 1.0  # everything relevant is in
-    explain = sc("explain", "--json").json()["explanation"]["decisions"]
+    explain = sc("-n", "given", "explain", "--json").json()["explanation"]["decisions"]
     given = next(d for d in explain if d["item"] == "memory 1 (given)")
     assert given["outcome"] == "included"

@@ -202,7 +202,8 @@ class SessionIndexMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.branches) < 4)
     @rule()
     def fork(self):
-        name = f"b{len(self.branches)}"
+        self.forks = getattr(self, "forks", 0) + 1
+        name = f"b{self.forks}"  # never a name used before, even after a delete
         self.store.create_branch(name, switch=True)
         self.branches.append(name)
 
