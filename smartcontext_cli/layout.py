@@ -152,8 +152,8 @@ def clean(text: str) -> str:
 # Characters XML 1.0 cannot hold, even as character references: C0 controls but tab, newline
 # and carriage return; lone surrogates; U+FFFE and U+FFFF. Those Python counts as whitespace
 # (vertical tab, form feed, the four separators) become spaces, so trimming is unchanged.
-_XML_SPACE = re.compile("[\x0b\x0c\x1c-\x1f]")
-_NOT_XML = re.compile("[\x00-\x08\x0e-\x1b\ud800-\udfff\ufffe\uffff]")
+_XML_SPACE = "[\x0b\x0c\x1c-\x1f]"
+_NOT_XML = "[\x00-\x08\x0e-\x1b\ud800-\udfff\ufffe\uffff]"
 
 
 def xml_text(text: str) -> str:
@@ -161,7 +161,8 @@ def xml_text(text: str) -> str:
     place it must be), and characters XML cannot hold replaced (U+FFFD, or a space for the
     whitespace ones). The only tags in an xml prompt are then the compiler's own."""
     out = text.replace("&", "&amp;").replace("<", "&lt;").replace("]]>", "]]&gt;")
-    return _NOT_XML.sub("\ufffd", _XML_SPACE.sub(" ", out))
+    # re's own cache compiles these once, and only in xml compiles.
+    return re.sub(_NOT_XML, "\ufffd", re.sub(_XML_SPACE, " ", out))
 
 
 def block(text: str) -> str:

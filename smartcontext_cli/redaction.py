@@ -49,7 +49,23 @@ _RULES: list[tuple[str, str, int]] = [
         1,
     ),
 ]
-_COMPILED = [(kind, re.compile(pattern), group) for kind, pattern, group in _RULES]
+
+class _Rule:
+    """A rule whose regex is compiled on first use: most texts never need most rules, and a cold
+    compile would otherwise pay for a dozen regex compilations at import."""
+
+    def __init__(self, kind: str, pattern: str, group: int) -> None:
+        self.kind, self.source, self.group = kind, pattern, group
+        self._pattern: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(self.source)
+        return self._pattern
+
+
+_COMPILED = [_Rule(kind, pattern, group) for kind, pattern, group in _RULES]
 _ALREADY = re.compile(r"\[REDACTED:[a-z ]+\]")
 # Per rule, in _RULES order: substrings one of which every match contains; whether they are
 # looked for in the case-folded text (the rule is case-insensitive) or as they are; and
@@ -82,7 +98,7 @@ def folded(text: str) -> str:
     return low
 
 
-def _rules(text: str) -> list[tuple[str, re.Pattern[str], int]]:
+def _rules(text: str) -> list[_Rule]:
     """The rules whose literals are in ``text``: no other rule can match it."""
     low: str | None = None
     out = []
@@ -118,7 +134,8 @@ def redact(text: str, found: Redactions | None = None) -> str:
     """``text`` with every recognised credential replaced by ``[REDACTED:<kind>]``."""
     if not text:
         return text
-    for kind, pattern, group in _rules(text):
+    for rule in _rules(text):
+        kind, pattern, group = rule.kind, rule.pattern, rule.group
 
         def replace(match: re.Match[str], kind: str = kind, group: int = group) -> str:
             secret = match.group(group)

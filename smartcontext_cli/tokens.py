@@ -23,13 +23,11 @@ Guarantees:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +125,8 @@ def rank_file(name: str) -> Path | None:
     if "TIKTOKEN_CACHE_DIR" in os.environ:
         cache = os.environ["TIKTOKEN_CACHE_DIR"]
     else:
+        import tempfile  # here: it imports random and more, which most compiles never need
+
         cache = os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(
             tempfile.gettempdir(), "data-gym-cache"
         )
@@ -143,6 +143,8 @@ def available_encodings() -> list[str]:
 
 
 def _parse_ranks(data: bytes) -> dict[bytes, int]:
+    import base64
+
     return {
         base64.b64decode(token): int(rank)
         for token, rank in (line.split() for line in data.splitlines() if line)

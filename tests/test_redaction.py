@@ -103,9 +103,10 @@ def redact_every_rule(text: str) -> str:
     """The reference: every rule applied, none skipped (what redact did before triggers)."""
     from smartcontext_cli import redaction
 
-    for _, pattern, group in redaction._COMPILED:
+    for rule in redaction._COMPILED:
+        pattern, group, kind = rule.pattern, rule.group, rule.kind
 
-        def replace(match, group=group, kind=_):
+        def replace(match, group=group, kind=kind):
             secret = match.group(group)
             if redaction._ALREADY.fullmatch(secret):
                 return match.group(0)
