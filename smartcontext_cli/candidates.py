@@ -333,7 +333,7 @@ def make_candidate(
         ident=identity(it),
         relevance=rel,
         rank=round(rank, 6),
-        lead=f"{it.role}: " if it.role else "",
+        lead=f"{prep.escape(it.role) if prep is not None else it.role}: " if it.role else "",
         fetch=prep.escape(it.fetch) if prep is not None and it.fetch else it.fetch,
         seq=it.seq,
         # Why only then: an item with a slot of its own (a stored memory, or a count given by

@@ -327,7 +327,7 @@ def _recall_candidates(pairs: Sequence[tuple[Any, Any]], prep: Preparer) -> list
 
 def _recalled(it: ContextItem, rel: float, index: int, prep: Preparer) -> Candidate:
     c = make_candidate("recall", it, rel, rel, index, prep)
-    c.lead = recall_lead(it.seq, it.created_at, it.role)
+    c.lead = prep.escape(recall_lead(it.seq, it.created_at, it.role))
     c.fetch = "smartcontext session show --raw"
     return c
 

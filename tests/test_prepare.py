@@ -74,12 +74,34 @@ def xml_equivalent(text: str) -> str:
     tasks=st.lists(HOSTILE, max_size=2),
     errors=st.lists(HOSTILE, max_size=2),
     strategy=st.lists(HOSTILE, max_size=2),
+    recalled=st.lists(HOSTILE, max_size=2),
     budget=st.integers(30, 3000),
 )
 def test_xml_always_parses_and_holds_only_the_compilers_tags(
-    goal, system, prefix, memories, observations, artifacts, tasks, errors, strategy, budget
+    goal,
+    system,
+    prefix,
+    memories,
+    observations,
+    artifacts,
+    tasks,
+    errors,
+    strategy,
+    recalled,
+    budget,
 ) -> None:
+    recall = [
+        (
+            ContextItem(
+                t, seq=i + 1, role="user", score=1.0, created_at="2026-01-01T00:00:00+00:00"
+            ),
+            None,
+        )
+        for i, t in enumerate(recalled)
+        if t.strip()
+    ]
     ctx = ContextCompiler().compile(
+        recall=recall,
         goal=goal,
         system=system,
         prefix=prefix,
@@ -227,6 +249,13 @@ def test_a_windowed_memory_never_stores_an_estimate(home) -> None:
     store.compile(query="pool", token_budget=50)
     (memory,) = store.list()
     assert memory.token_count is None
+
+
+def test_xml_escapes_roles_given_through_the_api() -> None:
+    event = ContextItem("it broke", role="<tool> & co", seq=1)
+    ctx = ContextCompiler().compile(goal="g", observations=[event], format="xml")
+    assert "- &lt;tool> &amp; co: it broke" in ctx.to_prompt()
+    parse(ctx.to_prompt())
 
 
 def test_xml_escapes_fetch_commands_too() -> None:
