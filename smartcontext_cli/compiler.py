@@ -126,6 +126,7 @@ class ContextCompiler:
         session_fetch: str | None = None,
         session_more: bool = False,
         recall: Sequence[tuple[Any, Any]] = (),
+        query_memories: Sequence[Any] | None = None,
         frozen: Frozen | None = None,
         frozen_key: str = "",
         created: str = "",
@@ -135,9 +136,11 @@ class ContextCompiler:
         Items may be strings, ``ContextItem``, or the store's Memory / SessionItem / Artifact.
         Observations are chronological (oldest first); the other lists are in any order.
         ``recall``: events from earlier in the session, best first, each with the turn that
-        makes it understandable (or None). ``frozen``: the state a previous compile returned
-        (``CompiledContext.frozen``), to continue it append-only (assembly.py); ``frozen_key``
-        and ``created`` label the state a break makes now.
+        makes it understandable (or None). ``query_memories``: memories for ``query`` when it
+        differs from the goal; ``memories`` are then the goal's (the kept head) and these fill
+        the tail, so a changing query never moves what the head holds (assembly.py).
+        ``frozen``: the state a previous compile returned (``CompiledContext.frozen``), to
+        continue it append-only; ``frozen_key`` and ``created`` label the state a break makes.
         """
         from .compiled import CompiledContext
 
@@ -169,15 +172,17 @@ class ContextCompiler:
         from .text import query_terms
 
         qterms = set(query_terms(query_text))
+        head_terms = set(query_terms(goal)) if query_memories is not None and goal else qterms
         # Empty items are skipped: they would print an empty entry (the CLI refuses them).
         mem_items = _texts(memories)
+        qmem_items = _texts(query_memories or ())
         obs_items = _texts(observations)
         art_items = _texts(artifacts)
         for i, a in enumerate(art_items):  # a multi-line string is content; one line, a reference
             if a.name is None and "\n" in a.text.strip():
                 art_items[i] = dataclasses.replace(a, name=a.id or f"artifact {i + 1}")
         # Why not the session's time: ranking memories must not change when an event is added.
-        ref = reference_time([*mem_items, *art_items]) if temporal_decay else None
+        ref = reference_time([*mem_items, *qmem_items, *art_items]) if temporal_decay else None
         n_obs = len(obs_items)
         obs_cands = [
             make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i, prep)
@@ -216,7 +221,9 @@ class ContextCompiler:
                     )
                     for i, line in enumerate(split_lines(list(map(text, _lines_blocks(strategy)))))
                 ],
-                "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay, prep),
+                "memories": rank_items(
+                    "memories", mem_items, head_terms, ref, temporal_decay, prep
+                ),
                 "artifacts": rank_items("artifacts", art_items, qterms, ref, temporal_decay, prep),
                 "errors": [
                     Candidate("errors", layout.clean(text(e)), f"error {i + 1}", cuttable=False)
@@ -225,6 +232,15 @@ class ContextCompiler:
                 ],
                 "observations": obs_cands,
                 "recall": _recall_candidates(recall, prep),
+                **(
+                    {
+                        "more_memories": rank_items(
+                            "memories", qmem_items, qterms, ref, temporal_decay, prep
+                        )
+                    }
+                    if query_memories is not None
+                    else {}
+                ),
             },
             focus=focus,
             compact_tasks=compact,
@@ -265,7 +281,7 @@ class ContextCompiler:
             notes=notes,
             loaded={
                 "goal": int(goal_text is not None),
-                "memories": len(mem_items),
+                "memories": len(mem_items) + len(qmem_items),
                 "observations": n_obs,
                 "artifacts": len(art_items),
                 "strategy entries": len(plan.sections["strategy"]),
@@ -343,8 +359,9 @@ def _require_user_message(plan: Plan, packed: Packed, budget: int, strict: bool)
     )
     if not wanted:
         raise SmartContextError(
-            "--format messages needs a user message, but there is only system text to compile: "
-            "set a goal, remember something, or pass --memory/--observation/--artifact"
+            "--format messages needs a user message, but this compile has nothing for one: no "
+            "goal, and no memory, session event or ad-hoc item was selected beside the system "
+            "text (set a goal, or pass --query, --memory, --observation or --artifact)"
         )
     used = sum(b.tokens for b in packed.ordered())
     message = (

@@ -50,6 +50,7 @@ _RULES: list[tuple[str, str, int]] = [
     ),
 ]
 
+
 class _Rule:
     """A rule whose regex is compiled on first use: most texts never need most rules, and a cold
     compile would otherwise pay for a dozen regex compilations at import."""

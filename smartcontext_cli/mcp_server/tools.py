@@ -118,6 +118,7 @@ def _compile(store: MemoryStore, a: dict[str, Any]) -> dict[str, Any]:
         token_budget=a.get("budget"),
         mode=a.get("mode"),
         format=a.get("format", "markdown"),
+        rerank=bool(a.get("rerank", False)),
     )
     data = ctx.to_dict()
     # The prompt once: ``sections`` would repeat all of its text.
@@ -256,6 +257,7 @@ def build(modes: list[str]) -> list[ToolSpec]:
                 "budget": {**_int(1, MAX_BUDGET), "description": "Tokens; default: config"},
                 "mode": {"enum": modes},
                 "format": {"enum": list(FORMATS), "default": "markdown"},
+                "rerank": {"type": "boolean", "description": "Re-rank all (a cache break)"},
             },
             (),
             False,

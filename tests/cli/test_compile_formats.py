@@ -44,25 +44,38 @@ def test_the_api_skips_empty_items_rather_than_print_an_empty_entry() -> None:
 
 def test_messages_without_room_for_a_user_message_fail_clearly(sc) -> None:
     assert sc("prefix", "set", LONG_PREFIX).exit_code == 0
-    assert sc("remember", "We chose PostgreSQL 16 for the main database").exit_code == 0
-    plain = sc("compile", "--format", "messages", "-b", "22")
+    assert (
+        sc("goal", "Implement OAuth2 flow for the mobile client with refresh tokens").exit_code == 0
+    )
+    plain = sc("compile", "--format", "messages", "-b", "8")  # the goal cannot fit, even cut
     assert plain.exit_code == 1 and plain.stdout == ""
     assert plain.stderr.startswith(
-        "smartcontext: error: --format messages needs a user message, but the budget of 22 "
+        "smartcontext: error: --format messages needs a user message, but the budget of 8 "
         "tokens leaves no room for one after the system text"
     )
     assert len(plain.stderr.strip().splitlines()) == 1
-    strict = sc("compile", "--format", "messages", "-b", "22", "--strict")
+    strict = sc("compile", "--format", "messages", "-b", "8", "--strict")
     assert strict.exit_code == 3 and strict.stdout == ""
     roomy = sc("compile", "--format", "messages", "-b", "200")
     assert roomy.exit_code == 0
     assert [m["role"] for m in roomy.json()] == ["system", "user"]
 
 
+def test_messages_with_nothing_selected_beside_the_system_text_fail(sc) -> None:
+    # A memory the (empty) query does not select is not a user message either.
+    assert sc("prefix", "set", LONG_PREFIX).exit_code == 0
+    assert sc("remember", "We chose PostgreSQL 16 for the main database").exit_code == 0
+    result = sc("compile", "--format", "messages", "-b", "200")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "this compile has nothing for one" in result.stderr
+    asked = sc("compile", "--format", "messages", "-b", "200", "-q", "postgresql database")
+    assert asked.exit_code == 0 and asked.json()[-1]["role"] == "user"
+
+
 def test_messages_with_nothing_but_system_text_fail(sc) -> None:
     result = sc("compile", "--format", "messages", "--system", "You are terse.")
     assert result.exit_code == 1
-    assert "only system text to compile" in result.stderr
+    assert "this compile has nothing for one" in result.stderr
 
 
 @pytest.mark.parametrize("budget", [1, 3, 8, 20, 40])

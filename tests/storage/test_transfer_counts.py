@@ -68,7 +68,7 @@ def test_an_import_drops_every_cached_count(sc) -> None:
 
 def test_migrate_keeps_the_counts_of_the_users_own_store(sc) -> None:
     assert sc("-n", "src", "remember", LONG).exit_code == 0
-    assert sc("-n", "src", "compile", "-b", "4000").exit_code == 0
+    assert sc("-n", "src", "compile", "-q", "billing", "-b", "4000").exit_code == 0
     before = [r for r in records(sc("-n", "src", "export").stdout) if r["type"] == "memory"]
     assert sc("-n", "src", "migrate", "--to", "json").exit_code == 0
     after = [r for r in records(sc("-n", "src", "export").stdout) if r["type"] == "memory"]
