@@ -168,11 +168,14 @@ class CompileMixin:
         makes this compile a planned break. Returns exactly what ``smartcontext compile``
         prints (``render()``).
         """
+        from .candidates import require_text
         from .clock import now
         from .compiler import ContextCompiler
         from .errors import NotFoundError
         from .frozen import PLANNED_CHANGES, changes, find_slot, fingerprint
 
+        given = {"memories": memories, "observations": observations, "artifacts": artifacts}
+        require_text({**given, "system": system})
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
         # over the model's own encoding (tokens.model_profile).

@@ -4,6 +4,12 @@
 counters by name), so exporting from one backend, importing into another and exporting again
 gives identical data. ``import_all`` merges: records with the same id or key are replaced,
 counters only move forward (an import never makes ``#a3`` point at a different artifact).
+
+Token counts are the compiler's own: an import drops every cached count it carries (memories'
+``token_count``/``token_encoding``, session events' and artifacts' counts, the compiler's count
+cache document), because a count is trusted by the fingerprint of the text it was made for, and
+anyone can write a matching fingerprint next to a wrong count. They are recounted on first use.
+Only ``migrate``, which copies the user's own store, keeps them (``keep_counts``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from smartcontext_cli.errors import UsageError
 from smartcontext_cli.models import Memory
 
 from .base import SCHEMA_VERSION, Storage
+from .events import is_event_collection
 
 FORMAT = "smartcontext-export"
 # Memories per upsert: large enough that per-statement costs vanish, small enough that a
@@ -92,6 +99,41 @@ def _counter_fields(record: dict[str, Any]) -> tuple[str, int]:
     return name, value
 
 
+# Where documents carry cached token counts (gather.COMPILER, branching.VIEWS, memory.ARTIFACTS;
+# tests/storage/test_transfer_counts.py keeps these names in step with those modules).
+COUNT_CACHE_COLLECTION, COUNT_CACHE_PREFIX = "compiler", "counts-"
+VIEWS_COLLECTION = "session_views"
+ARTIFACTS_COLLECTION = "artifacts"
+
+
+def _uncounted_item(item: Any) -> Any:
+    """A stored session item (event or view item) without its cached count."""
+    if not isinstance(item, dict):
+        return item
+    out = {k: v for k, v in item.items() if k != "token_count"}
+    if "token_count" in item:
+        out["token_count"] = None
+    meta = item.get("meta")
+    if isinstance(meta, dict) and "token_encoding" in meta:
+        out["meta"] = {k: v for k, v in meta.items() if k != "token_encoding"}
+    return out
+
+
+def without_counts(collection: str, key: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """An imported document with its cached token counts dropped; None: not imported at all
+    (the compiler's count cache is nothing but counts)."""
+    if collection == COUNT_CACHE_COLLECTION and key.startswith(COUNT_CACHE_PREFIX):
+        return None
+    if is_event_collection(collection):
+        event: dict[str, Any] = _uncounted_item(data)
+        return event
+    if collection == VIEWS_COLLECTION and isinstance(data.get("items"), list):
+        return {**data, "items": [_uncounted_item(i) for i in data["items"]]}
+    if collection == ARTIFACTS_COLLECTION:
+        return {**data, **{k: None for k in ("token_count", "token_encoding") if k in data}}
+    return data
+
+
 def _memory(record: dict[str, Any]) -> Memory:
     """A memory record, held to what ``show`` and ``forget`` can address: 32 hex digits.
 
@@ -135,16 +177,19 @@ def import_records(
     records: Iterable[dict[str, Any]],
     progress: Any = None,
     origin: tuple[str, list[int]] | None = None,
+    *,
+    keep_counts: bool = False,
 ) -> dict[str, int]:
     """Import records in one transaction; returns counts per record type.
 
     ``origin`` (a file name and each record's line number) puts ``FILE:LINE:`` in front of
-    an error about a record, so a bad line of a large export can be found.
+    an error about a record, so a bad line of a large export can be found. Cached token
+    counts are dropped (module docstring) unless ``keep_counts`` (``migrate``).
     """
     with paused_gc():
         position = [0]
         try:
-            return _import_records(storage, records, progress, position)
+            return _import_records(storage, records, progress, position, keep_counts)
         except UsageError as exc:
             if origin is None or position[0] >= len(origin[1]):
                 raise
@@ -153,7 +198,11 @@ def import_records(
 
 
 def _import_records(
-    storage: Storage, records: Iterable[dict[str, Any]], progress: Any, position: list[int]
+    storage: Storage,
+    records: Iterable[dict[str, Any]],
+    progress: Any,
+    position: list[int],
+    keep_counts: bool,
 ) -> dict[str, int]:
     counts = {"memories": 0, "docs": 0, "counters": 0}
     batch: list[Memory] = []
@@ -162,7 +211,10 @@ def _import_records(
             position[0] = index
             kind = record.get("type")
             if kind == "memory":
-                batch.append(_memory(record))
+                memory = _memory(record)
+                if not keep_counts:
+                    memory.token_count = memory.token_encoding = None
+                batch.append(memory)
                 if len(batch) >= BATCH:
                     storage.upsert_memories(batch)
                     counts["memories"] += len(batch)
@@ -171,6 +223,11 @@ def _import_records(
                     batch = []
             elif kind == "doc":
                 collection, key, data = _doc_fields(record)
+                if not keep_counts:
+                    kept = without_counts(collection, key, data)
+                    if kept is None:
+                        continue
+                    data = kept
                 storage.put_doc(collection, key, data)
                 counts["docs"] += 1
             elif kind == "counter":
