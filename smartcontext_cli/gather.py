@@ -71,6 +71,7 @@ class CompileMixin:
         def get_stable_prefix(self) -> str | None: ...
         def strategy_entries(self) -> list[str]: ...
         def open_task_lines(self, compact: bool = False) -> list[str]: ...
+        def list_tasks(self, include_closed: bool = True) -> list[tuple[Any, int]]: ...
         def unresolved_error_lines(self) -> list[str]: ...
         def consume_cache_break(self) -> str | None: ...
         def pending_cache_break(self) -> str | None: ...
@@ -167,11 +168,14 @@ class CompileMixin:
         makes this compile a planned break. Returns exactly what ``smartcontext compile``
         prints (``render()``).
         """
+        from .candidates import require_text
         from .clock import now
         from .compiler import ContextCompiler
         from .errors import NotFoundError
         from .frozen import PLANNED_CHANGES, changes, find_slot, fingerprint
 
+        given = {"memories": memories, "observations": observations, "artifacts": artifacts}
+        require_text({**given, "system": system})
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
         # over the model's own encoding (tokens.model_profile).
@@ -184,7 +188,12 @@ class CompileMixin:
         goal = self.get_goal() if exists else None
         mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
         counter = self._counter(encoding, explicit_encoding, exists)
-        search_text = query if query is not None else goal or ""
+        # Why the open tasks too: the goal names the aim, the checklist what is being done now.
+        # "Write tests for token refresh" is what makes "tokens expire after 1h" relevant to
+        # the goal "Implement the OAuth2 login flow", which shares no word with it.
+        tasks = [t.text for t, _ in self.list_tasks(include_closed=False)] if exists else []
+        goal_text = " ".join([goal or "", *tasks]).strip()
+        search_text = query if query is not None else goal_text
         branch = self.current_branch() if exists else None
         strategy = self.strategy_entries() if exists else []
         prefix = self.get_stable_prefix() if exists else None
@@ -218,7 +227,7 @@ class CompileMixin:
         # The head's memories follow the goal; a query that differs from it chooses its own,
         # which fill the tail (assembly.py), so a changing query never moves the head.
         separate = query is not None and query.strip() != (goal or "").strip()
-        head_text = (goal or "") if separate else search_text
+        head_text = goal_text if separate else search_text
         memories_found, saturated = (
             self._relevant(head_text, budget, frozen) if exists else ([], False)
         )
@@ -369,8 +378,17 @@ class CompileMixin:
     def _session(self, budget: int, frozen: Frozen | None = None) -> tuple[list[SessionItem], bool]:
         """The newest session items that could possibly fit (and, continuing a prompt, every
         item since its window's start), and whether older ones exist."""
-        limit = max(100, min(50_000, budget // 4))
-        items = self.get_session_items(limit=limit + 1)
+        # Newest first, in pages, until the events read hold more tokens than the whole budget
+        # (each event's count is stored when it is added): older ones cannot be shown.
+        cap = max(100, min(50_000, budget // 4))
+        limit = min(cap, 400)
+        while True:
+            items = self.get_session_items(limit=limit + 1)
+            if len(items) <= limit or limit >= cap:
+                break
+            if sum(i.token_count or len(i.content) // 3 for i in items) > budget:
+                break
+            limit = min(cap, limit * 4)
         start = frozen.window_start if frozen is not None else None
         if start is not None and items and items[0].seq > start:
             items = self.get_session_items()

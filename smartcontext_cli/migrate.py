@@ -56,7 +56,7 @@ def _copy_and_check(
 ) -> dict[str, int]:
     total = old.count_memories()
     copying = progress_factory(total, "copying (1/2)") if progress_factory else None
-    counts = import_records(new, iter_records(old, namespace), progress=copying)
+    counts = import_records(new, iter_records(old, namespace), progress=copying, keep_counts=True)
     checking = progress_factory(total, "checking (2/2)") if progress_factory else None
     same_records(old, new, namespace, checking)
     return counts

@@ -26,7 +26,9 @@ def team(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_members_on_two_machines_share_one_namespace(sc, team, tmp_path: Path):
     ana, bo = tmp_path / "ana", tmp_path / "bo"
-    first = sc("--home", ana, "-n", "proj", "remember", "Staging runs on eu-west-1", "--kind", "fact")
+    first = sc(
+        "--home", ana, "-n", "proj", "remember", "Staging runs on eu-west-1", "--kind", "fact"
+    )
     assert first.exit_code == 0, first.stderr
     memory_id = first.stdout.strip()
     found = sc("--home", bo, "-n", "proj", "search", "staging region", "--json")
@@ -135,4 +137,7 @@ def test_settings_never_show_the_password(sc, monkeypatch, tmp_path):
     refused = sc("config", "set", "database_url", url, "--project")
     assert refused.exit_code == 2 and "must not hold a password" in refused.stderr
     assert not (tmp_path / "work" / ".smartcontext.toml").exists()
-    assert sc("config", "set", "database_url", "postgresql://db.internal/team", "--project").exit_code == 0
+    assert (
+        sc("config", "set", "database_url", "postgresql://db.internal/team", "--project").exit_code
+        == 0
+    )
