@@ -16,7 +16,8 @@ namespace_app = typer.Typer(
 
 @namespace_app.command("list")
 def namespace_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """List the namespaces of the data directory; the one in force is marked with *.
+    """List the namespaces (the data directory's, and the database's on postgres); * marks
+    the one in force.
 
     Examples:
       smartcontext namespace list
@@ -96,7 +97,7 @@ def namespace_delete(
     if as_json:
         o.emit_json({"deleted": removed["name"], "memories": removed["memories"]})
     else:
-        o.info(f"deleted namespace {removed['name']} ({removed['path']})")
+        o.info(f"deleted namespace {removed['name']} ({removed['database'] or removed['path']})")
 
 
 def register(app: typer.Typer) -> None:

@@ -39,6 +39,7 @@ from smartcontext_cli.text import terms as text_terms
 from .postgres_connection import connect, database_error, psycopg_module, require_url
 from .postgres_docs import PostgresDocsMixin
 from .postgres_events import PostgresEventsMixin
+from .postgres_namespaces import PostgresNamespacesMixin
 from .postgres_ranking import (
     MAX_TERM_BYTES,
     NEAR_LIMIT,
@@ -97,7 +98,9 @@ class _ThreadState(threading.local):
     created_ns: bool = False
 
 
-class PostgresStorage(PostgresDocsMixin, PostgresEventsMixin, TransferMixin):
+class PostgresStorage(
+    PostgresDocsMixin, PostgresEventsMixin, PostgresNamespacesMixin, TransferMixin
+):
     backend = "postgres"
 
     def __init__(

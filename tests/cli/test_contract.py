@@ -284,6 +284,7 @@ def test_namespace_list_show_and_delete(sc, home, tmp_path, monkeypatch):
         "exists",
         "backend",
         "path",
+        "database",
         "memories",
         "artifacts",
         "bytes",

@@ -91,10 +91,11 @@ def test_migrating_into_a_namespace_that_holds_data_there_is_refused(sc, pg_url,
 
 def test_an_unreachable_server_is_one_line_and_no_hang(sc_proc, tmp_path):
     started = time.monotonic()
-    result = sc_proc(
-        "--backend", "postgres", "list",
-        env={TEAM_ENV: "postgresql://ana:hunter2@127.0.0.1:1/team", "SMARTCONTEXT_HOME": str(tmp_path)},
-    )  # fmt: skip
+    env = {
+        TEAM_ENV: "postgresql://ana:hunter2@127.0.0.1:1/team",
+        "SMARTCONTEXT_HOME": str(tmp_path),
+    }
+    result = sc_proc("--backend", "postgres", "list", env=env)
     assert time.monotonic() - started < 30
     assert result.exit_code == 1
     assert result.stderr.startswith("smartcontext: error: cannot connect to PostgreSQL at ")
@@ -141,3 +142,34 @@ def test_settings_never_show_the_password(sc, monkeypatch, tmp_path):
         sc("config", "set", "database_url", "postgresql://db.internal/team", "--project").exit_code
         == 0
     )
+
+
+def test_namespace_commands_see_the_team_database(sc, team, tmp_path: Path):
+    ana, bo = tmp_path / "ana", tmp_path / "bo"
+    sc("--home", ana, "-n", "shop", "remember", "Checkout uses Stripe")
+    sc("--home", ana, "-n", "shop", "artifact", "add", "notes.txt", "-", input="x")
+    sc("--home", ana, "-n", "blog", "remember", "Posts are Markdown")
+    # Bo's machine has no file of either namespace: the database is the truth.
+    rows = sc("--home", bo, "-n", "shop", "namespace", "list", "--json").json()
+    assert [(r["name"], r["backend"], r["memories"], r["artifacts"]) for r in rows] == [
+        ("blog", "postgres", 1, 0),
+        ("shop", "postgres", 1, 1),
+    ]
+    assert rows[1]["current"] and rows[1]["database"].startswith("PostgreSQL at ")
+    assert rows[1]["bytes"] > len("Checkout uses Stripe")
+    shown = sc("--home", bo, "namespace", "show", "blog", "--json").json()
+    assert (shown["exists"], shown["backend"], shown["memories"]) == (True, "postgres", 1)
+    typo = sc("--home", bo, "-n", "shp", "search", "stripe")
+    assert typo.exit_code == 1 and "(namespaces: blog, shop;" in typo.stderr
+    deleted = sc("--home", bo, "namespace", "delete", "shop", "--yes", "--json")
+    assert deleted.json() == {"deleted": "shop", "memories": 1}
+    # Gone for Ana too, and the other namespace untouched.
+    assert sc("--home", ana, "-n", "shop", "list", "--json").json() == []
+    assert [m["content"] for m in sc("--home", ana, "-n", "blog", "list", "--json").json()] == [
+        "Posts are Markdown"
+    ]
+    again = sc("--home", ana, "namespace", "delete", "shop", "--yes")
+    assert again.exit_code == 1 and "no namespace 'shop' (namespaces: blog)" in again.stderr
+    # A namespace deleted by one member starts afresh at anyone's next write.
+    assert sc("--home", ana, "-n", "shop", "remember", "A new start").exit_code == 0
+    assert sc("--home", bo, "-n", "shop", "list", "--json").json()[0]["content"] == "A new start"
