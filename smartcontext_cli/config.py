@@ -249,6 +249,8 @@ def write_setting(
             "the project file is shared, so database_url there must not hold a password: keep "
             "the password in ~/.pgpass or PGPASSWORD, or set the URL in the user config"
         )
+    if key == "database_url":
+        check_database_url(value)
     data = read_toml(path)
     if len(parts) == 1 and key == "mode":
         merged = {**(tables or {})}
@@ -289,6 +291,22 @@ def write_setting(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return value
+
+
+def check_database_url(value: str) -> str:
+    """Refuse a URL libpq cannot parse (as the postgres backend would when it connects).
+
+    Only when psycopg is installed (without it, the backend says which extra to install), and
+    only in ``config set``: importing psycopg as every config file loads would slow every start.
+    """
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return value
+    from .storage.postgres_connection import parse_url
+
+    parse_url(value)
     return value
 
 

@@ -59,6 +59,11 @@ def require_url(url: str | None) -> str:
     return chosen.strip()
 
 
+def parse_url(url: str) -> dict[str, str]:
+    """The URL's (or key=value string's) parameters; a malformed one is a ``UsageError``."""
+    return _params(url)
+
+
 def _params(url: str) -> dict[str, str]:
     from psycopg.conninfo import conninfo_to_dict
 

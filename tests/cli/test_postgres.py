@@ -173,3 +173,11 @@ def test_namespace_commands_see_the_team_database(sc, team, tmp_path: Path):
     # A namespace deleted by one member starts afresh at anyone's next write.
     assert sc("--home", ana, "-n", "shop", "remember", "A new start").exit_code == 0
     assert sc("--home", bo, "-n", "shop", "list", "--json").json()[0]["content"] == "A new start"
+
+
+def test_config_set_refuses_a_database_url_libpq_cannot_read(sc):
+    refused = sc("config", "set", "database_url", "not a url")
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("smartcontext: error: invalid database URL: ")
+    assert sc("config", "get", "database_url").exit_code == 1  # nothing was written
+    assert sc("config", "set", "database_url", "host=/run/pg dbname=team").exit_code == 0
