@@ -31,6 +31,7 @@ def event_params(collection: str, key: str, text: str, data: dict[str, Any]) -> 
         "tf": encode_tf(counts),
         "dl": len(toks),
         "tsv": tsvector_text(list(counts)),
+        "terms": list(counts),
     }
 
 

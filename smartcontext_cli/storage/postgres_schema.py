@@ -11,8 +11,9 @@ Why these shapes:
   byte order of UTF-8, which is code point order, exactly SQLite's ``BINARY``; the database's
   own locale would order ``B`` and ``a`` differently on every server.
 * A memory's index terms are the ones every backend uses (``text.terms``). ``tsv`` holds them as
-  lexemes for the GIN index (matching), ``tf`` their counts and ``dl`` their number (scoring:
-  FTS5's BM25 needs exact term frequencies, which a tsvector caps at 256 positions).
+  lexemes for the GIN index (matching), ``tf`` the counts of those held more than once (the
+  others count 1; since p002) and ``dl`` their number (scoring: FTS5's BM25 needs exact term
+  frequencies, which a tsvector caps at 256 positions).
 * ``sc_memory_terms`` and ``sc_memory_stats`` keep document frequencies, row count and total
   length, so IDF, N and avgdl are one index lookup each; writers of one namespace are serialised
   (``postgres_store``), so these rows never see concurrent updates from one namespace.
@@ -141,10 +142,23 @@ def _p001_initial(conn: Any) -> None:
         conn.execute(statement)
 
 
+def _p002_sparse_tf(conn: Any) -> None:
+    # Why: ``tf`` held every term's count, 412 of a memory row's 964 bytes at 100,000 memories,
+    # and a search reads the row of every match; a term held once is known from ``tsv`` alone
+    # (``postgres_ranking.encode_tf``). Rows without a repeated term get ``{}``.
+    for table in ("sc_memories", "sc_events"):
+        conn.execute(
+            f"UPDATE {table} SET tf = (SELECT coalesce(jsonb_object_agg(k, v), '{{}}'::jsonb) "
+            "FROM jsonb_each(tf) e(k, v) WHERE v::int > 1) "
+            "WHERE EXISTS (SELECT 1 FROM jsonb_each(tf) e(k, v) WHERE v::int = 1)"
+        )
+
+
 # Named, ordered migrations; each runs once and is recorded in ``sc_migrations``. A released
 # migration is never edited: a change of schema is a new migration with its reason.
 MIGRATIONS: list[tuple[str, Callable[[Any], None]]] = [
     ("p001_initial", _p001_initial),
+    ("p002_sparse_tf", _p002_sparse_tf),
 ]
 
 

@@ -46,8 +46,10 @@ _NOT_TAKEN = "WHERE NOT EXISTS (SELECT 1 FROM taken)"
 _GONE_ROWS = "-(SELECT count(*) FROM gone)"
 _GONE_TOKENS = "-(SELECT coalesce(sum(dl), 0) FROM gone)"
 _ANY_GONE = "WHERE EXISTS (SELECT 1 FROM gone)"
+# A row's distinct terms are its tsvector's lexemes (``tf`` holds only the repeated ones).
 _GONE_TERMS = (
-    "SELECT k AS term, -count(*)::int AS n FROM gone, jsonb_object_keys(gone.tf) k GROUP BY k"
+    "SELECT k AS term, -count(*)::int AS n FROM gone, unnest(tsvector_to_array(gone.tsv)) k "
+    "GROUP BY k"
 )
 
 _MEMORY_DELTAS = _term_deltas("memory", "d")
@@ -103,20 +105,22 @@ SELECT 1"""
 # Parameters: ns, ids. Returns the number of memories deleted.
 DELETE_MEMORIES = f"""
 WITH gone AS (
-    DELETE FROM sc_memories WHERE ns = %(ns)s::int AND id = ANY(%(ids)s::text[]) RETURNING tf, dl),
+    DELETE FROM sc_memories WHERE ns = %(ns)s::int AND id = ANY(%(ids)s::text[]) RETURNING tsv, dl),
 d AS ({_GONE_TERMS}),
 {_MEMORY_DELTAS},
 {_DELETE_STATS}
 SELECT count(*) FROM gone"""
 
-# Parameters: ns, c (collection), k (key), data (JSON text), tf (JSON), dl, tsv. Stores the
+# Parameters: ns, c (collection), k (key), data (JSON text), tf (JSON), dl, tsv, terms (the
+# distinct terms, those of tsv). Stores the
 # document and (re)indexes it as an event; the old index entry is read on the statement's
 # snapshot, before the upsert replaces it.
 PUT_EVENT = f"""
 WITH doc AS (
     INSERT INTO sc_docs (ns, collection, key, data) VALUES (%(ns)s, %(c)s, %(k)s, %(data)s)
     ON CONFLICT (ns, collection, key) DO UPDATE SET data = excluded.data),
-old AS (SELECT tf, dl FROM sc_events WHERE ns = %(ns)s::int AND collection = %(c)s AND key = %(k)s),
+old AS (
+    SELECT tsv, dl FROM sc_events WHERE ns = %(ns)s::int AND collection = %(c)s AND key = %(k)s),
 new AS (
     INSERT INTO sc_events (ns, collection, key, tf, dl, tsv)
     VALUES (%(ns)s, %(c)s, %(k)s, %(tf)s::jsonb, %(dl)s, %(tsv)s::tsvector)
@@ -124,8 +128,8 @@ new AS (
         SET tf = excluded.tf, dl = excluded.dl, tsv = excluded.tsv),
 d AS (
     SELECT term, sum(n)::int AS n FROM (
-        SELECT jsonb_object_keys(%(tf)s::jsonb) AS term, 1 AS n
-        UNION ALL SELECT jsonb_object_keys(tf), -1 FROM old) x
+        SELECT unnest(%(terms)s::text[]) AS term, 1 AS n
+        UNION ALL SELECT unnest(tsvector_to_array(tsv)), -1 FROM old) x
     GROUP BY term HAVING sum(n) <> 0),
 {_EVENT_DELTAS},
 {_PUT_EVENT_STATS}
@@ -143,7 +147,7 @@ def delete_docs(keyed: bool) -> str:
         match += " AND key = ANY(%(keys)s::text[])"
     return f"""
 WITH docs_gone AS (DELETE FROM sc_docs WHERE {match} RETURNING 1),
-gone AS (DELETE FROM sc_events WHERE {match} RETURNING tf, dl),
+gone AS (DELETE FROM sc_events WHERE {match} RETURNING tsv, dl),
 d AS ({_GONE_TERMS}),
 {_EVENT_DELTAS},
 {_DELETE_EVENT_STATS}

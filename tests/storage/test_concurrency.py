@@ -62,7 +62,8 @@ def healthy(ns: Path, backend: str, total: int, database_url: str | None) -> Non
             assert stats[0] == stats[2] == total and stats[1] == stats[3]
             drift = conn.execute(
                 "SELECT t.term FROM sc_memory_terms t LEFT JOIN ("
-                "  SELECT ns, k AS term, count(*) AS n FROM sc_memories, jsonb_object_keys(tf) k"
+                "  SELECT ns, k AS term, count(*) AS n"
+                "  FROM sc_memories, unnest(tsvector_to_array(tsv)) k"
                 "  GROUP BY ns, k) c USING (ns, term) WHERE c.n IS DISTINCT FROM t.docs"
             ).fetchall()
             assert drift == []

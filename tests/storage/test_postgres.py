@@ -116,6 +116,43 @@ store.close()
 
 
 @pytest.mark.slow
+def test_p002_keeps_only_repeated_counts_and_ranks_as_before(db, pg_url):
+    store = db()
+    texts = ["cache cache redis", "redis once", "cache miss cache cache again", "nothing here"]
+    store.add_memories([Memory(content=t, id=f"{i:032x}") for i, t in enumerate(texts)])
+    store.put_doc("session", "0001", {"role": "user", "content": "redis redis cache"})
+    before = store.bm25(["cach", "redi"], 10)
+    events_before = store.event_bm25(["redi"], 10)
+    assert sql(pg_url, "SELECT tf::text FROM sc_memories ORDER BY id") == [
+        ('{"cach": 2}',),
+        ("{}",),
+        ('{"cach": 3}',),
+        ("{}",),
+    ]
+    # A database written before p002: every term's count in tf, and p002 not yet applied.
+    sql(
+        pg_url,
+        "UPDATE sc_memories SET tf = tf || (SELECT jsonb_object_agg(k, 1) FROM "
+        "unnest(tsvector_to_array(tsv)) k WHERE NOT tf ? k) WHERE tsv <> ''::tsvector",
+    )
+    sql(pg_url, 'UPDATE sc_events SET tf = \'{"redi": 2, "cach": 1}\'')
+    sql(pg_url, "DELETE FROM sc_migrations WHERE name = 'p002_sparse_tf'")
+    assert sql(pg_url, "SELECT tf->>'redi' FROM sc_memories ORDER BY id")[:2] == [("1",), ("1",)]
+    again = db()  # the next process to open the database upgrades it
+    assert "p002_sparse_tf" in again.applied_migrations()
+    assert sql(pg_url, "SELECT tf::text FROM sc_memories ORDER BY id") == [
+        ('{"cach": 2}',),
+        ("{}",),
+        ('{"cach": 3}',),
+        ("{}",),
+    ]
+    assert sql(pg_url, "SELECT tf::text FROM sc_events") == [('{"redi": 2}',)]
+    assert again.bm25(["cach", "redi"], 10) == before
+    assert again.event_bm25(["redi"], 10) == events_before
+    again.delete_memories(["0" * 32])  # document counts still follow the deletes
+    assert again.doc_freq("cach") == 1 and again.doc_freq("redi") == 1
+
+
 def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(tmp_path: Path):
     url = postgres.fresh_database()
     go = tmp_path / "go"
