@@ -399,10 +399,14 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
             recall.append(c)
     # The query's own memories when it differs from the goal, else what the head left.
     source = "more_memories" if "more_memories" in plan.sections else "memories"
-    more = []
-    for c in secs_of(plan, source):
-        if c.outcome != "dropped":
+    # After the query's memories, the goal's memories the head had no room for: budget left at
+    # the end goes to every section that still has candidates (issue 9), in rank order.
+    sources = [source] if source == "memories" else [source, "memories"]
+    more, seen = [], set()
+    for c in (c for s in sources for c in secs_of(plan, s)):
+        if c.outcome != "dropped" or c.ident in seen:
             continue
+        seen.add(c.ident)
         if _flat(c.body) in present:
             c.reason = "its text is already in the prompt"
         else:
@@ -418,12 +422,10 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
         "more_memories", more, space - target, plan.style, counter, plan.chunking
     )
     chosen, used = _select_recall(plan, recall, space - mem_used, counter)
-    if source == "memories":
-        for c in mem:
-            c.reason = "filled leftover budget: " + c.reason
-    else:
-        for c in mem:
-            c.reason = "matches the query: " + c.reason
+    queried = {id(c) for c in secs_of(plan, "more_memories")}
+    for c in mem:
+        why = "matches the query: " if id(c) in queried else "filled leftover budget: "
+        c.reason = why + c.reason
     # What is still left: the events just before the window, newest first.
     have = shown | {c.seq for c in chosen if c.seq is not None}
     more_gap = _gap_fill(plan, counter, space - used - mem_used, bool(chosen), have, present)
