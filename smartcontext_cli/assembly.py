@@ -423,12 +423,21 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
     )
     chosen, used = _select_recall(plan, recall, space - mem_used, counter)
     queried = {id(c) for c in secs_of(plan, "more_memories")}
-    for c in mem:
-        why = "matches the query: " if id(c) in queried else "filled leftover budget: "
-        c.reason = why + c.reason
     # What is still left: the events just before the window, newest first.
     have = shown | {c.seq for c in chosen if c.seq is not None}
-    more_gap = _gap_fill(plan, counter, space - used - mem_used, bool(chosen), have, present)
+    more_gap, gap_used = _gap_fill(
+        plan, counter, space - used - mem_used, bool(chosen), have, present
+    )
+    # The last tokens: memories small enough for what recall left (its items are longer).
+    rest = space - used - mem_used - gap_used
+    if rest > 0 and more:
+        paid = frame_cost("more_memories", plan.style, counter) if mem else 0
+        extra, _ = select_ranked(
+            "more_memories", more, rest + paid, plan.style, counter, plan.chunking
+        )
+        if extra:
+            order = {id(c): i for i, c in enumerate(more)}
+            mem = sorted([*mem, *extra], key=lambda c: order[id(c)])
     for v in more_gap:
         original = v.variant
         assert original is not None
@@ -438,6 +447,9 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
     if chosen:
         emit("recall", sorted(chosen, key=lambda c: c.seq or 0), out, counter)
     if mem:
+        for c in mem:
+            why = "matches the query: " if id(c) in queried else "filled leftover budget: "
+            c.reason = why + c.reason
         emit("more_memories", mem, out, counter)
 
 
@@ -468,8 +480,9 @@ def _gap_fill(
     framed: bool,
     shown: set[int],
     present: set[str],
-) -> list[Candidate]:
-    """Events just before the window that fit ``space`` (whole), newest first.
+) -> tuple[list[Candidate], int]:
+    """Events just before the window that fit ``space`` (whole), newest first, and the tokens
+    they take (with the recall frame when they open the section).
 
     Why not select_ranked: its candidates would be every older event; these are made one at a
     time, from the window's start backwards, only while they fit.
@@ -491,7 +504,7 @@ def _gap_fill(
         form.include(f"fits: {n} tokens")
         form.placed = "recall"
         out.append(form)
-    return out
+    return out, (used + frame if out else 0)
 
 
 def _recall_form(c: Candidate) -> Candidate:
