@@ -24,8 +24,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from smartcontext_cli.gcpause import paused_gc
+
 from .json_index import MemoryIndex, Postings
-from .transfer import paused_gc
 
 INDEX_DIR = "index"
 MANIFEST = "manifest.json"
