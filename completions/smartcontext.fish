@@ -288,7 +288,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from delete' -l yes
 complete -c smartcontext -n '__fish_seen_subcommand_from delete' -s y
 complete -c smartcontext -n '__fish_seen_subcommand_from delete' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from delete' -x -a '(__smartcontext_namespaces)'
-complete -c smartcontext -n '__fish_seen_subcommand_from namespace; and not __fish_seen_subcommand_from delete list show' -a list -d 'List the namespaces of the data directory; the one in force is marked with *.'
+complete -c smartcontext -n '__fish_seen_subcommand_from namespace; and not __fish_seen_subcommand_from delete list show' -a list -d 'List the namespaces (the data directory\'s, and the database\'s on postgres); * marks'
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from namespace; and not __fish_seen_subcommand_from delete list show' -a show -d 'Show a namespace: which one is in force and why, its backend, path and sizes.'

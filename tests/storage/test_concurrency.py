@@ -78,8 +78,10 @@ def healthy(ns: Path, backend: str, total: int, database_url: str | None) -> Non
             db.close()
         return
     files = [p for p in ns.rglob("*") if p.is_file() and p.name != ".lock"]
-    for path in files:
-        json.loads(path.read_text(encoding="utf-8"))  # every file parses
+    for path in files:  # every file parses (the index's delta is JSON Lines)
+        text = path.read_text(encoding="utf-8")
+        for part in text.splitlines() if path.suffix == ".jsonl" else [text]:
+            json.loads(part)
     assert not [p for p in files if p.name.endswith(".tmp")], "a temp file was left behind"
     assert len(list((ns / "memories").iterdir())) == total
 
