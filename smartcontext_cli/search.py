@@ -1,10 +1,31 @@
-"""Ranked memory search: BM25 over stemmed words, typo tolerance, and a small prior.
+"""Ranked memory search: BM25 over Snowball terms with neighbour context, boosts and a prior.
 
-Pipeline: the query's content words are stemmed (``text.query_terms``); a term no memory contains
-is widened to close indexed terms with rapidfuzz ("kubernets" -> "kubernet"); the backend ranks
-candidates by BM25 with OR semantics; we then boost exact phrases and tag hits and break
-near-ties by importance and recency. Any text is a valid query: terms reach FTS5 quoted, so
-``?``, ``"``, ``NEAR(``, ``col:x`` and friends are just words or nothing.
+Pipeline (every backend alike):
+
+1. The query is read (``read_query``): time expressions become time terms ("last week" ->
+   ``_week_2026_47``; ``timeref``), the rest gives content terms (``text.query_terms``: stemmed
+   words without stop and question words, whole identifiers first), words that name a kind
+   ("decide" -> decision) give kind terms; a term no memory holds is widened to close indexed
+   terms (typos, abbreviations; ``expand_typos``).
+2. A pool of candidates comes from the backend's BM25 (``Storage.bm25``, top-k pruned), over the
+   terms that occur in at most half the memories. Why not all: FTS5 gives a term in more than
+   half of them the IDF floor, so every memory holding it ties and reading them is the cost of
+   the whole search ("note 4711" on 100,000 memories that all say "note": 300-450 ms). Memories
+   holding only such terms join the pool newest first, and only while it is short (at most
+   ``COMMON_SCAN`` memories are read for them). Memories holding a query's identifier are
+   always pooled.
+3. Each candidate's neighbours in its conversation (a source naming one, such as
+   ``chat:<id>``: ``in_conversation``; same source, adjacent in time, at most
+   ``NEIGHBOUR_GAP_SECONDS`` apart) are fetched and the candidates scored by ``ranking.score_docs``
+   (BM25 k1/b, context bag, smoothing), neighbours included as candidates.
+4. Boosts multiply: the query's phrase word for word, a query word among the tags, the kind the
+   query asks about; then a prior (importance, recency) that only breaks near-ties. Memories
+   holding more of the query's whole identifiers always rank first (their score is lifted
+   above every other candidate's, so scores stay in order).
+5. Near-duplicates (the same terms, nearly) collapse into the best of them.
+
+Any text is a valid query: terms reach FTS5 quoted, so ``?``, ``"``, ``NEAR(``, ``col:x`` and
+friends are just words or nothing. Scores are floats, unrounded.
 """
 
 from __future__ import annotations
@@ -12,23 +33,109 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from .clock import parse
 from .models import Memory
-from .stemmer import stem
+from .ranking import DEFAULT_PARAMS, Doc, RankParams, Scored, score_docs, term_weights
 from .storage.base import Storage
-from .text import fold, query_terms, terms, words
+from .text import identifiers, kind_term, query_terms, terms, words
+from .timeref import query_times
 
-RESCORE_K1 = 1.5
-RESCORE_B = 1.0
 FUZZY_CUTOFF = 75.0
 FUZZY_PER_TERM = 3
+FUZZY_WEIGHT = 0.7
 PHRASE_BOOST = 0.5
 TAG_BOOST = 0.25
+KIND_BOOST = 0.15
+KIND_WEIGHT = 0.3
+TIME_WEIGHT = 0.5
 IMPORTANCE_WEIGHT = 0.10
 RECENCY_WEIGHT = 0.05
 RECENCY_HALF_LIFE_DAYS = 30.0
+POOL = 100
+COMMON_SCAN = 2000
+NEIGHBOUR_GAP_SECONDS = 6 * 3600.0
+DUPLICATE_JACCARD = 0.9
+
+# Words that ask about a kind of memory ("what did we decide" -> decisions).
+KIND_WORDS = {
+    "decision": ("decid", "decis", "chose", "choos", "chosen", "agre", "settl"),
+    "preference": ("prefer", "like", "favourit", "favorit", "rather"),
+    "error": ("error", "bug", "fail", "crash", "except", "broke", "broken"),
+    "fact": ("fact",),
+    "insight": ("insight", "learn", "lesson", "realis", "realiz"),
+    "pattern": ("pattern", "convent", "usual", "alway"),
+}
+
+
+@dataclass
+class Query:
+    """What a query asks for, read once: terms with weights, identifiers, phrase, kinds."""
+
+    text: str
+    content: list[str]
+    identifiers: list[str]
+    times: list[str]
+    kinds: list[str]
+    phrase: str | None
+    weighted: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def searchable(self) -> bool:
+        return bool(self.weighted)
+
+
+@dataclass
+class Hit:
+    """One ranked memory with the parts of its score (``search --explain``)."""
+
+    memory: Memory
+    score: float
+    parts: Scored
+    boosts: dict[str, float]
+    prior: float
+    identifiers: int
+    neighbours: tuple[str | None, str | None]
+    collapsed: list[str] = field(default_factory=list)
+
+    def explain(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "bm25": self.parts.own,
+            "context": self.parts.context,
+            "smoothing": self.parts.smoothing,
+            "terms": {
+                t: {"weight": w, "tf": own, "neighbour_tf": ctx}
+                for t, (w, own, ctx) in self.parts.terms.items()
+            },
+            "boosts": self.boosts,
+            "prior": self.prior,
+            "identifiers": self.identifiers,
+            "previous": self.neighbours[0],
+            "next": self.neighbours[1],
+            "collapsed": self.collapsed,
+        }
+
+
+def read_query(query: str, now: datetime) -> Query:
+    """Split a query into its weighted terms (see the module docstring, step 1)."""
+    times, rest = query_times(query, now.date())
+    content = query_terms(rest) if rest.strip() else []
+    if not content and not times:
+        content = query_terms(query)
+    idents = identifiers(rest)
+    kinds = [
+        kind
+        for kind, stems in KIND_WORDS.items()
+        if any(t.startswith(stems) for t in content if not t.startswith("_"))
+    ]
+    weighted = [(t, 1.0) for t in content]
+    weighted += [(t, TIME_WEIGHT) for t in times]
+    weighted += [(kind_term(k), KIND_WEIGHT) for k in kinds]
+    return Query(query, content, idents, times, kinds, query_phrase(rest), weighted)
 
 
 def expand_typos(
@@ -45,13 +152,13 @@ def expand_typos(
     vocabulary = vocabulary or storage.vocabulary
     out = list(qterms)
     for term in qterms:
-        if len(term) < 4 or doc_freq(term):
+        if len(term) < 4 or term.startswith("_") or "_" in term or doc_freq(term):
             continue
         from rapidfuzz import fuzz, process
 
         # Why only terms sharing the first letter: scanning a 1M-memory vocabulary on every
         # typo would cost more than the search itself, and first letters are rarely mistyped.
-        vocab = vocabulary(term[0])
+        vocab = [v for v in vocabulary(term[0]) if "_" not in v]
         matches = [
             m
             for m, _score, _ in process.extract(
@@ -87,6 +194,11 @@ def query_phrase(query: str) -> str | None:
     return " ".join(ws) if len(ws) >= 2 else None
 
 
+def phrase_boost(phrase: str | None, text: str) -> float:
+    """The multiplier for a text holding the query's phrase (``query_phrase``) word for word."""
+    return 1.0 + PHRASE_BOOST if phrase and phrase in " ".join(words(text)) else 1.0
+
+
 def search(
     storage: Storage,
     query: str,
@@ -94,51 +206,217 @@ def search(
     tags: Sequence[str] = (),
     kind: str | None = None,
     now: datetime | None = None,
+    params: RankParams = DEFAULT_PARAMS,
 ) -> list[Memory]:
     """The ``limit`` best memories for ``query``, each with ``.score`` set (higher is better)."""
+    hits = rank(storage, query, limit, tags, kind, now, params)
+    for hit in hits:
+        hit.memory.score = hit.score
+    return [hit.memory for hit in hits]
+
+
+def rank(
+    storage: Storage,
+    query: str,
+    limit: int = 5,
+    tags: Sequence[str] = (),
+    kind: str | None = None,
+    now: datetime | None = None,
+    params: RankParams = DEFAULT_PARAMS,
+) -> list[Hit]:
+    """``search`` with each hit's score parts (``Hit.explain``)."""
     if limit <= 0:
         return []
     now = now or datetime.now(timezone.utc)
-    qterms = query_terms(query)
-    if not qterms:
+    q = read_query(query, now)
+    if not q.searchable:
         # Nothing searchable (empty, or only punctuation): the best of the filtered memories.
         recent = storage.list_memories(limit=max(limit * 4, 50), tags=tags, kind=kind)
-        for m in recent:
-            m.score = round(prior(m, now) - 1.0, 6)
-        return _best_first(recent)[:limit]
-    expanded = expand_typos(storage, qterms)
-    pool = storage.bm25(expanded, limit=max(limit * 4, 40), tags=tags, kind=kind)
-    candidates = rescore(storage, pool, expanded)
-    phrase = query_phrase(query)
-    qset = set(qterms)
-    ranked: list[Memory] = []
-    for memory, base in candidates:
-        boost = phrase_boost(phrase, memory.content)
-        if memory.tags and qset.intersection(terms(" ".join(memory.tags))):
-            boost += TAG_BOOST
-        memory.score = round(base * boost * prior(memory, now), 6)
-        ranked.append(memory)
-    return _best_first(ranked)[:limit]
+        nothing = Scored(0.0, 0.0, 0.0, 0.0)
+        hits = [Hit(m, prior(m, now) - 1.0, nothing, {}, prior(m, now), 0, (None, None)) for m in recent]
+        return _best_first(hits)[:limit]
+    expanded = expand_typos(storage, q.content)
+    extra = [(t, FUZZY_WEIGHT) for t in expanded if t not in q.content]
+    weighted = q.weighted + extra
+    pooled = pool(storage, [t for t, _ in weighted], q.identifiers, tags, kind, POOL)
+    docs, links = gather(storage, pooled)
+    n_docs, avgdl = storage.index_stats()
+    weights = term_weights(weighted, {t: storage.doc_freq(t) for t, _ in weighted}, n_docs)
+    candidates = [mid for mid in docs if _allowed(docs[mid][0], tags, kind)]
+    graph = {
+        mid: Doc(counts, sum(counts.values()), *links.get(mid, (None, None)))
+        for mid, (_, counts) in docs.items()
+    }
+    scored = score_docs(graph, candidates, weights, avgdl, params)
+    return finish(q, docs, scored, links, now, limit)
 
 
-def rescore(
-    storage: Storage, pool: Sequence[tuple[Memory, float]], qterms: Sequence[str]
-) -> list[tuple[Memory, float]]:
-    """The pool re-scored by BM25 with k1=1.5 and full length normalisation (b=1).
+def pool(
+    storage: Storage,
+    terms: Sequence[str],
+    idents: Sequence[str],
+    tags: Sequence[str],
+    kind: str | None,
+    size: int,
+) -> dict[str, Memory]:
+    """The candidates worth scoring (module docstring, step 2), by id."""
+    n_docs, _ = storage.index_stats()
+    live = [t for t in dict.fromkeys(terms) if storage.doc_freq(t)]
+    rare = [t for t in live if storage.doc_freq(t) * 2 <= n_docs]
+    common = [t for t in live if t not in rare]
+    found: dict[str, Memory] = {}
+    if idents:
+        for m, _ in storage.bm25([t for t in idents if t in live], size, tags, kind):
+            found[m.id] = m
+    if rare:
+        for m, _ in storage.bm25(rare, size, tags, kind):
+            found.setdefault(m.id, m)
+    if common and len(found) < size:
+        wanted = set(common)
+        offset = 0
+        while len(found) < size and offset < COMMON_SCAN:
+            page = storage.list_memories(limit=200, offset=offset, tags=tags, kind=kind)
+            if not page:
+                break
+            offset += len(page)
+            fresh = [m.id for m in page if m.id not in found]
+            for mid, (memory, counts) in storage.indexed(fresh).items():
+                if wanted.intersection(counts) and len(found) < size:
+                    found[mid] = memory
+    return found
 
-    Why: FTS5 fixes k1=1.2, b=0.75, which lets a long text that repeats the query's words
-    outrank the short note that answers it. On BEAM-100K (real long chats; see
-    tests/benchmarks/bench_beam_retrieval.py) these values raised recall@1 from 21% to 37% and
-    recall@5 from 46% to 59%. The pool is still chosen by FTS5 (four times the limit, at least
-    40); N, avgdl and document frequencies are the index's own, on every backend alike.
+
+def gather(
+    storage: Storage, pooled: dict[str, Memory]
+) -> tuple[dict[str, tuple[Memory, Counter[str]]], dict[str, tuple[str | None, str | None]]]:
+    """The pool with its neighbours, two steps out, each with its term counts, and the links
+    between them (only neighbours at most ``NEIGHBOUR_GAP_SECONDS`` apart are linked)."""
+    docs = storage.indexed(list(pooled))
+    links = _links(storage, [m for m, _ in docs.values()])
+    wanted = {n for pair in links.values() for n in pair if n is not None and n not in docs}
+    if wanted:
+        docs.update(storage.indexed(sorted(wanted)))
+        more = _links(storage, [docs[n][0] for n in wanted if n in docs])
+        links.update(more)
+        outer = {n for pair in more.values() for n in pair if n is not None and n not in docs}
+        if outer:
+            docs.update(storage.indexed(sorted(outer)))
+    return docs, _close_links(docs, links)
+
+
+def in_conversation(source: str) -> bool:
+    """Whether a memory's source names a conversation or session ("chat:2024-03-15",
+    "slack:C042", "beam:3"), whose memories are turns worth reading with their neighbours.
+
+    Why not every source: notes added one by one ("user", "git", "agent") follow each other in
+    time without being about the same thing; their neighbours would only add noise.
     """
-    if not pool:
-        return []
-    texts = [m.content + " " + " ".join(m.tags) for m, _ in pool]
-    scores = score_texts(texts, qterms, storage.index_stats(), storage.doc_freq)
-    if scores is None:
-        return list(pool)
-    return [(m, s) for (m, _), s in zip(pool, scores, strict=True)]
+    return ":" in source
+
+
+def _links(
+    storage: Storage, memories: Sequence[Memory]
+) -> dict[str, tuple[str | None, str | None]]:
+    threaded = [m for m in memories if in_conversation(m.source)]
+    return storage.adjacent(threaded) if threaded else {}
+
+
+def _close_links(
+    docs: dict[str, tuple[Memory, Counter[str]]], links: dict[str, tuple[str | None, str | None]]
+) -> dict[str, tuple[str | None, str | None]]:
+    """Links between memories read, and at most ``NEIGHBOUR_GAP_SECONDS`` apart."""
+
+    def near(mid: str, other: str | None) -> str | None:
+        if other is None or other not in docs:
+            return None
+        return other if _gap_ok(docs[mid][0], docs[other][0]) else None
+
+    return {mid: (near(mid, p), near(mid, n)) for mid, (p, n) in links.items() if mid in docs}
+
+
+def _allowed(memory: Memory, tags: Sequence[str], kind: str | None) -> bool:
+    return all(t in memory.tags for t in tags) and (not kind or memory.kind == kind)
+
+
+def _gap_ok(a: Memory, b: Memory) -> bool:
+    try:
+        seconds = abs((parse(a.created_at) - parse(b.created_at)).total_seconds())
+    except ValueError:
+        return False
+    return seconds <= NEIGHBOUR_GAP_SECONDS
+
+
+def finish(
+    q: Query,
+    docs: dict[str, tuple[Memory, Counter[str]]],
+    scored: dict[str, Scored],
+    links: dict[str, tuple[str | None, str | None]],
+    now: datetime,
+    limit: int,
+) -> list[Hit]:
+    """Boosts, the identifier rule, the prior, near-duplicate collapse (steps 4 and 5)."""
+    qset = set(q.content)
+    hits: list[Hit] = []
+    for mid, parts in scored.items():
+        memory, counts = docs[mid]
+        if parts.score <= 0.0 and not parts.terms:
+            continue
+        boosts: dict[str, float] = {}
+        if phrase_boost(q.phrase, memory.content) > 1.0:
+            boosts["phrase"] = 1.0 + PHRASE_BOOST
+        if memory.tags and qset.intersection(terms(" ".join(memory.tags))):
+            boosts["tag"] = 1.0 + TAG_BOOST
+        if memory.kind in q.kinds:
+            boosts["kind"] = 1.0 + KIND_BOOST
+        p = prior(memory, now)
+        score = parts.score * p * math.prod(boosts.values())
+        held = sum(1 for t in q.identifiers if counts.get(t))
+        hits.append(Hit(memory, score, parts, boosts, p, held, links.get(mid, (None, None))))
+    if q.identifiers:
+        # Holding the query's identifiers outranks any score: lift each holder above the best.
+        top = max((h.score for h in hits), default=0.0)
+        lift = top * (1.0 + 1e-9) if top > 0 else 1.0
+        for h in hits:
+            if h.identifiers:
+                h.boosts["identifier"] = h.identifiers * lift
+                h.score += h.identifiers * lift
+    ranked = _best_first(hits)
+    return collapse(ranked, docs, limit)
+
+
+def collapse(
+    ranked: list[Hit], docs: dict[str, tuple[Memory, Counter[str]]], limit: int
+) -> list[Hit]:
+    """The best ``limit`` hits, each near-duplicate folded into the better hit it repeats.
+
+    Near-duplicates share at least ``DUPLICATE_JACCARD`` of their word pairs (Jaccard).
+    """
+    kept: list[Hit] = []
+    sets: list[set[str]] = []
+    for hit in ranked:
+        mine = _shingles(hit.memory.content)
+        twin = next(
+            (
+                i
+                for i, other in enumerate(sets)
+                if mine and other and len(mine & other) >= DUPLICATE_JACCARD * len(mine | other)
+            ),
+            None,
+        )
+        if twin is not None:
+            kept[twin].collapsed.append(hit.memory.id)
+            continue
+        if len(kept) == limit:
+            break
+        kept.append(hit)
+        sets.append(mine)
+    return kept
+
+
+def _shingles(text: str) -> set[str]:
+    """Word pairs: two texts with the same words in another order are not duplicates."""
+    ws = words(text)
+    return {f"{a} {b}" for a, b in zip(ws, ws[1:])} or set(ws)
 
 
 def score_texts(
@@ -146,47 +424,28 @@ def score_texts(
     qterms: Sequence[str],
     stats: tuple[int, float],
     doc_freq: Callable[[str], int],
+    params: RankParams = DEFAULT_PARAMS,
 ) -> list[float] | None:
-    """Each text's BM25 (k1=1.5, b=1; ``rescore``) against an index's ``stats`` (N, avgdl) and
-    document frequencies; None when the index is empty. Memories and session events alike."""
+    """Each text's BM25 (``ranking``, own words only) against an index's ``stats`` (N, avgdl)
+    and document frequencies; None when the index is empty. Session events use it."""
     n_rows, avgdl = stats
     if n_rows <= 0 or avgdl <= 0:
         return None
-    idfs = {t: _idf(n_rows, doc_freq(t)) for t in dict.fromkeys(qterms)}
-    firsts = {t[0] for t in idfs}
-    out = []
-    for text in texts:
-        ws = words(text)
-        norm = RESCORE_K1 * (1.0 - RESCORE_B + RESCORE_B * len(ws) / avgdl)
-        # Why only some words are stemmed: stemming keeps a word's first letter, so only words
-        # that start like a query term can count for it (a cold process pays ~5 us a stem).
-        counts = Counter(stem(w) for w in ws if w[0] in firsts)
-        score = 0.0
-        for term, count in counts.items():
-            weight = idfs.get(term)
-            if weight is not None:
-                score += weight * count * (RESCORE_K1 + 1.0) / (count + norm)
-        out.append(score)
-    return out
+    weights = term_weights([(t, 1.0) for t in qterms], {t: doc_freq(t) for t in qterms}, n_rows)
+    graph = {}
+    for n, text in enumerate(texts):
+        counts = Counter(terms(text))
+        graph[n] = Doc(counts, sum(counts.values()))
+    scored = score_docs(graph, list(graph), weights, avgdl, params.but(smooth=0.0))
+    return [scored[n].score for n in range(len(texts))]
 
 
-def phrase_boost(phrase: str | None, text: str) -> float:
-    """The multiplier for a text holding the query's phrase (``query_phrase``) word for word."""
-    return 1.0 + PHRASE_BOOST if phrase and phrase in " ".join(words(text)) else 1.0
-
-
-def _idf(n_rows: int, hits: int) -> float:
-    """FTS5's IDF (fts5_aux.c), floor included, so scores stay comparable with bm25()."""
-    value = math.log((n_rows - hits + 0.5) / (hits + 0.5))
-    return 1e-6 if value <= 0.0 else value
-
-
-def _best_first(memories: list[Memory]) -> list[Memory]:
+def _best_first(hits: list[Hit]) -> list[Hit]:
     """Highest score first; equal scores newest first, then by id: identical on every backend."""
-    memories.sort(key=lambda m: m.id)
-    memories.sort(key=lambda m: m.created_at, reverse=True)
-    memories.sort(key=lambda m: m.score, reverse=True)
-    return memories
+    hits.sort(key=lambda h: h.memory.id)
+    hits.sort(key=lambda h: h.memory.created_at, reverse=True)
+    hits.sort(key=lambda h: h.score, reverse=True)
+    return hits
 
 
 def relevance(scores: Sequence[float]) -> list[float]:
@@ -197,4 +456,14 @@ def relevance(scores: Sequence[float]) -> list[float]:
     return [s / top for s in scores]
 
 
-__all__ = ["expand_typos", "fold", "phrase_boost", "prior", "relevance", "score_texts", "search"]
+__all__ = [
+    "Hit",
+    "RankParams",
+    "expand_typos",
+    "phrase_boost",
+    "prior",
+    "rank",
+    "relevance",
+    "score_texts",
+    "search",
+]

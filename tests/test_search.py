@@ -199,8 +199,9 @@ def test_typo_tolerance_does_not_invent_matches(make_store):
 def test_importance_breaks_a_tie(make_store):
     store = make_store(
         [
+            # Not the same text (that would be a duplicate, collapsed): the same score.
             mem("retry failed jobs three times", "low", 3, importance=0.1),
-            mem("retry failed jobs three times", "high", 3, importance=0.9),
+            mem("retry failed jobs four times", "high", 3, importance=0.9),
             *CORPUS,
         ]
     )
@@ -211,7 +212,7 @@ def test_recency_breaks_a_tie(make_store):
     store = make_store(
         [
             mem("feature flags live in LaunchDarkly", "old", 400),
-            mem("feature flags live in LaunchDarkly", "new", 0.5),
+            mem("feature flags stay in LaunchDarkly", "new", 0.5),
             *CORPUS,
         ]
     )

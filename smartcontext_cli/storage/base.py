@@ -7,6 +7,7 @@ need no new storage code: documents (``collection``/``key`` -> JSON object) and 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -65,6 +66,15 @@ class Storage(Protocol):
 
     def vocabulary(self, first_char: str) -> list[str]:
         """Indexed terms starting with ``first_char`` (the fuzzy matcher's candidates)."""
+        ...
+
+    def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
+        """Memories by id with their index terms counted (ids not stored are left out)."""
+        ...
+
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        """Each memory's previous and next memory id of the same ``source``, by
+        (created_at, id): its neighbours in the conversation or session it came from."""
         ...
 
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from smartcontext_cli.errors import StoreCorruptError, UsageError
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
-from smartcontext_cli.text import terms as text_terms
+from smartcontext_cli.text import document_terms
 
 from .base import SCHEMA_VERSION
 from .events import is_event_collection
@@ -45,10 +45,24 @@ _COLUMNS = ", ".join(MEMORY_FIELDS)
 MMAP_BYTES = 1 << 30  # address space only; pages are read on demand and shared with the OS
 _SELECT = f"SELECT {_COLUMNS} FROM memories"
 _SELECT_ROWID = f"SELECT {_COLUMNS}, rowid FROM memories"
+_SELECT_TERMS = f"SELECT {_COLUMNS}, terms FROM memories"
+_PREV_IN_SOURCE = (
+    "SELECT id FROM memories WHERE source = ? AND (created_at, id) < (?, ?) "
+    "ORDER BY created_at DESC, id DESC LIMIT 1"
+)
+_NEXT_IN_SOURCE = (
+    "SELECT id FROM memories WHERE source = ? AND (created_at, id) > (?, ?) "
+    "ORDER BY created_at, id LIMIT 1"
+)
+
+
+def memory_terms(memory: Memory) -> list[str]:
+    """A memory's index terms (``text.document_terms``): the same on every backend."""
+    return document_terms(memory.content, memory.tags, memory.kind, memory.created_at)
 
 
 def index_terms(memory: Memory) -> str:
-    return " ".join(text_terms(memory.content + " " + " ".join(memory.tags)))
+    return " ".join(memory_terms(memory))
 
 
 def _row_to_memory(row: Sequence[Any]) -> Memory:
@@ -181,7 +195,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         cells: list[int] = []
         counts: Counter[str] = Counter()
         for m in memories:
-            toks = text_terms(m.content + " " + " ".join(m.tags))
+            toks = memory_terms(m)
             per_term = Counter(toks)
             counts.update(per_term.keys())
             cells.append(cell_of(per_term, len(toks)))
@@ -429,6 +443,25 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             (first_char, first_char + "\uffff"),
         )
         return [r[0] for r in rows]
+
+    def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
+        out: dict[str, tuple[Memory, Counter[str]]] = {}
+        for part in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(f"{_SELECT_TERMS} WHERE id IN ({marks})", part):
+                memory = _row_to_memory(row[:-1])
+                out[memory.id] = (memory, Counter(row[-1].split(" ")) if row[-1] else Counter())
+        return out
+
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        # Both reads walk the (source, created_at, id) index of m008 one step.
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for m in memories:
+            key = (m.source, m.created_at, m.id)
+            prev = self.db.execute(_PREV_IN_SOURCE, key).fetchone()
+            nxt = self.db.execute(_NEXT_IN_SOURCE, key).fetchone()
+            out[m.id] = (prev[0] if prev else None, nxt[0] if nxt else None)
+        return out
 
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
         with self.transaction():
