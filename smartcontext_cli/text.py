@@ -139,10 +139,30 @@ def identifiers(text: str) -> list[str]:
         if chunk is None:  # pragma: no cover - a trigger always starts inside a chunk
             continue
         done = chunk.end()
-        term = whole(chunk.group())
-        if term is not None:
-            out.append(term)
+        out += _chunk_terms(chunk.group())
     return out
+
+
+_SEGMENT = re.compile(r"[./:]+")
+
+
+def _chunk_terms(chunk: str) -> list[str]:
+    """A chunk's whole term, the whole terms of its dotted or slashed tails and of each part
+    that is an identifier itself: "src/billing/retry_policy.py" is also "retry_policy_py" and
+    "retry_policy"; "UserRepo.find_by_email" is also "userrepo" and "find_by_email"."""
+    first = whole(chunk)
+    found = [first] if first is not None else []
+    segments = [s for s in _SEGMENT.split(chunk) if s]
+    if len(segments) > 1:
+        for i in range(1, len(segments) - 1):
+            tail = whole(".".join(segments[i:]))
+            if tail is not None:
+                found.append(tail)
+        for segment in segments:
+            part = whole(segment)
+            if part is not None:
+                found.append(part)
+    return list(dict.fromkeys(found))
 
 
 def terms(text: str) -> list[str]:

@@ -69,7 +69,10 @@ class Storage(Protocol):
         ...
 
     def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
-        """Memories by id with their index terms counted (ids not stored are left out)."""
+        """Memories by id with their index terms counted (ids not stored are left out).
+
+        The counters may be shared with the backend's cache: read them, never change them.
+        """
         ...
 
     def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:

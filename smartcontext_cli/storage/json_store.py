@@ -693,7 +693,7 @@ class JSONStorage(TransferMixin):
     def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
         index = self._index()
         return {
-            mid: (_to_memory(index.records[mid]), Counter(index.freqs[mid]))
+            mid: (_to_memory(index.records[mid]), index.freqs[mid])
             for mid in dict.fromkeys(ids)
             if mid in index.records
         }

@@ -42,6 +42,7 @@ from .sqlite_ranking import (
 from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
+_COUNTS_CACHE = 20_000
 MMAP_BYTES = 1 << 30  # address space only; pages are read on demand and shared with the OS
 _SELECT = f"SELECT {_COLUMNS} FROM memories"
 _SELECT_ROWID = f"SELECT {_COLUMNS}, rowid FROM memories"
@@ -124,6 +125,9 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             self.db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self.db.execute("PRAGMA cache_size = -16000")  # KiB: 16 MB, for writers' b-trees
             self._depth = 0
+            # Term counts by the stored terms text. Why keyed by the text: it is read anyway,
+            # hashing it costs far less than counting it, and a changed memory has new text.
+            self._counts: dict[str, Counter[str]] = {}
             if not self._up_to_date():
                 self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -446,11 +450,18 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
 
     def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
         out: dict[str, tuple[Memory, Counter[str]]] = {}
+        cache = self._counts
         for part in _chunks(list(dict.fromkeys(ids))):
             marks = ",".join("?" * len(part))
             for row in self.db.execute(f"{_SELECT_TERMS} WHERE id IN ({marks})", part):
                 memory = _row_to_memory(row[:-1])
-                out[memory.id] = (memory, Counter(row[-1].split(" ")) if row[-1] else Counter())
+                text = row[-1]
+                counts = cache.get(text)
+                if counts is None:
+                    if len(cache) >= _COUNTS_CACHE:
+                        cache.clear()
+                    counts = cache[text] = Counter(text.split(" ")) if text else Counter()
+                out[memory.id] = (memory, counts)
         return out
 
     def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
