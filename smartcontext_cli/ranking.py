@@ -6,10 +6,9 @@ in the same conversation) and this module scores them.
 
 The score of a document ``d`` with previous neighbour ``p`` and next neighbour ``n``:
 
-* its *context bag*: term counts ``tf(d) + PREV * tf(p) + NEXT * tf(n)`` and length
-  ``|d| + PREV * |p| + NEXT * |n|``, scored by BM25 (``k1``, ``b``) against the index's mean
-  length scaled the same way; a turn that answers "yes, let's do that" is found by the words
-  of the turn it answers;
+* its *context bag*: term counts ``tf(d) + PREV * tf(p) * |d|/|p| + NEXT * tf(n) * |d|/|n|``
+  at its own length ``|d|``, scored by BM25 (``k1``, ``b``); a turn that answers "yes, let's
+  do that" is found by the words of the turn it answers, at the density they have there;
 * plus ``SMOOTH`` times the plain BM25 (own words only) of each neighbour;
 * IDF as Lucene's, ``ln(1 + (N - n + 0.5) / (n + 0.5))``: always positive, so a term in most
   documents still counts a little and scores never tie at a floor.
@@ -34,10 +33,11 @@ class RankParams:
     """BM25 and neighbour-context parameters (the defaults are the cross-validated choice)."""
 
     k1: float = 1.2
-    b: float = 0.3
-    prev: float = 0.5
-    next: float = 0.25
-    smooth: float = 0.1
+    b: float = 1.0
+    prev: float = 0.0
+    next: float = 0.0
+    smooth: float = 0.2
+    speaker: float = 0.5  # boost of a turn by the speaker a question names (search.speaker_of)
 
     def but(self, **changes: float) -> RankParams:
         return replace(self, **changes)
@@ -102,30 +102,29 @@ def score_docs(
             )
         return plain[key]
 
-    ctx_avgdl = avgdl * (1.0 + params.prev + params.next)
     out: dict[K, Scored] = {}
     for key in candidates:
         doc = docs[key]
         prev = docs.get(doc.prev) if doc.prev is not None else None
         nxt = docs.get(doc.next) if doc.next is not None else None
-        has_context = prev is not None or nxt is not None
         length = float(doc.length)
-        if prev is not None:
-            length += params.prev * prev.length
-        if nxt is not None:
-            length += params.next * nxt.length
-        norm_avgdl = ctx_avgdl if has_context else avgdl
+        # A neighbour lends its words at the document's own length (its counts scaled by
+        # |d| / |neighbour|): a short reply to a long message borrows the message's topic,
+        # not its length. Why not raw counts: in chats with long assistant turns, raw counts
+        # made every short user turn look like its long neighbour (BEAM-100K: -10 points).
+        prev_scale = params.prev * length / prev.length if prev is not None and prev.length else 0.0
+        next_scale = params.next * length / nxt.length if nxt is not None and nxt.length else 0.0
         context = 0.0
         parts: dict[str, tuple[float, float, float]] = {}
         for term, weight in weights.items():
             tf_own = float(doc.counts.get(term, 0))
             tf = tf_own
-            if prev is not None:
-                tf += params.prev * prev.counts.get(term, 0)
-            if nxt is not None:
-                tf += params.next * nxt.counts.get(term, 0)
+            if prev_scale:
+                tf += prev_scale * prev.counts.get(term, 0)  # type: ignore[union-attr]
+            if next_scale:
+                tf += next_scale * nxt.counts.get(term, 0)  # type: ignore[union-attr]
             if tf:
-                context += weight * bm25(tf, length, norm_avgdl, k1, b)
+                context += weight * bm25(tf, length, avgdl, k1, b)
                 parts[term] = (weight, tf_own, tf - tf_own)
         smoothing = 0.0
         if params.smooth:

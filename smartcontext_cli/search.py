@@ -19,7 +19,8 @@ Pipeline (every backend alike):
    ``NEIGHBOUR_GAP_SECONDS`` apart) are fetched and the candidates scored by ``ranking.score_docs``
    (BM25 k1/b, context bag, smoothing), neighbours included as candidates.
 4. Boosts multiply: the query's phrase word for word, a query word among the tags, the kind the
-   query asks about, the time it asks about; then a prior (importance, recency) that only breaks near-ties. Memories
+   query asks about, the time it asks about, the speaker it names ("what did I say": turns
+   tagged ``user``; "what did you suggest": ``assistant``); then a prior (importance, recency) that only breaks near-ties. Memories
    holding more of the query's whole identifiers always rank first (their score is lifted
    above every other candidate's, so scores stay in order).
 5. Near-duplicates (the same terms, nearly) collapse into the best of them.
@@ -82,6 +83,7 @@ class Query:
     times: list[str]
     kinds: list[str]
     phrase: str | None
+    speaker: str | None
     weighted: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -101,6 +103,7 @@ class Hit:
     identifiers: int
     neighbours: tuple[str | None, str | None]
     collapsed: list[str] = field(default_factory=list)
+    lift: float = 0.0  # added for holding the query's identifiers (module docstring, step 4)
 
     def explain(self) -> dict[str, Any]:
         return {
@@ -115,6 +118,7 @@ class Hit:
             "boosts": self.boosts,
             "prior": self.prior,
             "identifiers": self.identifiers,
+            "identifier_lift": self.lift,
             "previous": self.neighbours[0],
             "next": self.neighbours[1],
             "collapsed": self.collapsed,
@@ -136,7 +140,24 @@ def read_query(query: str, now: datetime) -> Query:
     weighted = [(t, 1.0) for t in content]
     weighted += [(t, TIME_WEIGHT) for t in times]
     weighted += [(kind_term(k), KIND_WEIGHT) for k in kinds]
-    return Query(query, content, idents, times, kinds, query_phrase(rest), weighted)
+    return Query(query, content, idents, times, kinds, query_phrase(rest), speaker_of(query), weighted)
+
+
+# Who a question is about, from its pronouns: "what did I say" asks about the user's turns,
+# "what did you suggest" about the assistant's. Turns carry their speaker as a tag.
+_FIRST_PERSON = frozenset("i me my mine myself i'm i've i'd".split())
+_SECOND_PERSON = frozenset("you your yours yourself you've you'd".split())
+SPEAKER_TAGS = {"user": "user", "assistant": "assistant"}
+
+
+def speaker_of(query: str) -> str | None:
+    ws = set(query.lower().replace("?", " ").replace(",", " ").split())
+    first, second = bool(ws & _FIRST_PERSON), bool(ws & _SECOND_PERSON)
+    if first and not second:
+        return "user"
+    if second and not first:
+        return "assistant"
+    return None
 
 
 def expand_typos(
@@ -249,6 +270,8 @@ class Prepared:
     limit: int
     recent: list[Memory] = field(default_factory=list)
     graph: dict[str, Doc[str]] = field(default_factory=dict)
+    # Per-memory values that no parameter changes (prior, boosts, shingles), filled lazily.
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.graph = {
@@ -265,7 +288,9 @@ class Prepared:
             ]
             return _best_first(hits)[: self.limit]
         scored = score_docs(self.graph, self.candidates, self.weights, self.avgdl, params)
-        return finish(self.query, self.docs, scored, self.links, self.now, self.limit)
+        return finish(
+            self.query, self.docs, scored, self.links, self.now, self.limit, self._memo, params
+        )
 
 
 def prepare(
@@ -397,26 +422,22 @@ def finish(
     links: dict[str, tuple[str | None, str | None]],
     now: datetime,
     limit: int,
+    memo: dict[tuple[str, str], Any] | None = None,
+    params: RankParams = DEFAULT_PARAMS,
 ) -> list[Hit]:
     """Boosts, the identifier rule, the prior, near-duplicate collapse (steps 4 and 5)."""
-    qset = set(q.content)
+    memo = {} if memo is None else memo
     hits: list[Hit] = []
     for mid, parts in scored.items():
         memory, counts = docs[mid]
         if parts.score <= 0.0 and not parts.terms:
             continue
-        boosts: dict[str, float] = {}
-        # Why the term check first: reading a long text's words costs more than its whole score.
-        if q.phrase and qset <= counts.keys() and phrase_boost(q.phrase, memory.content) > 1.0:
-            boosts["phrase"] = 1.0 + PHRASE_BOOST
-        if memory.tags and qset.intersection(terms(" ".join(memory.tags))):
-            boosts["tag"] = 1.0 + TAG_BOOST
-        if memory.kind in q.kinds:
-            boosts["kind"] = 1.0 + KIND_BOOST
-        # A question about a time is mostly about that time: a memory of it counts double.
-        if q.times and any(counts.get(t) for t in q.times):
-            boosts["time"] = 1.0 + TIME_BOOST
-        p = prior(memory, now)
+        if (mid, "boosts") not in memo:
+            memo[mid, "boosts"] = _boosts(q, memory, counts), prior(memory, now)
+        fixed, p = memo[mid, "boosts"]
+        boosts = dict(fixed)
+        if q.speaker and params.speaker and q.speaker in memory.tags:
+            boosts["speaker"] = 1.0 + params.speaker
         score = parts.score * p * math.prod(boosts.values())
         held = sum(1 for t in q.identifiers if counts.get(t))
         hits.append(Hit(memory, score, parts, boosts, p, held, links.get(mid, (None, None))))
@@ -426,14 +447,34 @@ def finish(
         lift = top * (1.0 + 1e-9) if top > 0 else 1.0
         for h in hits:
             if h.identifiers:
-                h.boosts["identifier"] = h.identifiers * lift
-                h.score += h.identifiers * lift
+                h.lift = h.identifiers * lift
+                h.score += h.lift
     ranked = _best_first(hits)
-    return collapse(ranked, docs, limit)
+    return collapse(ranked, docs, limit, memo)
+
+
+def _boosts(q: Query, memory: Memory, counts: Counter[str]) -> dict[str, float]:
+    """The multipliers a memory earns from the query (module docstring, step 4)."""
+    qset = set(q.content)
+    boosts: dict[str, float] = {}
+    # Why the term check first: reading a long text's words costs more than its whole score.
+    if q.phrase and qset <= counts.keys() and phrase_boost(q.phrase, memory.content) > 1.0:
+        boosts["phrase"] = 1.0 + PHRASE_BOOST
+    if memory.tags and qset.intersection(terms(" ".join(memory.tags))):
+        boosts["tag"] = 1.0 + TAG_BOOST
+    if memory.kind in q.kinds:
+        boosts["kind"] = 1.0 + KIND_BOOST
+    # A question about a time is mostly about that time: a memory of it counts double.
+    if q.times and any(counts.get(t) for t in q.times):
+        boosts["time"] = 1.0 + TIME_BOOST
+    return boosts
 
 
 def collapse(
-    ranked: list[Hit], docs: dict[str, tuple[Memory, Counter[str]]], limit: int
+    ranked: list[Hit],
+    docs: dict[str, tuple[Memory, Counter[str]]],
+    limit: int,
+    memo: dict[tuple[str, str], Any] | None = None,
 ) -> list[Hit]:
     """The best ``limit`` hits, each near-duplicate folded into the better hit it repeats.
 
@@ -442,7 +483,13 @@ def collapse(
     kept: list[Hit] = []
     sets: list[set[str]] = []
     for hit in ranked:
-        mine = _shingles(hit.memory.content)
+        key = (hit.memory.id, "shingles")
+        if memo is None or key not in memo:
+            mine = _shingles(hit.memory.content)
+            if memo is not None:
+                memo[key] = mine
+        else:
+            mine = memo[key]
         twin = next(
             (
                 i

@@ -2,7 +2,9 @@
 
 Targets (issue 2): median at most 5 ms at 100,000 memories and 30 ms at 1,000,000, over a mix of
 realistic queries (``_corpus.queries``: single words, 2-5 word phrases, typos that take the
-fuzzy path, queries that match nothing or are pure punctuation).
+fuzzy path, queries that match nothing or are pure punctuation). Issue 12 adds p95 at most
+20 ms at 100,000 and a second store where every memory ends in "note N", searched for words
+that occur in every memory ("note 4711", "note", "note release"): ``--common``.
 
 Stores are built once under ``--dir`` (default ``$TMPDIR/smartcontext-bench``) and reused with
 ``--reuse``; the 1M store takes a few minutes to build. Each query runs once to warm the page
@@ -55,6 +57,56 @@ def p90_ms(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=10)[-1] * 1000.0
 
 
+def p95_ms(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] * 1000.0
+
+
+COMMON_QUERIES = ["note 4711", "note", "note release", "note 99999 deploy", "what note said 17"]
+
+
+def common_store(root: Path, n: int, reuse: bool) -> Path:
+    """A store of ``n`` corpus memories, each ending in "note <i>": a word in every memory."""
+    from smartcontext_cli.storage import open_storage
+
+    home = root / f"common-{n}"
+    marker = home / "complete"
+    if reuse and marker.exists():
+        return home
+    if home.exists():
+        import shutil
+
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    storage = open_storage(home, "bench", "sqlite")
+    try:
+        i = 0
+        for batch in _corpus.batches(n):
+            for m in batch:
+                m.content = f"{m.content} note {i}"
+                i += 1
+            storage.add_memories(batch)
+    finally:
+        storage.close()
+    marker.write_text("ok\n")
+    return home
+
+
+def measure_common(home: Path, rounds: int) -> list[float]:
+    store = MemoryStore(namespace="bench", storage_backend="sqlite", base_dir=home)
+    try:
+        for q in COMMON_QUERIES:
+            store.search(q, limit=5)
+        samples = []
+        for _ in range(rounds):
+            for q in COMMON_QUERIES:
+                t0 = time.perf_counter()
+                store.search(q, limit=5)
+                samples.append(time.perf_counter() - t0)
+        return samples
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 memories, 3 rounds")
@@ -63,20 +115,22 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=default_dir, help="cache of stores")
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--common", action="store_true", help="only the note-N store")
     args = parser.parse_args()
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
     rounds = args.rounds or (3 if args.quick else 15)
 
     categories = ["word", "phrase", "typo", "none"]
     rows = []
-    for n in sizes:
+    for n in [] if args.common else sizes:
         home = _corpus.cached_sqlite(args.dir, n, reuse=args.reuse)
         samples = measure(home, rounds)
         median = _corpus.median_ms(samples["all"])
         target = TARGETS_MS.get(n)
         verdict = "n/a" if target is None else ("ok" if median <= target else "OVER")
         rows.append(
-            [f"{n:,}", f"**{median:.2f}**", f"{p90_ms(samples['all']):.2f}"]
+            [f"{n:,}", f"**{median:.2f}**", f"{p90_ms(samples['all']):.2f}",
+             f"{p95_ms(samples['all']):.2f}"]  # fmt: skip
             + [f"{_corpus.median_ms(samples[c]):.2f}" for c in categories]
             + ["-" if target is None else f"{target:.0f}", verdict]
         )
@@ -85,8 +139,18 @@ def main() -> None:
         f"\nIn-process MemoryStore.search (SQLite, limit 5), {n_queries} queries x {rounds} "
         "rounds; milliseconds\n"
     )
-    headers = ["memories", "median", "p90"] + [f"{c} median" for c in categories]
-    print(_corpus.table([*headers, "target", "verdict"], rows))
+    headers = ["memories", "median", "p90", "p95"] + [f"{c} median" for c in categories]
+    if rows:
+        print(_corpus.table([*headers, "target", "verdict"], rows))
+    common_rows = []
+    for n in sizes:
+        samples = measure_common(common_store(args.dir, n, args.reuse), rounds)
+        p50, p95 = _corpus.median_ms(samples), p95_ms(samples)
+        ok = n != 100_000 or (p50 <= 5.0 and p95 <= 20.0)
+        common_rows.append([f"{n:,}", f"**{p50:.2f}**", f"{p95:.2f}", "ok" if ok else "OVER"])
+    print(f"\nWords in every memory (each ends in 'note N'): {COMMON_QUERIES}, x {rounds}\n")
+    print(_corpus.table(["memories", "median", "p95", "verdict (100k: p50<=5, p95<=20)"],
+                        common_rows))  # fmt: skip
 
 
 if __name__ == "__main__":
