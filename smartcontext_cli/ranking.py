@@ -97,8 +97,7 @@ def score_docs(
         if key not in plain:
             doc = docs[key]
             plain[key] = sum(
-                w * bm25(doc.counts.get(t, 0), doc.length, avgdl, k1, b)
-                for t, w in weights.items()
+                w * bm25(doc.counts.get(t, 0), doc.length, avgdl, k1, b) for t, w in weights.items()
             )
         return plain[key]
 

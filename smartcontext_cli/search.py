@@ -17,12 +17,13 @@ Pipeline (every backend alike):
 3. Each candidate's neighbours in its conversation (a source naming one, such as
    ``chat:<id>``: ``in_conversation``; same source, adjacent in time, at most
    ``NEIGHBOUR_GAP_SECONDS`` apart) are fetched and the candidates scored by ``ranking.score_docs``
-   (BM25 k1/b, context bag, smoothing), neighbours included as candidates.
+   (BM25 k1/b, neighbour words, score smoothing), neighbours included as candidates.
 4. Boosts multiply: the query's phrase word for word, a query word among the tags, the kind the
    query asks about, the time it asks about, the speaker it names ("what did I say": turns
-   tagged ``user``; "what did you suggest": ``assistant``); then a prior (importance, recency) that only breaks near-ties. Memories
-   holding more of the query's whole identifiers always rank first (their score is lifted
-   above every other candidate's, so scores stay in order).
+   tagged ``user``; "what did you suggest": ``assistant``); then a prior (importance,
+   recency) that only breaks near-ties. Memories holding more of the query's whole
+   identifiers always rank first (their score is lifted above every other candidate's, so
+   scores stay in order).
 5. Near-duplicates (the same terms, nearly) collapse into the best of them.
 
 Any text is a valid query: terms reach FTS5 quoted, so ``?``, ``"``, ``NEAR(``, ``col:x`` and
@@ -36,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import pairwise
 from typing import Any
 
 from .clock import parse
@@ -140,13 +142,15 @@ def read_query(query: str, now: datetime) -> Query:
     weighted = [(t, 1.0) for t in content]
     weighted += [(t, TIME_WEIGHT) for t in times]
     weighted += [(kind_term(k), KIND_WEIGHT) for k in kinds]
-    return Query(query, content, idents, times, kinds, query_phrase(rest), speaker_of(query), weighted)
+    return Query(
+        query, content, idents, times, kinds, query_phrase(rest), speaker_of(query), weighted
+    )
 
 
 # Who a question is about, from its pronouns: "what did I say" asks about the user's turns,
 # "what did you suggest" about the assistant's. Turns carry their speaker as a tag.
-_FIRST_PERSON = frozenset("i me my mine myself i'm i've i'd".split())
-_SECOND_PERSON = frozenset("you your yours yourself you've you'd".split())
+_FIRST_PERSON = frozenset(["i", "me", "my", "mine", "myself", "i'm", "i've", "i'd"])
+_SECOND_PERSON = frozenset(["you", "your", "yours", "yourself", "you've", "you'd"])
 SPEAKER_TAGS = {"user": "user", "assistant": "assistant"}
 
 
@@ -511,7 +515,7 @@ def collapse(
 def _shingles(text: str) -> set[str]:
     """Word pairs: two texts with the same words in another order are not duplicates."""
     ws = words(text)
-    return {f"{a} {b}" for a, b in zip(ws, ws[1:])} or set(ws)
+    return {f"{a} {b}" for a, b in pairwise(ws)} or set(ws)
 
 
 def score_texts(
@@ -527,7 +531,7 @@ def score_texts(
     if n_rows <= 0 or avgdl <= 0:
         return None
     weights = term_weights([(t, 1.0) for t in qterms], {t: doc_freq(t) for t in qterms}, n_rows)
-    graph = {}
+    graph: dict[int, Doc[int]] = {}
     for n, text in enumerate(texts):
         counts = Counter(terms(text))
         graph[n] = Doc(counts, sum(counts.values()))

@@ -8,8 +8,9 @@ so it is the reference implementation, not a port, and it stems in about a micro
 
 Guarantees: ``stem`` is a pure function of its argument (the same word gives the same stem on
 every backend and platform); words holding anything but the letters a-z (digits, capitals,
-other scripts) and words of one or two letters are returned unchanged; it never returns an empty string for non-empty input. Changing the algorithm changes
-every stored term: it needs a migration that re-indexes (see ``text.TERMS_VERSION``).
+other scripts) and words of one or two letters are returned unchanged; it never returns an
+empty string for non-empty input. Changing the algorithm changes every stored term: it needs
+a migration that re-indexes (see ``text.TERMS_VERSION``).
 """
 
 from __future__ import annotations

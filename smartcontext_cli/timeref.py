@@ -47,7 +47,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ISO = r"(?P<iy>\d{4})[-/](?P<im>\d{1,2})[-/](?P<id>\d{1,2})"
 _MDY = rf"(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y1>\d{{4}}))?"
-_DMY = rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTH})\.?(?:,?\s+(?P<y2>\d{{4}}))?"
+_DMY = (
+    rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTH})\.?(?:,?\s+(?P<y2>\d{{4}}))?"
+)
 _MY = rf"(?P<m3>{_MONTH})(?:\s+(?P<y3>\d{{4}}))?"
 _REL = r"(?P<rel>today|tonight|yesterday|tomorrow)"
 _AGO = r"(?P<n>\d+|a|an|one|two|three|four|five|six)\s+(?P<unit>day|week|month|year)s?\s+ago"
@@ -149,7 +151,22 @@ def _resolve(m: re.Match[str], anchor: date, question: bool) -> tuple[list[str],
     return [], False  # pragma: no cover - every alternative is handled above
 
 
-_MONTH_PREPOSITIONS = frozenset("in of during since until till before after from by early late".split())
+_MONTH_PREPOSITIONS = frozenset(
+    [
+        "in",
+        "of",
+        "during",
+        "since",
+        "until",
+        "till",
+        "before",
+        "after",
+        "from",
+        "by",
+        "early",
+        "late",
+    ]
+)
 
 
 def text_before(m: re.Match[str]) -> str:

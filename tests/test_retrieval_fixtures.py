@@ -8,9 +8,9 @@ always, on every backend, whatever else the query or the store holds (a property
 from __future__ import annotations
 
 import pytest
+from fixtures.retrieval_cases import CASES, MEMORIES, NOW, created_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from fixtures.retrieval_cases import CASES, MEMORIES, NOW, created_at
 
 from smartcontext_cli.models import Memory
 from smartcontext_cli.search import rank, search
@@ -74,7 +74,9 @@ def test_explain_names_the_terms_and_boosts(fixture_store):
 
 
 IDENT = st.from_regex(r"[a-z]{3,8}(_[a-z]{3,8}|-[a-z]{3,8}|[A-Z][a-z]{2,6})", fullmatch=True)
-WORD = st.sampled_from("deploy token user service config retry cache error build release".split())
+WORD = st.sampled_from(
+    ["deploy", "token", "user", "service", "config", "retry", "cache", "error", "build", "release"]
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -129,8 +129,12 @@ def main() -> None:
         target = TARGETS_MS.get(n)
         verdict = "n/a" if target is None else ("ok" if median <= target else "OVER")
         rows.append(
-            [f"{n:,}", f"**{median:.2f}**", f"{p90_ms(samples['all']):.2f}",
-             f"{p95_ms(samples['all']):.2f}"]  # fmt: skip
+            [
+                f"{n:,}",
+                f"**{median:.2f}**",
+                f"{p90_ms(samples['all']):.2f}",
+                f"{p95_ms(samples['all']):.2f}",
+            ]
             + [f"{_corpus.median_ms(samples[c]):.2f}" for c in categories]
             + ["-" if target is None else f"{target:.0f}", verdict]
         )
