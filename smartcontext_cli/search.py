@@ -44,7 +44,16 @@ from .clock import parse
 from .models import Memory
 from .ranking import DEFAULT_PARAMS, Doc, RankParams, Scored, score_docs, term_weights
 from .storage.base import Storage
-from .text import identifiers, kind_term, query_terms, terms, words
+from .text import (
+    EVENT_EXTRA_TERMS,
+    MEMORY_EXTRA_TERMS,
+    identifiers,
+    kind_term,
+    query_terms,
+    terms,
+    word_length,
+    words,
+)
 from .timeref import query_times
 
 FUZZY_CUTOFF = 75.0
@@ -279,7 +288,7 @@ class Prepared:
 
     def __post_init__(self) -> None:
         self.graph = {
-            mid: Doc(counts, counts.total(), *self.links.get(mid, (None, None)))
+            mid: Doc(counts, word_length(counts), *self.links.get(mid, (None, None)))
             for mid, (_, counts) in self.docs.items()
         }
 
@@ -320,6 +329,8 @@ def prepare(
     pooled = pool(storage, freqs, n_docs, q.identifiers, tags, kind, POOL)
     docs, links = gather(storage, pooled)
     weights = term_weights(weighted, freqs, n_docs)
+    # Lengths in words (text.word_length), so the mean too: FTS5's counts every term.
+    avgdl = max(1.0, avgdl - MEMORY_EXTRA_TERMS)
     candidates = [mid for mid in docs if _allowed(docs[mid][0], tags, kind)]
     return Prepared(q, docs, links, weights, avgdl, candidates, now, limit)
 
@@ -530,6 +541,7 @@ def score_texts(
     n_rows, avgdl = stats
     if n_rows <= 0 or avgdl <= 0:
         return None
+    avgdl = max(1.0, avgdl - EVENT_EXTRA_TERMS)  # words only, as the texts' own lengths
     weights = term_weights([(t, 1.0) for t in qterms], {t: doc_freq(t) for t in qterms}, n_rows)
     graph: dict[int, Doc[int]] = {}
     for n, text in enumerate(texts):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .stemmer import stem
 from .timeref import document_times
@@ -182,6 +182,18 @@ def query_terms(text: str) -> list[str]:
         if t not in out:
             out.append(t)
     return out
+
+
+# Terms every stored memory carries besides its words: its kind and the day, week and month it
+# was written (an event: the three times). Why they matter: they are in FTS5's lengths, and a
+# constant added to every length weakens length normalisation, so ranking subtracts them.
+MEMORY_EXTRA_TERMS = 4
+EVENT_EXTRA_TERMS = 3
+
+
+def word_length(counts: Mapping[str, int]) -> int:
+    """A document's length in words: its terms less the ``_`` ones (kind, time)."""
+    return sum(counts.values()) - sum(n for t, n in counts.items() if t[:1] == "_")
 
 
 def kind_term(kind: str) -> str:

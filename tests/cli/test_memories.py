@@ -357,9 +357,9 @@ def test_forget_query_with_yes_deletes_only_memories_with_every_word(sc):
 def test_forget_query_never_deletes_a_fuzzy_only_match(sc):
     mid = remember(sc, "We chose PostgreSQL 16")
     # search finds it through typo tolerance...
-    assert sc("search", "postgre", "--json").json()[0]["id"] == mid
+    assert sc("search", "postgrse", "--json").json()[0]["id"] == mid
     # ...but forget never acts on a guess.
-    result = sc("forget", "--query", "postgre", "--yes")
+    result = sc("forget", "--query", "postgrse", "--yes")
     assert result.exit_code == 1
     assert "no memory contains every word" in result.stderr
     assert len(sc("list", "--json").json()) == 1
