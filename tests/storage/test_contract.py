@@ -592,7 +592,9 @@ def test_bm25_follows_the_fts5_formula(storage: Storage):
     # Two more 'alpha' rows: 4 of 8 rows hold it, so its IDF is clamped to 1e-6.
     storage.add_memories([mem("alpha", 10), mem("alpha", 11)])
     got = {m.created_at: s for m, s in storage.bm25(["alpha"], 10)}
-    assert got[at(10)] == pytest.approx(expected(1, 1, 4, 8, 14 / 8 + MEMORY_EXTRA_TERMS), rel=1e-12)
+    assert got[at(10)] == pytest.approx(
+        expected(1, 1, 4, 8, 14 / 8 + MEMORY_EXTRA_TERMS), rel=1e-12
+    )
     assert got[at(10)] < 1e-5
 
 

@@ -28,8 +28,12 @@ from smartcontext_cli.storage.sqlite_ranking import (
     cell_of,
     index_totals,
 )
-from smartcontext_cli.storage.sqlite_store import SQLiteStorage, _row_to_memory, fts_query
-from smartcontext_cli.storage.sqlite_store import memory_terms
+from smartcontext_cli.storage.sqlite_store import (
+    SQLiteStorage,
+    _row_to_memory,
+    fts_query,
+    memory_terms,
+)
 from smartcontext_cli.text import MEMORY_EXTRA_TERMS, terms
 
 WORDS = ["redis", "cache", "deploy", "the", "postgres", "pool", "token", "a", "timeout", "auth"]
