@@ -15,9 +15,9 @@ Rows, all measured in this run:
   from a ``git archive`` of that commit in a subprocess, through its own BEAM harness;
 * **lexical**: the current code, with parameters chosen by leave-one-conversation-out
   cross-validation (semantic and hybrid rows are not built yet). For each conversation the
-  grid point with the best recall@5 (then MRR) on the *other* 19 is used on it; the table reports those held-out figures. The parameters
-  chosen on all 20 (what the product ships) are printed, with their in-sample figure marked
-  as such.
+  grid point with the best recall@5 (then MRR) on the *other* 19 is used on it; the table
+  reports those held-out figures. The parameters chosen on all 20 (what the product ships)
+  are printed, with their in-sample figure marked as such.
 
     python tests/benchmarks/bench_retrieval.py              # everything lexical (~5 min)
     python tests/benchmarks/bench_retrieval.py --quick      # 4 conversations, small grid
