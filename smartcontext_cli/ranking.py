@@ -37,7 +37,7 @@ class RankParams:
     prev: float = 0.0
     next: float = 0.0
     smooth: float = 0.2
-    speaker: float = 0.5  # boost of a turn by the speaker a question names (search.speaker_of)
+    speaker: float = 1.0  # boost of a turn by the speaker a question names (search.speaker_of)
 
     def but(self, **changes: float) -> RankParams:
         return replace(self, **changes)
