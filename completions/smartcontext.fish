@@ -93,6 +93,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-decay
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-graph
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l observation
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l query
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l rerank
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l strict
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l system
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l transparency
@@ -187,6 +188,19 @@ complete -c smartcontext -n '__fish_seen_subcommand_from list' -s k
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -s t
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a mcp -d 'Run the MCP server on stdin/stdout (for Claude Code, Cursor, Codex, any MCP client).'
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l backend
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp; and not __fish_seen_subcommand_from config' -a config -d 'Print the snippet or command that adds this server to an MCP client.'
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l backend
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l client
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -s c
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a migrate -d 'Convert a namespace to another backend; the old store is kept as a backup.'
 complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l namespace

@@ -326,7 +326,9 @@ def prepare(
     weighted = q.weighted + extra
     freqs = {t: storage.doc_freq(t) for t, _ in weighted}
     n_docs, avgdl = storage.index_stats()
-    pooled = pool(storage, freqs, n_docs, q.identifiers, tags, kind, POOL)
+    # At least POOL, and up to 200 more than asked: a compile asks for hundreds.
+    size = max(POOL, limit + min(limit * 3, 200))
+    pooled = pool(storage, freqs, n_docs, q.identifiers, tags, kind, size)
     docs, links = gather(storage, pooled)
     weights = term_weights(weighted, freqs, n_docs)
     # Lengths in words (text.word_length), so the mean too: FTS5's counts every term.

@@ -133,14 +133,16 @@ class SessionMixin:
 
     def _tokens(self, items: list[SessionItem]) -> int:
         """The items' token count; items not yet counted (for this encoding) are counted now."""
-        from .tokens import Tokenizer, default_cache_dir
+        from .tokens import Tokenizer
 
         encoding = str(self.settings.get("encoding"))
         tokenizer = None
         total = 0
         for item in items:
             if item.token_count is None or item.meta.get("token_encoding") != encoding:
-                tokenizer = tokenizer or Tokenizer(encoding, default_cache_dir())
+                tokenizer = tokenizer or Tokenizer(
+                    encoding, self.settings.home / "cache" / "tokens"
+                )
                 n = tokenizer.count(item.content)
                 total += n
                 if tokenizer.exact:  # an estimate is reported, never stored as a count

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from smartcontext_cli import shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 from smartcontext_cli.models import SessionItem
 from smartcontext_cli.session import SessionReport
@@ -99,16 +100,7 @@ def session_add(
     item = store.add_session_item(role, read_text_arg(text, "session item"))
     _notices(store, seen)
     if as_json:
-        trim = store.last_trim.to_dict() if store.last_trim else None
-        o.emit_json(
-            {
-                "seq": item.seq,
-                "branch": item.branch,
-                "role": item.role,
-                "tokens": item.token_count,
-                "trimmed": trim,
-            }
-        )
+        o.emit_json(shapes.session_added(item, store.last_trim))
         return
     o.out(str(item.seq))
     _describe(store.last_trim)
