@@ -68,7 +68,7 @@ TIME_BOOST = 1.0
 IMPORTANCE_WEIGHT = 0.10
 RECENCY_WEIGHT = 0.05
 RECENCY_HALF_LIFE_DAYS = 30.0
-POOL = 100
+POOL = 40
 COMMON_SCAN = 2000
 NEIGHBOUR_GAP_SECONDS = 6 * 3600.0
 DUPLICATE_JACCARD = 0.9
@@ -361,7 +361,8 @@ def pool(
         wanted = set(common)
         offset = 0
         while len(found) < size and offset < COMMON_SCAN:
-            page = storage.list_memories(limit=200, offset=offset, tags=tags, kind=kind)
+            # Pages about the pool's size: a word in most memories fills it from the first.
+            page = storage.list_memories(limit=max(size, 50), offset=offset, tags=tags, kind=kind)
             if not page:
                 break
             offset += len(page)
