@@ -7,13 +7,14 @@ Pipeline (every backend alike):
    words without stop and question words, whole identifiers first), words that name a kind
    ("decide" -> decision) give kind terms; a term no memory holds is widened to close indexed
    terms (typos, abbreviations; ``expand_typos``).
-2. A pool of candidates comes from the backend's BM25 (``Storage.bm25``, top-k pruned), over the
-   terms that occur in at most half the memories. Why not all: FTS5 gives a term in more than
-   half of them the IDF floor, so every memory holding it ties and reading them is the cost of
-   the whole search ("note 4711" on 100,000 memories that all say "note": 300-450 ms). Memories
-   holding only such terms join the pool newest first, and only while it is short (at most
-   ``COMMON_SCAN`` memories are read for them). Memories holding a query's identifier are
-   always pooled.
+2. A pool of candidates comes from the backend's BM25 (``Storage.candidates``: exact top-k, or
+   on SQLite bounded reads for a query of several words that match very many memories;
+   ``storage/sqlite_pool.py``), over the terms that occur in at most half the memories. Why
+   not all: FTS5 gives a term in more than half of them the IDF floor, so every memory holding
+   it ties and reading them is the cost of the whole search ("note 4711" on 100,000 memories
+   that all say "note": 300-450 ms). Memories holding only such terms join the pool newest
+   first, and only while it is short (at most ``COMMON_SCAN`` memories are read for them).
+   Memories holding a query's identifier are always pooled.
 3. Each candidate's neighbours in its conversation (a source naming one, such as
    ``chat:<id>``: ``in_conversation``; same source, adjacent in time, at most
    ``NEIGHBOUR_GAP_SECONDS`` apart) are fetched and the candidates scored by ``ranking.score_docs``
@@ -189,25 +190,34 @@ def expand_typos(
     for term in qterms:
         if len(term) < 4 or term.startswith("_") or "_" in term or doc_freq(term):
             continue
-        from rapidfuzz import fuzz, process
-
-        # Why only terms sharing the first letter: scanning a 1M-memory vocabulary on every
-        # typo would cost more than the search itself, and first letters are rarely mistyped.
-        vocab = [v for v in vocabulary(term[0]) if "_" not in v]
-        matches = [
-            m
-            for m, _score, _ in process.extract(
-                term, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=FUZZY_PER_TERM
-            )
-        ]
-        # Abbreviations and longer forms: "authentication" finds "auth", "postg" finds
-        # "postgres"; the closest in length first, as the likeliest meant.
-        related = [v for v in vocab if len(v) >= 4 and (term.startswith(v) or v.startswith(term))]
-        related.sort(key=lambda v: (abs(len(v) - len(term)), v))
-        for match in matches + related[:FUZZY_PER_TERM]:
-            if match not in out:
-                out.append(match)
+        # Why only terms sharing the first two letters (or both swapped: "tset" finds "test"):
+        # reading the vocabulary is the cost (a 100,000-memory store has 13,000 terms in "s",
+        # 1,000 in "st"), every word no memory holds pays it, and typos rarely touch the
+        # first letters. Another typo there ("tast" for "test") is not corrected.
+        vocab = vocabulary(term[:2])
+        if term[0] != term[1]:
+            vocab += vocabulary(term[1] + term[0])
+        found = _close_terms(term, vocab)
+        out += [t for t in found if t not in out]
     return out
+
+
+def _close_terms(term: str, vocabulary: list[str]) -> list[str]:
+    """Indexed terms close to ``term``: by edit ratio, and its abbreviations or longer forms."""
+    from rapidfuzz import fuzz, process
+
+    vocab = [v for v in vocabulary if "_" not in v]
+    matches = [
+        m
+        for m, _score, _ in process.extract(
+            term, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=FUZZY_PER_TERM
+        )
+    ]
+    # Abbreviations and longer forms: "authentication" finds "auth", "postg" finds "postgres";
+    # the closest in length first, as the likeliest meant.
+    related = [v for v in vocab if len(v) >= 4 and (term.startswith(v) or v.startswith(term))]
+    related.sort(key=lambda v: (abs(len(v) - len(term)), v))
+    return list(dict.fromkeys(matches + related[:FUZZY_PER_TERM]))
 
 
 def prior(memory: Memory, now: datetime) -> float:
@@ -350,13 +360,13 @@ def pool(
     live = [t for t, n in freqs.items() if n]
     rare = [t for t in live if freqs[t] * 2 <= n_docs]
     common = [t for t in live if t not in rare]
-    ids: dict[str, None] = {}
+    found: dict[str, tuple[Memory, Counter[str]]] = {}
     held = [t for t in idents if t in live]
     if held:
-        ids.update(dict.fromkeys(m.id for m, _ in storage.bm25(held, size, tags, kind)))
+        found.update(storage.candidates(held, size, tags, kind))
     if rare:
-        ids.update(dict.fromkeys(m.id for m, _ in storage.bm25(rare, size, tags, kind)))
-    found = storage.indexed(list(ids))
+        for mid, entry in storage.candidates(rare, size, tags, kind).items():
+            found.setdefault(mid, entry)
     if common and len(found) < size:
         wanted = set(common)
         offset = 0

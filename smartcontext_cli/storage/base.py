@@ -65,7 +65,24 @@ class Storage(Protocol):
         ...
 
     def vocabulary(self, first_char: str) -> list[str]:
-        """Indexed terms starting with ``first_char`` (the fuzzy matcher's candidates)."""
+        """Indexed terms starting with ``first_char``, any prefix (the fuzzy matcher's candidates:
+        search asks for one or two letters)."""
+        ...
+
+    def candidates(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> dict[str, tuple[Memory, Counter[str]]]:
+        """Search's candidates: about the ``limit`` best memories by ``bm25``, best first, each
+        with its term counts (as ``indexed``).
+
+        Exact where that is cheap; a backend may bound its reads for a query matching very many
+        memories and return the best of what it read (SQLite: ``sqlite_pool``), so this is a
+        candidate set to re-rank, not a ranking to rely on.
+        """
         ...
 
     def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:

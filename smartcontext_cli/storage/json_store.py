@@ -690,6 +690,17 @@ class JSONStorage(TransferMixin):
         start = bisect_left(vocab, first_char)
         return vocab[start : bisect_left(vocab, first_char + "\uffff")]
 
+    def candidates(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> dict[str, tuple[Memory, Counter[str]]]:
+        # Always exact here: the whole index is in memory, and this backend serves small stores.
+        terms = list(dict.fromkeys(query_terms))
+        return self.indexed([m.id for m, _ in self.bm25(terms, limit, tags, kind)])
+
     def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
         index = self._index()
         return {

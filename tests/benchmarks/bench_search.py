@@ -8,7 +8,12 @@ that occur in every memory ("note 4711", "note", "note release"): ``--common``.
 
 Stores are built once under ``--dir`` (default ``$TMPDIR/smartcontext-bench``) and reused with
 ``--reuse``; the 1M store takes a few minutes to build. Each query runs once to warm the page
-cache, then ``--rounds`` times in interleaved order; we report medians and the 90th percentile.
+cache, then ``--rounds`` times in interleaved order; we report medians, p90 and p95.
+
+In the same run, the code before this work (``--baseline REV``, default ``_baseline.BASELINE``;
+``none`` to skip) is measured on stores it builds itself under ``--dir/before-REV`` (the stored
+terms differ), and ``python -c "import sqlite3, json"`` is timed for scale: this machine is
+shared, so only ratios measured together mean much.
 
     python tests/benchmarks/bench_search.py              # 100,000 and 1,000,000 memories
     python tests/benchmarks/bench_search.py --quick      # 10,000 memories, 3 rounds
@@ -18,15 +23,23 @@ cache, then ``--rounds`` times in interleaved order; we report medians and the 9
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import _corpus
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _baseline import BASELINE, measure_baseline, use_code_root  # noqa: E402
 
-from smartcontext_cli import MemoryStore
+use_code_root()
+import _corpus  # noqa: E402
+
+from smartcontext_cli import MemoryStore  # noqa: E402
 
 TARGETS_MS = {100_000: 5.0, 1_000_000: 30.0}
 
@@ -107,6 +120,85 @@ def measure_common(home: Path, rounds: int) -> list[float]:
         store.close()
 
 
+def floor_ms(rounds: int = 7) -> float:
+    samples = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sqlite3, json"], check=True)
+        samples.append(time.perf_counter() - t0)
+    return _corpus.median_ms(samples)
+
+
+def measure_all(root: Path, sizes: list[int], rounds: int, reuse: bool, common_only: bool) -> Any:
+    """Every measurement of one checkout: samples (seconds) by size and category."""
+    out: dict[str, Any] = {"floor_ms": floor_ms(), "sizes": {}}
+    for n in sizes:
+        entry: dict[str, Any] = {}
+        if not common_only:
+            entry["queries"] = measure(_corpus.cached_sqlite(root, n, reuse=reuse), rounds)
+        entry["common"] = measure_common(common_store(root, n, reuse), rounds)
+        out["sizes"][str(n)] = entry
+    return out
+
+
+def report(runs: list[tuple[str, Any]], sizes: list[int], rounds: int) -> None:
+    categories = ["word", "phrase", "typo", "none"]
+    n_queries = len(_corpus.queries())
+    print(
+        f"\nIn-process MemoryStore.search (SQLite, limit 5), {n_queries} queries x {rounds} "
+        "rounds; milliseconds\n"
+    )
+    headers = ["code", "memories", "median", "p90", "p95"] + [f"{c} median" for c in categories]
+    rows = []
+    for label, data in runs:
+        for n in sizes:
+            samples = data["sizes"][str(n)].get("queries")
+            if samples is None:
+                continue
+            median = _corpus.median_ms(samples["all"])
+            target = TARGETS_MS.get(n)
+            verdict = "n/a" if target is None else ("ok" if median <= target else "OVER")
+            rows.append(
+                [label, f"{n:,}", f"**{median:.2f}**"]
+                + [f"{p90_ms(samples['all']):.2f}", f"{p95_ms(samples['all']):.2f}"]
+                + [f"{_corpus.median_ms(samples[c]):.2f}" for c in categories]
+                + ["-" if target is None else f"{target:.0f}", verdict]
+            )
+    if rows:
+        print(_corpus.table([*headers, "target", "verdict"], rows))
+    common_rows = []
+    for label, data in runs:
+        for n in sizes:
+            samples = data["sizes"][str(n)]["common"]
+            p50, p95 = _corpus.median_ms(samples), p95_ms(samples)
+            ok = n != 100_000 or (p50 <= 5.0 and p95 <= 20.0)
+            common_rows.append(
+                [label, f"{n:,}", f"**{p50:.2f}**", f"{p95:.2f}", "ok" if ok else "OVER"]
+            )
+    print(f"\nWords in every memory (each ends in 'note N'): {COMMON_QUERIES}, x {rounds}\n")
+    headers = ["code", "memories", "median", "p95", "verdict (100k: p50<=5, p95<=20)"]
+    print(_corpus.table(headers, common_rows))
+    floors = ", ".join(f"{label}: {data['floor_ms']:.1f} ms" for label, data in runs)
+    print(f'\n`python -c "import sqlite3, json"` (median of 7) during each run: {floors}')
+    if len(runs) == 2:
+        (old_label, old), (new_label, new) = runs
+        print(f"\nRatios {new_label} / {old_label} (below 1: faster)\n")
+        ratio_rows = []
+        for n in sizes:
+            o, w = old["sizes"][str(n)], new["sizes"][str(n)]
+            cells = [f"{n:,}"]
+            if "queries" in o and "queries" in w:
+                for pick in (_corpus.median_ms, p95_ms):
+                    cells.append(f"{pick(w['queries']['all']) / pick(o['queries']['all']):.2f}")
+            else:
+                cells += ["-", "-"]
+            for pick in (_corpus.median_ms, p95_ms):
+                cells.append(f"{pick(w['common']) / pick(o['common']):.2f}")
+            ratio_rows.append(cells)
+        headers = ["memories", "median", "p95", "every-memory median", "every-memory p95"]
+        print(_corpus.table(headers, ratio_rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 memories, 3 rounds")
@@ -116,45 +208,23 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--common", action="store_true", help="only the note-N store")
+    parser.add_argument("--baseline", default=BASELINE, help="a git revision, or none")
+    parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
     rounds = args.rounds or (3 if args.quick else 15)
-
-    categories = ["word", "phrase", "typo", "none"]
-    rows = []
-    for n in [] if args.common else sizes:
-        home = _corpus.cached_sqlite(args.dir, n, reuse=args.reuse)
-        samples = measure(home, rounds)
-        median = _corpus.median_ms(samples["all"])
-        target = TARGETS_MS.get(n)
-        verdict = "n/a" if target is None else ("ok" if median <= target else "OVER")
-        rows.append(
-            [
-                f"{n:,}",
-                f"**{median:.2f}**",
-                f"{p90_ms(samples['all']):.2f}",
-                f"{p95_ms(samples['all']):.2f}",
-            ]
-            + [f"{_corpus.median_ms(samples[c]):.2f}" for c in categories]
-            + ["-" if target is None else f"{target:.0f}", verdict]
-        )
-    n_queries = len(_corpus.queries())
-    print(
-        f"\nIn-process MemoryStore.search (SQLite, limit 5), {n_queries} queries x {rounds} "
-        "rounds; milliseconds\n"
-    )
-    headers = ["memories", "median", "p90", "p95"] + [f"{c} median" for c in categories]
-    if rows:
-        print(_corpus.table([*headers, "target", "verdict"], rows))
-    common_rows = []
-    for n in sizes:
-        samples = measure_common(common_store(args.dir, n, args.reuse), rounds)
-        p50, p95 = _corpus.median_ms(samples), p95_ms(samples)
-        ok = n != 100_000 or (p50 <= 5.0 and p95 <= 20.0)
-        common_rows.append([f"{n:,}", f"**{p50:.2f}**", f"{p95:.2f}", "ok" if ok else "OVER"])
-    print(f"\nWords in every memory (each ends in 'note N'): {COMMON_QUERIES}, x {rounds}\n")
-    print(_corpus.table(["memories", "median", "p95", "verdict (100k: p50<=5, p95<=20)"],
-                        common_rows))  # fmt: skip
+    if args.raw:
+        print(json.dumps(measure_all(args.dir, sizes, rounds, args.reuse, args.common)))
+        return
+    runs = []
+    if args.baseline != "none":
+        before_dir = args.dir / f"before-{args.baseline}"
+        extra = ["--dir", str(before_dir), "--sizes", *map(str, sizes), "--rounds", str(rounds)]
+        extra += ["--reuse"] * args.reuse + ["--common"] * args.common
+        runs.append((f"before ({args.baseline})", measure_baseline(__file__, args.baseline, extra)))
+    runs.append(("this branch", measure_all(args.dir, sizes, rounds, args.reuse, args.common)))
+    report(runs, sizes, rounds)
 
 
 if __name__ == "__main__":
