@@ -18,9 +18,12 @@ Guarantees:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .gcpause import gc_paused
 
 if TYPE_CHECKING:
     from .compiled import CompiledContext
@@ -42,10 +45,12 @@ STANDING_KINDS = frozenset({"decision", "preference"})
 STANDING_IMPORTANCE = 0.8
 
 
-def candidate_limit(budget: int) -> int:
-    """How many memories to rank: more than can fit (a memory and its bullet take about ten
-    tokens at the least), so no cap leaves budget unused while matches remain."""
-    return max(20, budget // 10)
+def candidate_limit(budget: int, wide: bool = False) -> int:
+    """How many memories to rank: about as many as fit at 25 tokens each; ``wide``: as many as
+    fit at 5 (the least a memory takes), ranked only when the first pass left budget unused
+    while every candidate got in (``MemoryStore.compile``). No cap: a 128k budget can hold
+    thousands."""
+    return max(20, budget // (5 if wide else 25))
 
 
 class CompileMixin:
@@ -69,6 +74,7 @@ class CompileMixin:
         def get_stable_prefix(self) -> str | None: ...
         def strategy_entries(self) -> list[str]: ...
         def open_task_lines(self, compact: bool = False) -> list[str]: ...
+        def list_tasks(self, include_closed: bool = True) -> list[tuple[Any, int]]: ...
         def unresolved_error_lines(self) -> list[str]: ...
         def consume_cache_break(self) -> str | None: ...
         def pending_cache_break(self) -> str | None: ...
@@ -138,6 +144,7 @@ class CompileMixin:
 
     # compile ----------------------------------------------------------------------------------
 
+    @gc_paused
     def compile(
         self,
         query: str | None = None,
@@ -165,11 +172,14 @@ class CompileMixin:
         makes this compile a planned break. Returns exactly what ``smartcontext compile``
         prints (``render()``).
         """
+        from .candidates import require_text
         from .clock import now
         from .compiler import ContextCompiler
         from .errors import NotFoundError
         from .frozen import PLANNED_CHANGES, changes, find_slot, fingerprint
 
+        given = {"memories": memories, "observations": observations, "artifacts": artifacts}
+        require_text({**given, "system": system})
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
         # over the model's own encoding (tokens.model_profile).
@@ -182,7 +192,12 @@ class CompileMixin:
         goal = self.get_goal() if exists else None
         mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
         counter = self._counter(encoding, explicit_encoding, exists)
-        search_text = query if query is not None else goal or ""
+        # Why the open tasks too: the goal names the aim, the checklist what is being done now.
+        # "Write tests for token refresh" is what makes "tokens expire after 1h" relevant to
+        # the goal "Implement the OAuth2 login flow", which shares no word with it.
+        tasks = [t.text for t, _ in self.list_tasks(include_closed=False)] if exists else []
+        goal_text = " ".join([goal or "", *tasks]).strip()
+        search_text = query if query is not None else goal_text
         branch = self.current_branch() if exists else None
         strategy = self.strategy_entries() if exists else []
         prefix = self.get_stable_prefix() if exists else None
@@ -213,7 +228,21 @@ class CompileMixin:
             planned = "; ".join(reasons) or None
             replanned = planned or f"{', '.join(changed)} changed"
             frozen = None
-        memories_found = self._relevant(search_text, budget, frozen) if exists else []
+        # The head's memories follow the goal; a query that differs from it chooses its own,
+        # which fill the tail (assembly.py), so a changing query never moves the head.
+        separate = query is not None and query.strip() != (goal or "").strip()
+        head_text = goal_text if separate else search_text
+        memories_found, saturated = (
+            self._relevant(head_text, budget, frozen) if exists else ([], False)
+        )
+        query_found: list[Memory] | None = None
+        if separate:
+            query_found, q_saturated = (
+                self._relevant(query or "", budget, None, standing=False) if exists else ([], False)
+            )
+            held = {m.id for m in memories_found}
+            query_found = [m for m in query_found if m.id not in held]
+            saturated = saturated or q_saturated
         session, more = self._session(budget, frozen) if exists else ([], False)
         recall = self._recall(search_text, budget) if exists else []
         pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
@@ -232,7 +261,7 @@ class CompileMixin:
             compact_tasks=self.open_task_lines(True) if exists else [],
             errors=self.unresolved_error_lines() if exists else [],
         )
-        if not any(gathered.values()):
+        if not any(gathered.values()) and not query_found:
             raise NotFoundError(
                 f"nothing to compile in namespace '{self.namespace}': "
                 "set a goal (smartcontext goal "
@@ -241,26 +270,42 @@ class CompileMixin:
         compiler = ContextCompiler(
             self.attention_manager(), encoding=encoding if explicit_encoding else None
         )
-        ctx = compiler.compile(
-            **gathered,
-            token_budget=budget,
-            include_context_graph=include_context_graph,
-            temporal_decay=temporal_decay,
-            semantic_chunking=semantic_chunking,
-            query=query,
-            format=format,
-            mode=mode_name,
-            strict=strict,
-            model=self.settings.get("model"),
-            safety_margin=self.settings.get("safety_margin"),
-            counter=counter,
-            session_fetch=SESSION_FETCH,
-            session_more=more,
-            recall=recall,
-            frozen=frozen,
-            frozen_key=key,
-            created=now(),
-        )
+        created = now()
+        gathered_query = query_found
+
+        def run() -> CompiledContext:
+            return compiler.compile(
+                **gathered,
+                token_budget=budget,
+                include_context_graph=include_context_graph,
+                temporal_decay=temporal_decay,
+                semantic_chunking=semantic_chunking,
+                query=query,
+                format=format,
+                mode=mode_name,
+                strict=strict,
+                model=self.settings.get("model"),
+                safety_margin=self.settings.get("safety_margin"),
+                counter=counter,
+                session_fetch=SESSION_FETCH,
+                session_more=more,
+                recall=recall,
+                query_memories=gathered_query,
+                frozen=frozen,
+                frozen_key=key,
+                created=created,
+            )
+
+        ctx = run()
+        if saturated and _underfilled(ctx):
+            # Every ranked memory got in, budget is left, and more may match: rank wider.
+            wider, _ = self._relevant(head_text, budget, frozen, wide=True)
+            gathered["memories"] = [*pinned[:n_mem], *wider]
+            if separate:
+                wider_q, _ = self._relevant(query or "", budget, None, wide=True, standing=False)
+                held = {m.id for m in wider}
+                gathered_query = [m for m in wider_q if m.id not in held]
+            ctx = run()
         ctx.branch = branch
         if mode_note:
             ctx.notes.insert(0, mode_note)
@@ -285,7 +330,15 @@ class CompileMixin:
         doc = self.storage.get_doc(COMPILER, f"counts-{tokenizer.name}") if exists else None
         return CountCache(tokenizer, dict((doc or {}).get("counts", {})))
 
-    def _relevant(self, text: str, budget: int, frozen: Frozen | None = None) -> list[Memory]:
+    def _relevant(
+        self,
+        text: str,
+        budget: int,
+        frozen: Frozen | None = None,
+        wide: bool = False,
+        standing: bool = True,
+    ) -> tuple[list[Memory], bool]:
+        """The memories to rank for ``text``, and whether search returned as many as asked."""
         from datetime import datetime, timezone
 
         from .clock import parse
@@ -293,19 +346,20 @@ class CompileMixin:
 
         newest = self.storage.list_memories(limit=1)
         if not newest:
-            return []
+            return [], False
         try:
             ref = parse(newest[0].created_at)
         except ValueError:
             ref = datetime.now(timezone.utc)
-        limit = candidate_limit(budget)
-        found = search(self.storage, text, limit, now=ref)
+        limit = candidate_limit(budget, wide)
+        found = search(self.storage, text, limit, now=ref) if text.strip() else []
+        saturated = len(found) >= limit
         # Why standing memories: a decision or preference binds the whole project even when it
         # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
         # rank after every match (relevance 0: they never raise the quality score) and take
         # only budget the matches left unused. Other unmatched memories stay out: padding.
         seen = {m.id for m in found}
-        for memory in self.storage.list_memories(limit=limit):
+        for memory in self.storage.list_memories(limit=limit) if standing else ():
             if len(found) >= limit:
                 break
             standing = memory.kind in STANDING_KINDS or memory.importance >= STANDING_IMPORTANCE
@@ -323,16 +377,32 @@ class CompileMixin:
                     held.score = 0.0
                     found.append(held)
                     seen.add(mid)
-        return found
+        return found, saturated
 
     def _session(self, budget: int, frozen: Frozen | None = None) -> tuple[list[SessionItem], bool]:
         """The newest session items that could possibly fit (and, continuing a prompt, every
         item since its window's start), and whether older ones exist."""
-        limit = max(100, min(50_000, budget // 4))
-        items = self.get_session_items(limit=limit + 1)
+        # Newest first, in pages, until the events read hold more tokens than the whole budget
+        # (each event's count is stored when it is added): older ones cannot be shown.
+        cap = max(100, min(50_000, budget // 4))
+        limit = min(cap, 400)
+        while True:
+            items = self.get_session_items(limit=limit + 1)
+            if len(items) <= limit or limit >= cap:
+                break
+            held = sum(i.token_count or len(i.content) // 3 for i in items)
+            if held > budget:
+                break
+            # The next page is sized by what this one held, so a large budget takes one more
+            # read, not one per doubling (each read starts again at the newest event).
+            limit = min(cap, max(limit * 2, math.ceil(limit * 1.25 * budget / max(1, held))))
         start = frozen.window_start if frozen is not None else None
         if start is not None and items and items[0].seq > start:
-            items = self.get_session_items()
+            # Every event since the window's start: by seq, that many (seqs of a log rise by
+            # one), else the whole log.
+            items = self.get_session_items(limit=items[-1].seq - start + 2)
+            if items and items[0].seq > start:
+                items = self.get_session_items()
             since = sum(1 for i in items if i.seq >= start)
             keep = max(limit, since)
             return items[-keep:], len(items) > keep
@@ -500,6 +570,13 @@ class CompileMixin:
             )
             raise NotFoundError(f"{what} in namespace '{self.namespace}'")
         return explain_record(doc)
+
+
+def _underfilled(ctx: CompiledContext) -> bool:
+    dropped = any(
+        d["outcome"] == "dropped" and d["item"].startswith("memory ") for d in ctx.decisions
+    )
+    return not dropped and ctx.total_tokens < 0.98 * ctx.effective_budget
 
 
 def _collection(branch: dict[str, Any]) -> str:

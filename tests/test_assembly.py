@@ -212,3 +212,76 @@ def test_any_store_compiles_within_budget_and_the_same_twice(events, memories, b
             assert count(third.render()) <= budget
         finally:
             s.close()
+
+
+LIST_SECTIONS = ("strategy", "memories", "observations", "recall", "more_memories", "errors")
+
+
+def explained_items(ctx) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in ctx.decisions:
+        if d["outcome"] in ("included", "cut") and d["section"] in LIST_SECTIONS:
+            out[d["section"]] = out.get(d["section"], 0) + 1
+    return out
+
+
+def prompt_items(ctx) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for section, text in ctx.sections.items():
+        if section not in LIST_SECTIONS:
+            continue
+        lines = [x for x in text.split("\n") if x.startswith("- ")]
+        lines = [x for x in lines if not x.startswith("- (earlier items not shown")]
+        if lines:
+            out[section] = len(lines)
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["event", "remember", "compile", "error"]),
+            st.sampled_from(["deploy the api", "redis cache", "thanks", "refund webhook"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    budget=st.sampled_from([300, 1200, 5000]),
+)
+def test_explain_lists_exactly_what_each_prompt_holds(steps, budget):
+    with tempfile.TemporaryDirectory() as tmp:
+        s = MemoryStore(namespace="x", base_dir=tmp, max_session_turns=12)
+        try:
+            s.set_goal("deploy the refund api")
+            s.add_task("Check the redis cache")
+            for n, (op, text) in enumerate(steps, 1):
+                if op == "event":
+                    s.add_session_item("user" if n % 2 else "assistant", f"{text} step {n}")
+                elif op == "remember":
+                    s.remember(f"{text}: fact {n}")
+                elif op == "error":
+                    s.log_error("deploy", f"timeout {n % 3}")
+                else:
+                    ctx = s.compile(query=text, token_budget=budget)
+                    assert explained_items(ctx) == prompt_items(ctx)
+            ctx = s.compile(token_budget=budget)
+            assert explained_items(ctx) == prompt_items(ctx)
+        finally:
+            s.close()
+
+
+def test_no_candidate_cap_below_what_the_budget_holds(tmp_path, count):
+    from smartcontext_cli.models import Memory
+
+    s = MemoryStore(namespace="many", base_dir=tmp_path)
+    s.storage.add_memories([Memory(content=f"cache note {i}") for i in range(2500)])
+    ctx = s.compile(query="cache note", token_budget=30_000)
+    included = sum(
+        1
+        for d in ctx.decisions
+        if d["item"].startswith("memory ") and d["outcome"] in ("included", "cut")
+    )
+    assert included == 2500  # the old cap ranked 1,500 at most at this budget
+    assert count(ctx.render()) <= 30_000
+    s.close()
