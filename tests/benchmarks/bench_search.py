@@ -199,6 +199,76 @@ def report(runs: list[tuple[str, Any]], sizes: list[int], rounds: int) -> None:
         print(_corpus.table(headers, ratio_rows))
 
 
+def recall_queries(home: Path, n: int, seed: int = 12) -> list[tuple[str, str]]:
+    """(memory id, query): 1-4 content words of a random memory, as someone recalling it."""
+    import random
+
+    from smartcontext_cli.storage import open_storage
+    from smartcontext_cli.text import QUERY_STOPWORDS, split_words
+
+    rng = random.Random(seed)
+    storage = open_storage(home, "bench", "sqlite")
+    try:
+        total = storage.count_memories()
+        out = []
+        while len(out) < n:
+            page = storage.list_memories(limit=1, offset=rng.randrange(total))
+            words = [w for w in split_words(page[0].content) if w not in QUERY_STOPWORDS]
+            words = [w for w in dict.fromkeys(words) if w.isalpha() and len(w) > 2]
+            if words:
+                picked = rng.sample(words, min(len(words), rng.choice([1, 2, 2, 3, 3, 4])))
+                out.append((page[0].id, " ".join(picked)))
+        return out
+    finally:
+        storage.close()
+
+
+def pool_recall(home: Path, n: int) -> None:
+    """How often search's bounded candidate reads (storage/sqlite_pool.py) change its results.
+
+    Each query is searched twice on the same store: as shipped, and with every candidate read
+    exact (``EXACT_POSTINGS`` past any store's size). Reported: the share of the exact top 5
+    that the shipped search also returns, the share of queries whose source memory is in each
+    top 5, and CPU milliseconds per search of each.
+    """
+    from smartcontext_cli.storage import sqlite_pool
+
+    queries = recall_queries(home, n)
+    store = MemoryStore(namespace="bench", storage_backend="sqlite", base_dir=home)
+    shipped = sqlite_pool.EXACT_POSTINGS
+    try:
+        results: dict[str, list[list[str]]] = {"bounded": [], "exact": []}
+        cpu: dict[str, float] = {"bounded": 0.0, "exact": 0.0}
+        for _, q in queries:
+            for label, cap in (("bounded", shipped), ("exact", 10**12)):
+                sqlite_pool.EXACT_POSTINGS = cap
+                t0 = time.process_time()
+                ids = [m.id for m in store.search(q, limit=5)]
+                cpu[label] += time.process_time() - t0
+                results[label].append(ids)
+    finally:
+        sqlite_pool.EXACT_POSTINGS = shipped
+        store.close()
+    kept = sum(
+        len(set(b) & set(e)) for b, e in zip(results["bounded"], results["exact"], strict=True)
+    )
+    total = sum(len(e) for e in results["exact"]) or 1
+    found = {
+        k: sum(mid in ids for (mid, _), ids in zip(queries, v, strict=True))
+        for k, v in results.items()
+    }
+    print(f"\nBounded candidate reads vs exact ones: {len(queries)} queries of 1-4 words taken "
+          "from random memories (seed 12)\n")  # fmt: skip
+    rows = [
+        ["exact top 5 also returned", f"{100 * kept / total:.1f}%", "100%"],
+        ["source memory in the top 5", f"{100 * found['bounded'] / len(queries):.1f}%",
+         f"{100 * found['exact'] / len(queries):.1f}%"],
+        ["CPU ms per search", f"{1000 * cpu['bounded'] / len(queries):.2f}",
+         f"{1000 * cpu['exact'] / len(queries):.2f}"],
+    ]  # fmt: skip
+    print(_corpus.table(["", "bounded (shipped)", "exact"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 memories, 3 rounds")
@@ -211,9 +281,16 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="a git revision, or none")
     parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--pool-recall", type=int, metavar="N", help="only: N queries, bounded vs exact reads"
+    )
     args = parser.parse_args()
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
     rounds = args.rounds or (3 if args.quick else 15)
+    if args.pool_recall:
+        for n in sizes:
+            pool_recall(_corpus.cached_sqlite(args.dir, n, reuse=args.reuse), args.pool_recall)
+        return
     if args.raw:
         print(json.dumps(measure_all(args.dir, sizes, rounds, args.reuse, args.common)))
         return
