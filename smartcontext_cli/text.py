@@ -61,10 +61,14 @@ STOPWORDS = frozenset(
     s t d ll m re ve""".split()  # noqa: SIM905 - a word block reads better than 130 literals
 )
 # Words that ask rather than say: dropped from queries, never from texts. Why: "what did I tell
-# you about my sister" must rank by "sister", not by the many texts that hold "tell".
+# you about my sister" must rank by "sister", not by the many texts that hold "tell". The
+# second line are words about the conversation itself ("what did we discuss earlier across
+# our sessions"): every turn of a chat is in it, so they only find the turns that say so.
 QUESTION_WORDS = frozenset(
     """whose whats tell told remind recall mention mentioned said say ask asked please
-    let know also ever exactly specific specifically""".split()  # noqa: SIM905
+    let know also ever exactly specific specifically
+    conversation conversations discuss discussed discussion talk talked brought bring
+    throughout across earlier previously""".split()  # noqa: SIM905
 )
 QUERY_STOPWORDS = STOPWORDS | QUESTION_WORDS
 

@@ -388,3 +388,37 @@ def test_a_short_answer_outranks_a_long_text_repeating_the_words(home, backend: 
     for i in range(30):  # a store large enough for the idf of 'deploy' to be meaningful
         store.remember(f"unrelated note {i} about lunch")
     assert store.search("deploy window", limit=1)[0].id == answer.id
+
+
+@pytest.mark.parametrize(
+    ("query", "speaker"),
+    [
+        ("Can you remind me what I said about the release freeze?", "user"),
+        ("Could you tell me when I planned the release freeze?", "user"),
+        ("What did you suggest for the release freeze?", "assistant"),
+    ],
+)
+def test_a_question_finds_the_turn_of_the_speaker_it_asks_about(make_store, query, speaker):
+    # A request ("can you ...") names the assistant only as the one asked: the question is
+    # about the user's turns. Both turns hold the same words at the same length.
+    store = make_store(
+        [
+            mem("the release freeze starts friday noon", "u", 2, tags=["user"], source="chat:1"),
+            mem("release freeze starts friday at noon", "a", 1, tags=["assistant"], source="chat:1"),
+            *(mem(f"lunch menu item {i}", f"n{i}", 3) for i in range(20)),
+        ]
+    )
+    assert top(store, query, limit=1) == [mid("u" if speaker == "user" else "a")]
+
+
+def test_words_about_the_conversation_itself_do_not_rank(make_store):
+    # "discussed", "earlier", "conversation": every turn of a chat is about the conversation;
+    # a turn saying so is no better an answer.
+    store = make_store(
+        [
+            mem("we discussed this earlier in the conversation", "meta", 1),
+            mem("the staging database moves to eu-west-2", "db", 2),
+            *(mem(f"lunch menu item {i}", f"n{i}", 3) for i in range(20)),
+        ]
+    )
+    assert top(store, "What did we discuss earlier about the staging database?") == [mid("db")]
