@@ -167,12 +167,17 @@ SPEAKER_TAGS = {"user": "user", "assistant": "assistant"}
 
 # "Can you ...", "could you ...": a request to the assistant, not a question about its turns.
 _REQUEST = re.compile(r"\b(?:can|could|would|will|do|did)\s+you\b", re.IGNORECASE)
+# A summary is of the whole exchange: both speakers' turns (BEAM-100K's summarisation
+# questions: two thirds of their evidence is the assistant's).
+_SUMMARY = re.compile(r"\b(?:summar\w*|overview|recap)\b", re.IGNORECASE)
 
 
 def speaker_of(query: str) -> str | None:
     # Why requests are dropped first: "Can you list what I said about X" asks about the user's
     # turns; read with its "you" it named both speakers, so neither (BEAM-100K: 136 of 355
     # questions; 23 once requests are dropped).
+    if _SUMMARY.search(query):
+        return None
     query = _REQUEST.sub(" ", query)
     ws = set(query.lower().replace("?", " ").replace(",", " ").split())
     first, second = bool(ws & _FIRST_PERSON), bool(ws & _SECOND_PERSON)

@@ -396,6 +396,8 @@ def test_a_short_answer_outranks_a_long_text_repeating_the_words(home, backend: 
         ("Can you remind me what I said about the release freeze?", "user"),
         ("Could you tell me when I planned the release freeze?", "user"),
         ("What did you suggest for the release freeze?", "assistant"),
+        # A summary is of both speakers' turns: the better words win, not the user's turn.
+        ("Can you summarize what I decided about the release freeze at noon?", "assistant"),
     ],
 )
 def test_a_question_finds_the_turn_of_the_speaker_it_asks_about(make_store, query, speaker):
@@ -403,8 +405,8 @@ def test_a_question_finds_the_turn_of_the_speaker_it_asks_about(make_store, quer
     # about the user's turns. Both turns hold the same words at the same length.
     store = make_store(
         [
-            mem("the release freeze starts friday noon", "u", 2, tags=["user"], source="chat:1"),
-            mem("release freeze starts friday at noon", "a", 1, tags=["assistant"], source="chat:1"),
+            mem("the release freeze starts friday noon", "u", 2, tags=["user"], source="c:1"),
+            mem("release freeze starts friday at noon", "a", 1, tags=["assistant"], source="c:1"),
             *(mem(f"lunch menu item {i}", f"n{i}", 3) for i in range(20)),
         ]
     )

@@ -24,9 +24,9 @@ Effect (``bench_search.py --pool-recall 300 --sizes 100000``: 300 queries of 1-4
 from random memories of the 100,000-memory corpus, each searched as shipped and with every read
 exact): 97.9% of the exact top 5 is returned, the memory the words came from is in the top 5
 as often (38.0% either way: the corpus repeats its templates), at about a quarter of the CPU
-time (9.9 against 37.4 ms a search, on a loaded machine). Small stores never take this path: a query whose
-terms' matches add up to at most ``EXACT_POSTINGS`` is ranked exactly (every BEAM
-conversation, every test store).
+time (9.9 against 37.4 ms a search, on a loaded machine). Small stores never take this path:
+a query whose terms' matches add up to at most ``EXACT_POSTINGS`` is ranked exactly (every
+BEAM conversation, every test store).
 """
 
 from __future__ import annotations
