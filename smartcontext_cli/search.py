@@ -33,6 +33,7 @@ friends are just words or nothing. Scores are floats, unrounded.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -502,7 +503,7 @@ def _boosts(q: Query, memory: Memory, counts: Counter[str]) -> dict[str, float]:
     # Why the term check first: reading a long text's words costs more than its whole score.
     if q.phrase and qset <= counts.keys() and phrase_boost(q.phrase, memory.content) > 1.0:
         boosts["phrase"] = 1.0 + PHRASE_BOOST
-    if memory.tags and qset.intersection(terms(" ".join(memory.tags))):
+    if memory.tags and qset.intersection(_tag_terms(tuple(memory.tags))):
         boosts["tag"] = 1.0 + TAG_BOOST
     if memory.kind in q.kinds:
         boosts["kind"] = 1.0 + KIND_BOOST
@@ -510,6 +511,13 @@ def _boosts(q: Query, memory: Memory, counts: Counter[str]) -> dict[str, float]:
     if q.times and any(counts.get(t) for t in q.times):
         boosts["time"] = 1.0 + TIME_BOOST
     return boosts
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_terms(tags: tuple[str, ...]) -> frozenset[str]:
+    """The terms of a tag list. Cached: a store has few distinct tag lists, and stemming them
+    for each of a search's 40 candidates cost more than scoring them."""
+    return frozenset(terms(" ".join(tags)))
 
 
 def collapse(
