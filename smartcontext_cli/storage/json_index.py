@@ -10,7 +10,8 @@ reader rebuilds it from the memory files (``json_index_files`` reads and writes 
 
 * a *base*, written whole and never changed: ``catalog.json`` (every memory's id, creation
   time, kind, tags and length in terms, newest first: a memory's position is its number),
-  ``terms.json`` (each term's document count) and 256 ``postings/XX.json`` shards
+  ``terms.json`` (each term's document count; a memory's source is kept in the catalog too, for
+  its neighbours in a conversation) and 256 ``postings/XX.json`` shards
   (``{term: [number, tf, number, tf, ...]}``, by CRC-32 of the term);
 * ``delta.jsonl``: one line per committed change since the base (memories put and deleted,
   with their terms; document-count changes), appended by each write; past ``DELTA_MAX``
@@ -38,22 +39,21 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from smartcontext_cli.models import Memory
-from smartcontext_cli.text import terms as text_terms
+from smartcontext_cli.text import document_terms
 
 # FTS5's constants (fts5_aux.c); changing them would break parity with SQLite.
 K1 = 1.2
 B = 0.75
 
-Entry = tuple[str, str, Sequence[str], int]  # created_at, kind, tags, length in terms
+Entry = tuple[str, str, Sequence[str], int, str]  # created_at, kind, tags, length, source
 # term -> [number, tf, number, tf, ...]: flat, since a list per posting costs 10x the memory and
 # keeps the garbage collector busy with a million objects at 50,000 memories.
 Postings = dict[str, list[int]]
 
 
 def memory_terms(memory: Memory) -> list[str]:
-    """The index terms of a memory: its content and tags, as every backend indexes them."""
-    text = memory.content + " " + " ".join(memory.tags) if memory.tags else memory.content
-    return text_terms(text)
+    """The index terms of a memory (``text.document_terms``), as every backend indexes them."""
+    return document_terms(memory.content, memory.tags, memory.kind, memory.created_at)
 
 
 class Change:
@@ -64,7 +64,8 @@ class Change:
     """
 
     def __init__(self) -> None:
-        self.puts: list[list[Any]] = []  # [id, created_at, kind, tags, length, {term: tf}]
+        # [id, created_at, kind, tags, length, {term: tf}, source]
+        self.puts: list[list[Any]] = []
         self.deletes: list[str] = []
         self.df: Counter[str] = Counter()
         self.tokens = 0
@@ -83,7 +84,9 @@ class Change:
         self.tokens += len(toks)
         if old is not None:
             self._drop(old)
-        self.puts.append([new.id, new.created_at, new.kind, list(new.tags), len(toks), tf])
+        self.puts.append(
+            [new.id, new.created_at, new.kind, list(new.tags), len(toks), tf, new.source]
+        )
 
     def delete(self, old: Memory) -> None:
         self._drop(old)
@@ -137,6 +140,7 @@ class MemoryIndex:
         self._fresh_order: list[tuple[str, str]] = []  # (created_at, id) ascending
         self._vocab: list[str] | None = None
         self._sorted_ids: list[str] | None = None
+        self._by_source: dict[str, list[tuple[str, str]]] | None = None  # (created_at, id)
 
     # building ---------------------------------------------------------------------------------
 
@@ -158,9 +162,9 @@ class MemoryIndex:
         """Apply one delta line's content (``Change.record``)."""
         for mid in record["del"]:
             self._forget(mid)
-        for mid, created, kind, tags, length, tf in record["put"]:
+        for mid, created, kind, tags, length, tf, source in record["put"]:
             self._forget(mid)
-            self.entries[mid] = (created, kind, tuple(tags), length)
+            self.entries[mid] = (created, kind, tuple(tags), length, source)
             self.fresh[mid] = tf
             insort(self._fresh_order, (created, mid))
         for term, n in record["df"].items():
@@ -175,6 +179,7 @@ class MemoryIndex:
         self.tokens += record["tokens"]
         self.changes += len(record["put"]) + len(record["del"])
         self._sorted_ids = None
+        self._by_source = None
 
     def _forget(self, mid: str) -> None:
         entry = self.entries.pop(mid, None)
@@ -244,6 +249,7 @@ class MemoryIndex:
             "kinds": [r[1] for r in rows],
             "tags": [list(r[2]) for r in rows],
             "lengths": [r[3] for r in rows],
+            "sources": [r[4] for r in rows],
         }
 
     # reads -----------------------------------------------------------------------------------
@@ -269,6 +275,27 @@ class MemoryIndex:
             self._sorted_ids = sorted(self.entries)
         return self._sorted_ids
 
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        """Each memory's previous and next id of the same source, by (created_at, id)."""
+        if self._by_source is None:
+            # Built once per index state: a write drops it, the next search rebuilds it.
+            by_source: dict[str, list[tuple[str, str]]] = {}
+            for mid, entry in self.entries.items():
+                by_source.setdefault(entry[4], []).append((entry[0], mid))
+            for thread in by_source.values():
+                thread.sort()
+            self._by_source = by_source
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for m in memories:
+            thread = self._by_source.get(m.source, [])
+            key = (m.created_at, m.id)
+            i = bisect_left(thread, key)
+            prev = thread[i - 1][1] if i > 0 else None
+            j = i + 1 if i < len(thread) and thread[i] == key else i
+            nxt = thread[j][1] if j < len(thread) else None
+            out[m.id] = (prev, nxt)
+        return out
+
     def newest_first(self) -> Iterator[str]:
         """Every id, newest first (created_at, then id, descending), as SQL's ORDER BY does."""
         base = (mid for mid in self.base_ids if mid not in self.stale)
@@ -284,7 +311,7 @@ class MemoryIndex:
 
     def matches(self, mid: str, tags: Sequence[str], kind: str | None) -> bool:
         # As SQLiteStorage._filters: every tag present; an empty kind filters nothing.
-        _, mkind, mtags, _ = self.entries[mid]
+        _, mkind, mtags, _, _ = self.entries[mid]
         return all(t in mtags for t in tags) and (not kind or mkind == kind)
 
     def listed(

@@ -32,7 +32,9 @@ INDEX_DIR = "index"
 MANIFEST = "manifest.json"
 DELTA = "delta.jsonl"
 FORMAT = "smartcontext-json-index"
-VERSION = 1
+# 2: text.TERMS_VERSION 2 (Snowball stems, identifier, kind and time terms) and each memory's
+# source in the catalog; an index of another version is rebuilt from the memory files.
+VERSION = 2
 SHARDS = 256
 # Memories put or deleted since the base before a writer folds them into a new one: reads scan
 # the delta's memories per query term, a new base costs a pass over the whole index.
@@ -144,7 +146,13 @@ def load(root: Path, generation: int, check_mtime: bool = True) -> MemoryIndex |
 
     try:
         ids = catalog["ids"]
-        columns = (catalog["created_at"], catalog["kinds"], catalog["tags"], catalog["lengths"])
+        columns = (
+            catalog["created_at"],
+            catalog["kinds"],
+            catalog["tags"],
+            catalog["lengths"],
+            catalog["sources"],
+        )
         rows = zip(*columns, strict=True)
         with paused_gc():  # 50,000 tuples and none of them in a cycle
             entries = dict(zip(ids, rows, strict=True))

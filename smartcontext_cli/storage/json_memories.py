@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -26,7 +27,7 @@ from smartcontext_cli.errors import StoreCorruptError
 from smartcontext_cli.models import Memory
 
 from . import json_index_files as files
-from .json_index import Change, MemoryIndex
+from .json_index import Change, MemoryIndex, memory_terms
 
 
 class JSONMemoryReads:
@@ -243,10 +244,43 @@ class JSONMemoryReads:
         found: list[str] = self._retrying(lambda index: index.vocabulary(first_char))
         return found
 
+    def candidates(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> dict[str, tuple[Memory, Counter[str]]]:
+        # Always exact here: the postings of the query's terms are read whole.
+        terms = list(dict.fromkeys(query_terms))
+        return {m.id: (m, Counter(memory_terms(m))) for m, _ in self.bm25(terms, limit, tags, kind)}
+
+    def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
+        # The index keeps postings by term, not terms by memory: the files are parsed anyway
+        # (a result returns them), and tokenising the few asked for costs less than keeping
+        # every memory's counts.
+        with self._locked(False):
+            known: list[str] = self._retrying(
+                lambda index: [mid for mid in dict.fromkeys(ids) if mid in index.entries]
+            )
+            return {m.id: (m, Counter(memory_terms(m))) for m in self._memories(known)}
+
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        found: dict[str, tuple[str | None, str | None]] = self._retrying(
+            lambda index: index.adjacent(memories)
+        )
+        return found
+
 
 def _same_terms(a: Memory, b: Memory) -> bool:
     """Whether two versions of a memory index alike (a token-count update changes nothing)."""
-    return (a.content, a.tags, a.kind, a.created_at) == (b.content, b.tags, b.kind, b.created_at)
+    return (a.content, a.tags, a.kind, a.created_at, a.source) == (
+        b.content,
+        b.tags,
+        b.kind,
+        b.created_at,
+        b.source,
+    )
 
 
 def memory_file_names(directory: Path, is_safe: Callable[[str], bool]) -> Iterator[Path]:

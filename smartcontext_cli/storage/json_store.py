@@ -228,10 +228,22 @@ def _m002_memory_index(storage: JSONStorage) -> None:
     storage._rebuilt(int(state["generation"]) if state else 0)
 
 
-# Named, ordered upgrades of the layout; each runs once and is recorded in store.json.
+def _m002_snowball_terms(storage: JSONStorage) -> None:
+    # Why nothing to rewrite here: the terms changed (text.TERMS_VERSION 2) and the only place
+    # this backend keeps terms is its derived memory index, whose VERSION changed with them, so
+    # an index of the old terms is rebuilt from the memory files on first read. Session events
+    # are tokenised when they load. The record says which terms the store was last opened with,
+    # as SQLite's m008 does.
+    storage.path.joinpath(MEMORIES_DIR).mkdir(mode=0o700, exist_ok=True)
+
+
+# Named, ordered upgrades of the layout; each runs once and is recorded in store.json. Both
+# m002s came from branches developed side by side; each is independent of the other, so a
+# store that has either runs just the one it lacks.
 MIGRATIONS: list[tuple[str, Callable[[JSONStorage], None]]] = [
     ("m001_initial", _m001_initial),
     ("m002_memory_index", _m002_memory_index),
+    ("m002_snowball_terms", _m002_snowball_terms),
 ]
 
 

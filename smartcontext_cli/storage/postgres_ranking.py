@@ -7,7 +7,7 @@ through the GIN index over ``(ns, tsv)``, and scores each match with FTS5's form
 stored term frequencies, in SQL, with the same double-precision operations in the same order as
 ``fts5_aux.c``, so scores are the same doubles and ties stay ties (then newest first, then id).
 
-Terms are the ones every backend indexes (``text.terms``: folded, stemmed in Python), so
+Terms are the ones every backend indexes (``text.document_terms``: folded, stemmed in Python), so
 PostgreSQL's own stemming (``to_tsvector('english', ...)``) is deliberately not used: it stems
 differently from ours and would make backends disagree. Query terms become a ``tsquery`` by
 quoting each one as a lexeme (``'redi' | 'cach'``), never by parsing user text, which is the safe
@@ -16,8 +16,8 @@ equivalent of ``websearch_to_tsquery``: no input can become query syntax.
 Typos: ``vocabulary`` is exact (a b-tree range over the terms), so the expansions every backend
 computes from it are identical. On top, ``near_terms`` asks the GIN trigram index (pg_trgm) for
 terms close to a typo whatever their first letter, which the other backends cannot afford to
-scan; ``search.expand_typos`` uses it only when no term sharing the first letter is close, so it
-changes results only where the other backends find no correction at all.
+scan; ``search.expand_typos`` uses it only when no term sharing the first two letters is close,
+so it changes results only where the other backends find no correction at all.
 
 A term longer than ``MAX_TERM_BYTES`` (a pasted key, a base64 blob) is stored under a surrogate
 (its first bytes, ``#`` and an MD5 of the whole), because a tsvector lexeme and a b-tree key have

@@ -10,10 +10,10 @@ Why these shapes:
 * Text that is ordered or compared by range (ids, timestamps, keys, terms) is ``COLLATE "C"``:
   byte order of UTF-8, which is code point order, exactly SQLite's ``BINARY``; the database's
   own locale would order ``B`` and ``a`` differently on every server.
-* A memory's index terms are the ones every backend uses (``text.terms``). ``tsv`` holds them as
-  lexemes for the GIN index (matching), ``tf`` the counts of those held more than once (the
-  others count 1; since p002) and ``dl`` their number (scoring: FTS5's BM25 needs exact term
-  frequencies, which a tsvector caps at 256 positions).
+* A memory's index terms are the ones every backend uses (``text.document_terms``, since p003).
+  ``tsv`` holds them as lexemes for the GIN index (matching), ``tf`` the counts of those held
+  more than once (the others count 1; since p002) and ``dl`` their number (scoring: FTS5's
+  BM25 needs exact term frequencies, which a tsvector caps at 256 positions).
 * ``sc_memory_terms`` and ``sc_memory_stats`` keep document frequencies, row count and total
   length, so IDF, N and avgdl are one index lookup each; writers of one namespace are serialised
   (``postgres_store``), so these rows never see concurrent updates from one namespace.
@@ -154,11 +154,98 @@ def _p002_sparse_tf(conn: Any) -> None:
         )
 
 
+_REINDEX_PAGE = 2000  # rows re-tokenised per round trip by p003
+
+
+def _p003_snowball_terms(conn: Any) -> None:
+    # Why: terms changed (text.TERMS_VERSION 2; SQLite's m008): Snowball stems, whole
+    # identifiers beside their words, kind and time terms. Every memory and session event is
+    # re-tokenised in Python (PostgreSQL's own parser is not ours), its tf, dl and tsv rewritten,
+    # and the document counts and totals recounted from the new rows. Neighbours in a
+    # conversation (``adjacent``) walk a new (ns, source, created_at, id) index.
+    import json
+
+    from smartcontext_cli.models import Memory
+
+    from .postgres_events import event_params
+    from .postgres_ranking import encode_tf, tsvector_text
+    from .postgres_store import indexed
+
+    after: tuple[int, str] = (-1, "")
+    while True:
+        rows = conn.execute(
+            "SELECT ns, id, content, tags, kind, created_at FROM sc_memories "
+            'WHERE (ns, id) > (%s::int, %s COLLATE "C") ORDER BY ns, id LIMIT %s',
+            (*after, _REINDEX_PAGE),
+        ).fetchall()
+        if not rows:
+            break
+        tfs, dls, tsvs = [], [], []
+        for _ns, mid, content, tags, kind, created_at in rows:
+            memory = Memory(
+                id=mid, content=content, tags=list(tags), kind=kind, created_at=created_at
+            )
+            counts, length = indexed(memory)
+            tfs.append(encode_tf(counts))
+            dls.append(length)
+            tsvs.append(tsvector_text(list(counts)))
+        conn.execute(
+            "UPDATE sc_memories m SET tf = u.tf::jsonb, dl = u.dl, tsv = u.tsv::tsvector "
+            "FROM unnest(%s::int[], %s::text[], %s::text[], %s::int[], %s::text[]) "
+            "AS u(ns, id, tf, dl, tsv) WHERE m.ns = u.ns AND m.id = u.id",
+            ([r[0] for r in rows], [r[1] for r in rows], tfs, dls, tsvs),
+        )
+        after = (rows[-1][0], rows[-1][1])
+    after_event: tuple[int, str, str] = (-1, "", "")
+    while True:
+        rows = conn.execute(
+            "SELECT e.ns, e.collection, e.key, d.data FROM sc_events e "
+            "JOIN sc_docs d USING (ns, collection, key) "
+            'WHERE (e.ns, e.collection, e.key) > (%s::int, %s COLLATE "C", %s COLLATE "C") '
+            "ORDER BY e.ns, e.collection, e.key LIMIT %s",
+            (*after_event, _REINDEX_PAGE),
+        ).fetchall()
+        if not rows:
+            break
+        params = [event_params(c, k, text, json.loads(text)) for _ns, c, k, text in rows]
+        conn.execute(
+            "UPDATE sc_events e SET tf = u.tf::jsonb, dl = u.dl, tsv = u.tsv::tsvector "
+            "FROM unnest(%s::int[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[]) "
+            "AS u(ns, collection, key, tf, dl, tsv) "
+            "WHERE e.ns = u.ns AND e.collection = u.collection AND e.key = u.key",
+            (
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [p["tf"] for p in params],
+                [p["dl"] for p in params],
+                [p["tsv"] for p in params],
+            ),
+        )
+        after_event = (rows[-1][0], rows[-1][1], rows[-1][2])
+    for table, rows_of in (("memory", "sc_memories"), ("event", "sc_events")):
+        conn.execute(f"DELETE FROM sc_{table}_terms")
+        conn.execute(
+            f"INSERT INTO sc_{table}_terms (ns, term, docs) "
+            f"SELECT ns, k, count(*) FROM {rows_of}, unnest(tsvector_to_array(tsv)) k "
+            "GROUP BY ns, k"
+        )
+        conn.execute(
+            f"UPDATE sc_{table}_stats s SET n_rows = t.n, n_tokens = t.tokens "
+            f"FROM (SELECT ns, count(*) AS n, coalesce(sum(dl), 0) AS tokens FROM {rows_of} "
+            "GROUP BY ns) t WHERE s.ns = t.ns"
+        )
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS sc_memories_thread ON sc_memories (ns, source, created_at, id)"
+    )
+
+
 # Named, ordered migrations; each runs once and is recorded in ``sc_migrations``. A released
 # migration is never edited: a change of schema is a new migration with its reason.
 MIGRATIONS: list[tuple[str, Callable[[Any], None]]] = [
     ("p001_initial", _p001_initial),
     ("p002_sparse_tf", _p002_sparse_tf),
+    ("p003_snowball_terms", _p003_snowball_terms),
 ]
 
 

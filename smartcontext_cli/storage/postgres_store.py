@@ -34,7 +34,7 @@ from typing import Any
 from smartcontext_cli.config import validate_namespace
 from smartcontext_cli.errors import SmartContextError, UsageError
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
-from smartcontext_cli.text import terms as text_terms
+from smartcontext_cli.text import document_terms
 
 from .postgres_connection import connect, database_error, psycopg_module, require_url
 from .postgres_docs import PostgresDocsMixin
@@ -63,6 +63,23 @@ from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
 _M_COLUMNS = ", ".join(f"m.{c}" for c in MEMORY_FIELDS)
+# A memory's index terms beside its columns: the tsvector's lexemes (each term once) and ``tf``
+# (the counts above 1).
+_M_TERMS = "tsvector_to_array(m.tsv), m.tf"
+# The previous and next memory of the same source by (created_at, id), for each asked: both
+# walk the (ns, source, created_at, id) index of p003 one step.
+_ADJACENT = """
+    SELECT u.id,
+        (SELECT p.id FROM sc_memories p
+         WHERE p.ns = %(ns)s::int AND p.source = u.source
+           AND (p.created_at, p.id) < (u.created_at COLLATE "C", u.id COLLATE "C")
+         ORDER BY p.created_at DESC, p.id DESC LIMIT 1),
+        (SELECT n.id FROM sc_memories n
+         WHERE n.ns = %(ns)s::int AND n.source = u.source
+           AND (n.created_at, n.id) > (u.created_at COLLATE "C", u.id COLLATE "C")
+         ORDER BY n.created_at, n.id LIMIT 1)
+    FROM unnest(%(ids)s::text[], %(sources)s::text[], %(created)s::text[])
+        AS u(id, source, created_at)"""
 ITER_PAGE = 2000
 COPY_FROM = 100  # memories in one add from which COPY beats the one-statement form
 
@@ -79,11 +96,18 @@ def _row_to_memory(row: Sequence[Any]) -> Memory:
     return Memory(**dict(zip(MEMORY_FIELDS, row, strict=True)))
 
 
+def _with_counts(row: Sequence[Any]) -> tuple[Memory, Counter[str]]:
+    """A memory row ending in ``_M_TERMS``: a term's count is ``tf``'s when it repeats, else 1."""
+    *columns, lexemes, tf = row
+    repeated: dict[str, int] = tf or {}
+    counts = Counter({t: int(repeated.get(t, 1)) for t in lexemes})
+    return _row_to_memory(columns), counts
+
+
 def indexed(memory: Memory) -> tuple[Counter[str], int]:
-    """A memory's term counts (under their stored keys) and its length in terms."""
-    toks = text_terms(
-        memory.content + " " + " ".join(memory.tags) if memory.tags else memory.content
-    )
+    """A memory's term counts (under their stored keys) and its length in terms: its content,
+    tags, kind and time terms (``text.document_terms``), as every backend indexes them."""
+    toks = document_terms(memory.content, list(memory.tags), memory.kind, memory.created_at)
     counts = Counter(toks)
     if any(len(t) > MAX_TERM_BYTES // 4 for t in counts):
         counts = Counter(map(pg_term, toks))
@@ -505,6 +529,73 @@ class PostgresStorage(
             rows = conn.execute(sql, params).fetchall()
         return [(_row_to_memory(r[:-1]), float(r[-1])) for r in rows]
 
+    def candidates(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> dict[str, tuple[Memory, Counter[str]]]:
+        # Always exact: the GIN index finds every match and the scoring runs in the server, so
+        # the best ``limit`` come back in one statement, with their terms.
+        terms = list(dict.fromkeys(query_terms))
+        if not terms or limit <= 0:
+            return {}
+        n_rows, avgdl = self._stats("memory")
+        if not n_rows:
+            return {}
+        df = self._doc_freqs("memory", terms)
+        idfs = [fts5_idf(n_rows, df.get(pg_term(t), 0)) for t in terms]
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return {}
+            columns = f"{_M_COLUMNS}, {_M_TERMS}"
+            sql, params = memory_bm25_sql(ns, terms, idfs, avgdl, limit, tags, kind, columns)
+            rows = conn.execute(sql, params).fetchall()
+        out: dict[str, tuple[Memory, Counter[str]]] = {}
+        for row in rows:
+            memory, counts = _with_counts(row[:-1])
+            out[memory.id] = (memory, counts)
+        return out
+
+    def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return {}
+            rows = conn.execute(
+                f"SELECT {_M_COLUMNS}, {_M_TERMS} FROM sc_memories m "
+                "WHERE m.ns = %s::int AND m.id = ANY(%s::text[])",
+                (ns, wanted),
+            ).fetchall()
+        by_id: dict[str, tuple[Memory, Counter[str]]] = {}
+        for row in rows:
+            memory, counts = _with_counts(row)
+            by_id[memory.id] = (memory, counts)
+        return {mid: by_id[mid] for mid in wanted if mid in by_id}
+
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        if not memories:
+            return {}
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return {m.id: (None, None) for m in memories}
+            rows = conn.execute(
+                _ADJACENT,
+                {
+                    "ns": ns,
+                    "ids": [m.id for m in memories],
+                    "sources": [m.source for m in memories],
+                    "created": [m.created_at for m in memories],
+                },
+            ).fetchall()
+        return {mid: (prev, nxt) for mid, prev, nxt in rows}
+
     def doc_freq(self, term: str) -> int:
         return self._doc_freqs("memory", [term]).get(pg_term(term), 0)
 
@@ -517,7 +608,7 @@ class PostgresStorage(
     def near_terms(self, term: str, limit: int = NEAR_LIMIT) -> list[str]:
         """Indexed terms most similar to ``term`` by trigrams (pg_trgm), whatever their first
         letter: the typo correction only PostgreSQL's index makes cheap (``search.expand_typos``
-        asks when no term sharing the first letter is close). Most similar first."""
+        asks when no term sharing the first two letters is close). Most similar first."""
         with self._read() as conn:
             ns = self._ns(conn)
             if ns is None:

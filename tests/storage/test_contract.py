@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from smartcontext_cli.errors import SmartContextError
 from smartcontext_cli.models import Memory
 from smartcontext_cli.storage import Storage, open_storage
-from smartcontext_cli.text import query_terms, terms
+from smartcontext_cli.text import MEMORY_EXTRA_TERMS, query_terms, terms
 
 # Each backend's ranking is compared with SQLite's, FTS5 being the reference formula.
 OTHERS = ["json", "postgres"]
@@ -207,7 +207,8 @@ def test_vocabulary_and_doc_freq_follow_every_write(storage: Storage):
     assert storage.doc_freq("replic") == 0
     storage.update_memory(Memory(content="mysql vacuum", id=a.id, created_at=a.created_at))
     assert storage.vocabulary("p") == []
-    assert storage.vocabulary("") == ["mysql", "vacuum"]
+    # Besides words: the kind and time terms every memory has (_kind_note, _day_...).
+    assert [t for t in storage.vocabulary("") if not t.startswith("_")] == ["mysql", "vacuum"]
 
 
 def test_bm25_basics(storage: Storage):
@@ -660,9 +661,11 @@ def test_bm25_follows_the_fts5_formula(storage: Storage):
     def expected(tf: int, dl: int, hits: int, n: int, avgdl: float) -> float:
         idf = math.log((n - hits + 0.5) / (hits + 0.5))
         idf = idf if idf > 0 else 1e-6  # FTS5 clamps: a term in half the rows still counts a bit
+        # Every memory also holds its kind and the day, week and month it was written.
+        dl += MEMORY_EXTRA_TERMS
         return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / avgdl))
 
-    avgdl = 12 / 6
+    avgdl = 12 / 6 + MEMORY_EXTRA_TERMS
     got = {m.content: s for m, s in storage.bm25(["alpha", "beta"], 10)}
     assert got == pytest.approx(
         {
@@ -678,7 +681,9 @@ def test_bm25_follows_the_fts5_formula(storage: Storage):
     # Two more 'alpha' rows: 4 of 8 rows hold it, so its IDF is clamped to 1e-6.
     storage.add_memories([mem("alpha", 10), mem("alpha", 11)])
     got = {m.created_at: s for m, s in storage.bm25(["alpha"], 10)}
-    assert got[at(10)] == pytest.approx(expected(1, 1, 4, 8, 14 / 8), rel=1e-12)
+    assert got[at(10)] == pytest.approx(
+        expected(1, 1, 4, 8, 14 / 8 + MEMORY_EXTRA_TERMS), rel=1e-12
+    )
     assert got[at(10)] < 1e-5
 
 
@@ -823,5 +828,42 @@ def test_index_stats_are_the_bm25_inputs_and_agree(open_store: Callable[..., Sto
     for store in stores:
         assert store.index_stats() == (0, 0.0)
         store.add_memories([Memory(content=t, id=f"{i:032x}") for i, t in enumerate(texts)])
-    # Three rows; terms: 3 + 2 + 5 (plus none from tags) = 10, so avgdl 10/3.
-    assert [s.index_stats() for s in stores] == [(3, pytest.approx(10 / 3))] * 2
+    # Three rows; terms: 3 + 2 + 5 (plus none from tags) = 10, and each memory's kind and
+    # three time terms, so avgdl 10/3 + 4.
+    assert [s.index_stats() for s in stores] == [(3, pytest.approx(10 / 3 + 4))] * 2
+
+
+def test_candidates_terms_and_neighbours_agree_with_sqlite(
+    open_store: Callable[..., Storage], other: str
+):
+    # What search re-ranks: the candidates with their term counts, and each memory's previous
+    # and next turn of its conversation. Every backend must hand search the same.
+    turns = [
+        mem("deploy the auth_service on friday", 1, source="chat:1", kind="decision"),
+        mem("the deploy failed twice, deploy again", 2, source="chat:1"),
+        mem("lunch at noon", 3, source="chat:1"),
+        mem("deploy notes for the other chat", 4, source="chat:2", tags=["ops"]),
+        mem("unrelated memory", 5),
+    ]
+    stores = [open_store("sqlite", "s"), open_store(other, "o")]
+    got = []
+    for store in stores:
+        store.add_memories(turns)
+        found = store.candidates(["deploy", "auth_service"], 3)
+        got.append(
+            (
+                [(mid, m.content, dict(counts)) for mid, (m, counts) in found.items()],
+                {mid: dict(c) for mid, (_, c) in store.indexed([turns[1].id, "0" * 32]).items()},
+                store.adjacent(turns),
+                list(store.candidates(["deploy"], 5, tags=["ops"])),
+                list(store.candidates(["deploy"], 5, kind="decision")),
+            )
+        )
+    assert got[0] == got[1]
+    ranked, counts, neighbours, tagged, kinded = got[1]
+    assert ranked[0][0] == turns[0].id and len(ranked) == 3
+    assert counts[turns[1].id]["deploy"] == 2 and counts[turns[1].id]["_kind_note"] == 1
+    assert neighbours[turns[1].id] == (turns[0].id, turns[2].id)
+    assert neighbours[turns[0].id] == (None, turns[1].id)
+    assert neighbours[turns[3].id] == (None, None)
+    assert tagged == [turns[3].id] and kinded == [turns[0].id]

@@ -302,7 +302,11 @@ def test_a_minimal_hand_written_marker_is_upgraded_on_open(tmp_path: Path):
     (ns / "store.json").write_text('{"backend": "json", "schema_version": 1}')
     store = JSONStorage(ns)
     try:
-        assert store.applied_migrations() == ["m001_initial", "m002_memory_index"]
+        assert store.applied_migrations() == [
+            "m001_initial",
+            "m002_memory_index",
+            "m002_snowball_terms",
+        ]
         assert store.get_meta("schema_version") == "1"
         assert (ns / "memories").is_dir()
     finally:
@@ -485,3 +489,21 @@ def test_get_memory_is_always_current(open_json):
     assert b.get_memory(m.id) == m
     a.delete_memories([m.id])
     assert b.get_memory(m.id) is None
+
+
+def test_an_index_of_the_old_terms_is_rebuilt_with_the_new(open_json):
+    # An index saved before the terms changed (VERSION 1, no sources in its catalog) is not
+    # trusted: the next reader rebuilds it, so kind, identifier and time terms are found.
+    store = open_json()
+    store.add_memories([Memory(content="rotate the refresh_token", kind="decision")])
+    manifest_path = store.path / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["version"] = 1
+    del manifest["files"]["catalog.json"]  # as if its catalog were of the old shape too
+    manifest_path.write_text(json.dumps(manifest))
+    fresh = open_json()
+    assert [m.content for m, _ in fresh.bm25(["_kind_decision", "refresh_token"], 5)] == [
+        "rotate the refresh_token"
+    ]
+    rebuilt = json.loads(manifest_path.read_text())
+    assert (rebuilt["version"], rebuilt["base"] != manifest["base"]) == (2, True)

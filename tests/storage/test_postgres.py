@@ -153,6 +153,36 @@ def test_p002_keeps_only_repeated_counts_and_ranks_as_before(db, pg_url):
     assert again.doc_freq("cach") == 1 and again.doc_freq("redi") == 1
 
 
+@pytest.mark.slow
+def test_p003_reindexes_a_database_written_with_the_old_terms(db, pg_url):
+    store = db()
+    texts = ["the refresh_token expired", "refresh tokens rotate daily", "lunch at noon"]
+    store.add_memories(
+        [Memory(content=t, id=f"{i:032x}", source="chat:1") for i, t in enumerate(texts)]
+    )
+    store.put_doc("session", "0001", {"role": "user", "content": "the refresh_token again"})
+    query = ["refresh_token", "refresh", "_kind_note"]
+    before = (store.bm25(query, 10), store.index_stats(), store.doc_freq("refresh_token"))
+    events_before = store.event_bm25(["refresh_token"], 10)
+    # A database written before p003: PostgreSQL's own words for terms, the old counts, no
+    # thread index, and p003 not yet applied.
+    sql(pg_url, "UPDATE sc_memories SET tf = '{}', dl = 3, tsv = to_tsvector('simple', content)")
+    sql(pg_url, "UPDATE sc_events SET tf = '{}', dl = 3, tsv = to_tsvector('simple', 'x')")
+    sql(pg_url, "UPDATE sc_memory_terms SET docs = 1")
+    sql(pg_url, "UPDATE sc_memory_stats SET n_tokens = 9")
+    sql(pg_url, "DROP INDEX sc_memories_thread")
+    sql(pg_url, "DELETE FROM sc_migrations WHERE name = 'p003_snowball_terms'")
+    assert store.doc_freq("refresh_token") == 1 and store.index_stats() == (3, 3.0)
+    again = db()  # the next process to open the database upgrades it
+    assert "p003_snowball_terms" in again.applied_migrations()
+    assert (again.bm25(query, 10), again.index_stats(), again.doc_freq("refresh_token")) == before
+    assert again.event_bm25(["refresh_token"], 10) == events_before
+    assert sql(pg_url, "SELECT to_regclass('sc_memories_thread') IS NOT NULL") == [(True,)]
+    first, second = again.get_memory("0" * 32), again.get_memory(f"{1:032x}")
+    assert first is not None and second is not None
+    assert again.adjacent([first])[first.id] == (None, second.id)
+
+
 def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(tmp_path: Path):
     url = postgres.fresh_database()
     go = tmp_path / "go"
