@@ -108,8 +108,20 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
     @property
     def storage(self) -> Storage:
+        """The namespace's store; a namespace that does not exist is created by its first write.
+
+        Why not on first use: a command that fails (or only reads) must not leave an empty
+        namespace behind (``storage.guard``).
+        """
         if self._storage is None:
-            self._storage = open_storage(self.home, self.namespace, self.backend)
+            from .storage.guard import GuardedStorage
+
+            self._storage = GuardedStorage(  # type: ignore[assignment]
+                lambda: open_storage(self.home, self.namespace, self.backend),
+                exists=self.exists,
+                backend=self.backend,
+                where=self.directory,
+            )
         return self._storage
 
     @property
