@@ -185,7 +185,9 @@ def write_setting(path: Path, key: str, text: str, private: bool = True) -> Any:
     payload = tomli_w.dumps(data).encode("utf-8")
     # Why 0700/0600 when private: the user config sits in the data directory when
     # SMARTCONTEXT_HOME is set, which must stay private; a project file keeps its mode.
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from .files import private_dirs
+
+    private_dirs(path.parent)
     if private:
         mode = 0o600
     elif path.exists():

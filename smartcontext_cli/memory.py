@@ -89,8 +89,19 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.home: Path = self.settings.home
         self.directory = namespace_dir(self.home, self.namespace)
         self.notices: list[str] = []
+        self._finish_migration()
         self.backend = self._choose_backend()
         self._storage: Storage | None = None
+
+    def _finish_migration(self) -> None:
+        """Finish (or undo) a migration a crash interrupted, before anything reads the store."""
+        staging = self.home / "namespaces" / f".migrating-{self.namespace}"
+        if staging.exists() or (self.directory / ".migration.json").exists():
+            from .migrate import recover
+
+            done = recover(self.home, self.namespace)
+            if done:
+                self.notices.append(done)
 
     def _choose_backend(self) -> str:
         wanted = str(self.settings.get("backend"))

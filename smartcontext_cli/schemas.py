@@ -69,7 +69,7 @@ Fields = dict[str, tuple[Check, bool]]
 SESSION_ITEM: Fields = {
     "role": (lambda v: isinstance(v, str) and ROLE.fullmatch(v) is not None, True),
     "content": (_str, True),
-    "seq": (_count, True),
+    "seq": (_count, False),
     "branch": (_str, False),
     "created_at": (_str, False),
     "meta": (_dict, False),
@@ -105,6 +105,10 @@ def _problems(data: Any, fields: Fields, closed: bool = False) -> list[str]:
     if closed:
         out += [f"unknown field '{name}'" for name in data if name not in fields]
     return out
+
+
+def _block(b: Any) -> bool:
+    return isinstance(b, list) and len(b) == 2 and _str(b[0]) and _int(b[1])
 
 
 def _records(fields: Fields, closed: bool = False) -> Check:
@@ -210,10 +214,7 @@ RULES: dict[str, Rule] = {
         {
             "id": (_count, True),
             "quality": (_num, False),
-            "blocks": (
-                _list_of(lambda b: isinstance(b, list) and len(b) == 2 and _str(b[0]) and _int(b[1])),
-                False,
-            ),
+            "blocks": (_list_of(_block), False),
             "decisions": (_records(DECISION), False),
             "policy": (
                 lambda v: isinstance(v, dict) and _opt(_dict_of(_num))(v.get("allocation")),
@@ -257,7 +258,7 @@ def problems(collection: str, key: str, data: Any) -> list[str]:
         if not SESSION_KEY.fullmatch(key):
             return [f"key {key!r} is not a 12-digit sequence number"]
         found = _problems(data, SESSION_ITEM)
-        if not found and data["seq"] != int(key):
+        if not found and data.get("seq", int(key)) != int(key):
             found.append(f"'seq' ({data['seq']}) differs from its key")
         return found
     fields = NAMED.get((collection, key))

@@ -170,10 +170,10 @@ def _load_ranks(spec: EncodingSpec, cache_dir: Path | None) -> dict[bytes, int]:
     ranks = _parse_ranks(data)
     if cached is not None:
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps(ranks))
-            os.replace(tmp, cached)
+            from .files import private_dirs, write_private
+
+            private_dirs(cached.parent)
+            write_private(cached, marshal.dumps(ranks))
         except OSError:
             pass  # a read-only data dir only costs speed
     return ranks

@@ -28,7 +28,7 @@ def export(
       smartcontext export > backup.jsonl
       smartcontext export -n other-project -o other.jsonl
     """
-    from smartcontext_cli.storage.transfer import write_jsonl
+    from smartcontext_cli.storage.transfer import write_jsonl, write_jsonl_file
 
     store = app_context(ctx).store(namespace)
     if not store.exists:
@@ -38,14 +38,9 @@ def export(
         path = Path(output)
         if path.is_dir():
             raise UsageError(f"{output} is a directory; give a file name")
-        # Written beside the target and renamed, so a failed export never leaves half a file.
-        tmp = path.with_name(path.name + ".tmp")
         try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                n = write_jsonl(store.storage, fh, store.namespace)
-            tmp.replace(path)
+            n = write_jsonl_file(store.storage, path, store.namespace)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         n = write_jsonl(store.storage, sys.stdout, store.namespace)
@@ -79,17 +74,19 @@ def import_(
             raise UsageError(f"no such file: {file}")
         stream = path.open(encoding="utf-8", errors="strict")
         name = file
+    lines: list[int] = []
     try:
-        records = list(
-            read_jsonl(stream, name)
-        )  # parse all before writing: a bad line writes nothing
+        # Parse all before writing: a bad line writes nothing.
+        records = list(read_jsonl(stream, name, lines))
     except UnicodeDecodeError as exc:
         raise UsageError(f"{name} is not UTF-8 text (byte {exc.start})") from None
     finally:
         stream.close()
     advance = o.progress(sum(1 for r in records if r.get("type") == "memory"), "importing")
     try:
-        counts = import_records(store.storage, records, progress=advance)
+        counts = import_records(
+            store.storage, records, progress=advance, where=lambda n: f"{name}:{lines[n]}"
+        )
     finally:
         o.progress_done(advance)  # gone before the summary or an error is printed
     if as_json:

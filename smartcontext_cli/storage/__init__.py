@@ -6,7 +6,6 @@ one file per record for JSON. The file present decides the backend of an existin
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,10 +76,9 @@ def _holds(path: Path) -> bool:
 
 
 def _private_dirs(home: Path, ns_dir: Path) -> None:
-    for d in (home, home / "namespaces", ns_dir):
-        if not d.exists():
-            d.mkdir(parents=True, exist_ok=True)
-            os.chmod(d, 0o700)
+    from smartcontext_cli.files import private_dirs
+
+    private_dirs(ns_dir)
 
 
 def open_storage(home: Path, namespace: str, backend: str, create: bool = True) -> Storage:
@@ -95,7 +93,9 @@ def open_storage(home: Path, namespace: str, backend: str, create: bool = True) 
 
 def open_at(ns_dir: Path, backend: str) -> Storage:
     """Open a store in a directory the caller has already validated (migration staging)."""
-    ns_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from smartcontext_cli.files import private_dirs
+
+    private_dirs(ns_dir)
     if backend == "sqlite":
         from .sqlite_store import SQLiteStorage
 

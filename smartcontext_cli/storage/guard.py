@@ -9,6 +9,8 @@ Two rules of issue 13 live here, once, for every backend:
 * Documents are checked against the shape the code reads (``schemas``) as they are read: a
   damaged or hand-edited record is one ``StoreCorruptError`` naming the file or record, never a
   ``KeyError`` far from its cause.
+* A freshly numbered record never overwrites an existing one: when a counter has fallen behind
+  its records (``numbering``), the write is refused (and its transaction rolled back) instead.
 
 Everything else is passed through to the backend unchanged.
 """
@@ -21,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from smartcontext_cli import schemas
+from smartcontext_cli import numbering, schemas
 from smartcontext_cli.errors import StoreCorruptError
 from smartcontext_cli.models import Memory
 
@@ -63,6 +65,8 @@ class GuardedStorage:
         self._lazy: ExitStack | None = None  # an open transaction begun before the store existed
         self.backend = backend
         self._where = where
+        # Numbers handed out by next_counter whose record has not been written yet.
+        self._fresh: set[tuple[str, int]] = set()
 
     # the backend -----------------------------------------------------------------------------
 
@@ -183,7 +187,18 @@ class GuardedStorage:
         return None if data is None else checked(self._real, collection, key, data)
 
     def put_doc(self, collection: str, key: str, data: dict[str, Any]) -> None:
-        self._store().put_doc(collection, key, data)
+        store = self._store()
+        claim = numbering.claim(collection, key)
+        if claim is not None and claim in self._fresh:
+            self._fresh.discard(claim)
+            if store.get_doc(collection, key) is not None:
+                raise StoreCorruptError(
+                    f"counter '{claim[0]}' is behind the stored records: "
+                    f"{describe(store, collection, key)} already exists and numbering a new "
+                    "record the same would overwrite it; nothing was written. Run "
+                    "`smartcontext doctor --repair` to move the counter past the records"
+                )
+        store.put_doc(collection, key, data)
 
     def delete_doc(self, collection: str, key: str) -> bool:
         return self._real.delete_doc(collection, key) if self._real else False
@@ -212,7 +227,11 @@ class GuardedStorage:
     # counters and metadata -------------------------------------------------------------------
 
     def next_counter(self, name: str) -> int:
-        return self._store().next_counter(name)
+        n = self._store().next_counter(name)
+        if len(self._fresh) > 1000:  # numbers used elsewhere than as a key (a view's items)
+            self._fresh.clear()
+        self._fresh.add((name, n))
+        return n
 
     def get_counters(self) -> dict[str, int]:
         return self._real.get_counters() if self._real else {}

@@ -58,9 +58,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageError
+from smartcontext_cli.files import private_dirs
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.storage import journal
-from smartcontext_cli.storage.base import SCHEMA_VERSION
+from smartcontext_cli.storage.base import SCHEMA_VERSION, check_not_moved
 from smartcontext_cli.storage.journal import WAL_FILE, WriteSet, clean_temps
 from smartcontext_cli.storage.sqlite_store import index_terms
 from smartcontext_cli.storage.transfer import TransferMixin
@@ -341,13 +342,14 @@ class JSONStorage(TransferMixin):
     def __init__(self, target: Path | str | StorageConfig) -> None:
         if isinstance(target, (str, os.PathLike)):
             path = Path(target)
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dirs(path)
         else:
             from smartcontext_cli.storage import _private_dirs
 
             path = target.directory
             _private_dirs(target.home, path)
         self.path = path
+        self._inode = os.stat(path).st_ino
         self._cache: _MemoryIndex | None = None
         self._depth = 0
         self._exclusive = False
@@ -428,6 +430,7 @@ class JSONStorage(TransferMixin):
         """
         wal = self.path / WAL_FILE
         if exclusive:
+            check_not_moved(self.path, self._inode)
             if wal.exists():
                 self._recover()
             clean_temps(self.path)

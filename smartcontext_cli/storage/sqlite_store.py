@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageError
+from smartcontext_cli.files import private_dirs
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.text import terms as text_terms
 
-from .base import SCHEMA_VERSION
+from .base import SCHEMA_VERSION, check_not_moved
 from .sqlite_checks import (
     SEQ_KEY,
     check_commits_read_only,
@@ -192,7 +193,7 @@ class SQLiteStorage(TransferMixin):
         path = target if isinstance(target, Path) else target.directory / "store.db"
         self.path = path
         self._depth = 0
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(path.parent)
         if not path.exists():
             left = [p.name for p in (wal_path(path), commit_path(path)) if p.exists()]
             if left:
@@ -203,6 +204,7 @@ class SQLiteStorage(TransferMixin):
             _create(path)
         else:
             check_file(path)
+        self._inode = os.stat(path).st_ino
         expected = read_commit(path)
         check_commits_read_only(path, expected)
         try:
@@ -240,6 +242,11 @@ class SQLiteStorage(TransferMixin):
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
             raise named_error(self.path, exc) from None
+        try:
+            check_not_moved(self.path, self._inode)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
         self._depth = 1
         start = self.db.total_changes
         seq = None

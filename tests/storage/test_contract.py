@@ -467,7 +467,7 @@ contents = st.fixed_dictionaries(
     {
         "memories": st.lists(memories, max_size=8, unique_by=lambda m: m.id),
         "docs": st.dictionaries(
-            st.tuples(st.sampled_from(["working", "session", "a.b-c_d"]), safe_names),
+            st.tuples(st.sampled_from(["notes", "x-1", "a.b-c_d"]), safe_names),
             st.dictionaries(st.text(max_size=6), json_values, max_size=4),
             max_size=6,
         ),
