@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "transparency": "off",
     "max_session_turns": 100,
     "compression_strategy": "heuristic",
+    "redact": "redact",
+    "backups": 5,
 }
 # Keys a user may set, with the type their text form is parsed into.
 KNOWN_KEYS: dict[str, type] = {
@@ -45,11 +47,14 @@ KNOWN_KEYS: dict[str, type] = {
     "summarizer_timeout": float,
     "model": str,
     "safety_margin": float,
+    "redact": str,
+    "backups": int,
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "backend": ("sqlite", "json"),
     "transparency": ("off", "minimal", "normal", "full"),
     "compression_strategy": ("none", "heuristic", "hybrid"),
+    "redact": ("redact", "warn", "off"),
 }
 
 

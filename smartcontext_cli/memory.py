@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.home: Path = self.settings.home
         self.directory = namespace_dir(self.home, self.namespace)
         self.notices: list[str] = []
+        self.last_backup: Path | None = None
         self._finish_migration()
         self.backend = self._choose_backend()
         self._storage: Storage | None = None
@@ -127,7 +128,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         if self._storage is None:
             from .storage.guard import GuardedStorage
 
-            self._storage = GuardedStorage(  # type: ignore[assignment]
+            self._storage = GuardedStorage(
                 lambda: open_storage(self.home, self.namespace, self.backend),
                 exists=self.exists,
                 backend=self.backend,
@@ -292,7 +293,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         arts = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS)]
         return sorted(arts, key=lambda a: int(a.id[1:]))
 
-    # transfer --------------------------------------------------------------------------------
+    # transfer and backups ----------------------------------------------------------------------
 
     def export_all(self) -> dict[str, Any]:
         from .storage.transfer import export_all
@@ -300,6 +301,37 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         return export_all(self.storage)
 
     def import_all(self, data: dict[str, Any]) -> dict[str, int]:
-        from .storage.transfer import import_all
+        from .storage.transfer import data_to_records
 
-        return import_all(self.storage, data)
+        return self.import_records(data_to_records(data))
+
+    def import_records(
+        self,
+        records: Iterable[dict[str, Any]],
+        progress: Any = None,
+        where: Callable[[int], str] | None = None,
+    ) -> dict[str, int]:
+        """Import export records, all or nothing: every record is checked before anything is
+        written, and a namespace that already holds records is backed up first (``backups``)."""
+        from .storage.transfer import paused_gc, prepare, write_plan
+
+        with paused_gc():
+            plan = prepare(records, where)
+            self.backup("import")
+            return write_plan(self.storage, plan, progress)
+
+    def backup(self, reason: str) -> Path | None:
+        """Export the namespace to ``<home>/backups/<namespace>/`` before ``reason`` rewrites it.
+
+        None when the namespace holds nothing yet or backups are off (``backups = 0``). The
+        newest ``backups`` files are kept.
+        """
+        from .backups import keep_setting, snapshot
+
+        if not self.exists or not (self.storage.count_memories() or self.storage.collections()):
+            return None
+        path = snapshot(
+            self.storage, self.home, self.namespace, reason, keep_setting(self.settings)
+        )
+        self.last_backup = path
+        return path

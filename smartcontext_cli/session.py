@@ -104,6 +104,7 @@ class SessionMixin:
         ) -> Memory: ...
         def store_artifact(self, name: str, content: str) -> Any: ...
         def mark_cache_break(self, reason: str = "manual") -> None: ...
+        def backup(self, reason: str) -> Any: ...
 
     # plumbing --------------------------------------------------------------------------------
 
@@ -313,7 +314,7 @@ class SessionMixin:
         target = limit - max(1, limit // 4)
         probe = compression.compress(older, "heuristic", lambda _n, _c: "#a0")
         if strategy == "heuristic" and len(probe.items) + keep > target:
-            return self.compact_session_schema(preserve_recent=keep, max_items=limit)
+            return self.compact_session_schema(preserve_recent=keep, max_items=limit, backup=False)
         saved: list[str] = []
 
         def save(name: str, text: str) -> str:
@@ -323,7 +324,9 @@ class SessionMixin:
         timeout = float(self._setting("summarizer_timeout") or 60.0)
         result = compression.compress(older, strategy, save, self._setting("summarizer"), timeout)
         if len(result.items) + keep > target:
-            report = self.compact_session_schema(preserve_recent=keep, max_items=limit)
+            report = self.compact_session_schema(
+                preserve_recent=keep, max_items=limit, backup=False
+            )
             report.notice = result.notice
             return report
         report = self._replace(
@@ -389,14 +392,16 @@ class SessionMixin:
         extract_insights: bool = True,
         dry_run: bool = False,
         max_items: int | None = None,
+        backup: bool = True,
     ) -> SessionReport:
         """Compact all but the last ``preserve_recent`` events into a typed digest (reversible).
 
         ``max_items`` caps the resulting log (the digest becomes one item if it must).
+        ``backup`` exports the namespace first (``backups``); automatic trims skip it.
         """
         from .compaction import compact
 
-        return compact(self, preserve_recent, extract_insights, dry_run, max_items)
+        return compact(self, preserve_recent, extract_insights, dry_run, max_items, backup)
 
     def end_session(self, summary: str | None = None) -> SessionReport:
         """Close the session: insights and ``summary`` go to long-term memory, the log to the

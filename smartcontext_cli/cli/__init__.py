@@ -23,6 +23,7 @@ from . import (
     compile_cmd,
     completion,
     config_cmd,
+    doctor_cmd,
     memories,
     session_cmd,
     transfer,
@@ -90,6 +91,7 @@ for module in (
     completion,
     compile_cmd,
     session_cmd,
+    doctor_cmd,
 ):
     module.register(app)
 

@@ -59,7 +59,7 @@ def import_(
       smartcontext import backup.jsonl
       smartcontext export -n a | smartcontext import - -n b
     """
-    from smartcontext_cli.storage.transfer import import_records, read_jsonl
+    from smartcontext_cli.storage.transfer import read_jsonl
 
     store = app_context(ctx).store(namespace)
     if file == "-":
@@ -84,11 +84,13 @@ def import_(
         stream.close()
     advance = o.progress(sum(1 for r in records if r.get("type") == "memory"), "importing")
     try:
-        counts = import_records(
-            store.storage, records, progress=advance, where=lambda n: f"{name}:{lines[n]}"
+        counts = store.import_records(
+            records, progress=advance, where=lambda n: f"{name}:{lines[n]}"
         )
     finally:
         o.progress_done(advance)  # gone before the summary or an error is printed
+    if store.last_backup:
+        o.info(f"backed up the namespace first: {store.last_backup}")
     if as_json:
         o.emit_json(counts)
     else:

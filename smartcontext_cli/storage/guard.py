@@ -74,6 +74,10 @@ class GuardedStorage:
     def path(self) -> Any:
         return self._real.path if self._real is not None else self._where
 
+    @path.setter
+    def path(self, value: Any) -> None:  # the protocol declares a plain attribute
+        self._store().path = value
+
     @property
     def created(self) -> bool:
         return self._real is not None

@@ -287,6 +287,12 @@ class SQLiteStorage(TransferMixin):
             ).fetchone()
         except sqlite3.OperationalError:  # a new file: no tables yet
             return False
+        if version and str(version[0]).isdigit() and int(version[0]) > SCHEMA_VERSION:
+            # Why refuse: migrating would write our older version over the newer one's.
+            raise SmartContextError(
+                f"{self.path} has schema version {version[0]}, newer than this smartcontext "
+                f"supports ({SCHEMA_VERSION}); upgrade smartcontext"
+            )
         return done >= {name for name, _ in MIGRATIONS} and version == (str(SCHEMA_VERSION),)
 
     def _migrate(self) -> None:
