@@ -155,12 +155,13 @@ class Doctor:
 
     def blocked(self, report: NamespaceReport) -> bool:
         """Whether damage left unrepaired stops the checks that read the store as a whole."""
-        if all(f.repaired or f.check != "integrity" for f in report.findings):
+        # A journal left by a killed writer would be replayed by opening the store: a write.
+        if all(f.repaired or f.check not in ("integrity", "journal") for f in report.findings):
             return False
         report.add(
             "documents",
             self.home / "namespaces" / report.namespace,
-            "not checked (nor counters, branches, artifacts) until the damage above is repaired",
+            "not checked (nor counters, branches, artifacts) until the problems above are repaired",
             severity="warning",
         )
         return True

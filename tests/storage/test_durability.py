@@ -136,7 +136,7 @@ def test_a_lost_counters_file_stops_numbering_instead_of_reusing_ids(tmp_path: P
     assert store.next_counter("artifact") == 1
     (store.path / "counters.json").unlink()
     for call in (lambda: store.next_counter("artifact"), store.get_counters):
-        with pytest.raises(StoreCorruptError, match="counters.json is missing"):
+        with pytest.raises(StoreCorruptError, match=r"counters\.json is missing"):
             call()
     assert not (store.path / "counters.json").exists()
     store.close()
