@@ -69,6 +69,7 @@ class CompileMixin:
         def get_session_items(self, limit: int | None = None) -> list[SessionItem]: ...
         def current_branch(self) -> str: ...
         def list_artifacts(self) -> list[Any]: ...
+        def admit(self, value: Any, what: str) -> Any: ...
 
     # mode -------------------------------------------------------------------------------------
 
@@ -285,7 +286,10 @@ class CompileMixin:
             ctx.cache_break = self.consume_cache_break()
             n = self.storage.next_counter("compilation")
             ctx.compile_id = n
-            self.storage.put_doc(COMPILATIONS, f"{n:08d}", ctx.record(n, now()))
+            record = ctx.record(n, now())
+            # The query is kept in the record: it passes the same door as any stored text.
+            record["query"] = self.admit(record.get("query"), "compile query")
+            self.storage.put_doc(COMPILATIONS, f"{n:08d}", record)
             if n > KEEP_RECORDS and n % 100 == 0:
                 for key, _ in self.storage.list_docs(COMPILATIONS, limit=100):
                     if int(key) <= n - KEEP_RECORDS:

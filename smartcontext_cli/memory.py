@@ -89,6 +89,8 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.home: Path = self.settings.home
         self.directory = namespace_dir(self.home, self.namespace)
         self.notices: list[str] = []
+        # What admission found in text entering the store (``admit``): for the CLI to report.
+        self.admitted: list[str] = []
         self.last_backup: Path | None = None
         self._finish_migration()
         self.backend = self._choose_backend()
@@ -151,6 +153,35 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # the door: text entering the store -------------------------------------------------------
+
+    def admit(self, value: Any, what: str) -> Any:
+        """``value`` (text, or JSON data) as it may enter the store, per the ``redact`` setting.
+
+        ``redact`` (default): each credential becomes ``[REDACTED:<kind>]`` here, before
+        anything is written, so the original never touches the disk. ``warn``: stored as
+        given, and said so. ``off``: stored as given. Either way ``admitted`` says what was
+        found (kinds and counts, never the secrets), and every compile redacts again.
+        """
+        from .redaction import Redactions, redact_data
+
+        policy = str(self.settings.get("redact", "redact"))
+        if policy == "off" or not value:
+            return value
+        found = Redactions()
+        clean = redact_data(value, found)
+        if not found.total:
+            return value
+        kinds = found.summary().partition(" (")[2].rstrip(")")
+        if policy == "warn":
+            self.admitted.append(
+                f"warning: the {what} holds {found.total} secret(s) ({kinds}); stored as given "
+                "because redact = warn"
+            )
+            return value
+        self.admitted.append(f"redacted {found.total} secret(s) ({kinds}) from the {what}")
+        return clean
+
     # long-term memories ----------------------------------------------------------------------
 
     def remember(
@@ -164,7 +195,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         if not isinstance(source, str) or not source or not is_utf8(source):
             raise UsageError(f"invalid source {source!r}: give a short text such as user or git")
         memory = Memory(
-            content=clean_text(content, "memory", MAX_MEMORY_BYTES).strip(),
+            content=self.admit(clean_text(content, "memory", MAX_MEMORY_BYTES).strip(), "memory"),
             tags=normalise_tags(tags),
             kind=validate_kind(kind),
             importance=validate_importance(importance),
@@ -240,7 +271,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     # working context -------------------------------------------------------------------------
 
     def set_goal(self, text: str) -> None:
-        goal = clean_text(text, "goal", MAX_MEMORY_BYTES).strip()
+        goal = self.admit(clean_text(text, "goal", MAX_MEMORY_BYTES).strip(), "goal")
         self.storage.put_doc(WORKING, "goal", {"text": goal, "updated_at": now()})
 
     def get_goal(self) -> str | None:
@@ -266,7 +297,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             )
         if name.startswith("#"):
             raise UsageError("an artifact name cannot start with '#' (that marks an artifact id)")
-        content = clean_text(content, "artifact", MAX_ARTIFACT_BYTES)
+        content = self.admit(clean_text(content, "artifact", MAX_ARTIFACT_BYTES), "artifact")
         with self.storage.transaction():
             number = self.storage.next_counter("artifact")
             artifact = Artifact(id=f"a{number}", name=name, content=content)
@@ -317,8 +348,18 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
         with paused_gc():
             plan = prepare(records, where)
+            for memory in plan.memories:
+                memory.content = self.admit(memory.content, "imported memory")
+            plan.docs = [(c, k, self.admit(d, "imported document")) for c, k, d in plan.docs]
+            self._summarise_admitted("import")
             self.backup("import")
             return write_plan(self.storage, plan, progress)
+
+    def _summarise_admitted(self, what: str) -> None:
+        """One line for a bulk operation instead of one per record."""
+        if len(self.admitted) > 3:
+            kept = len(self.admitted)
+            self.admitted[:] = [f"{what}: {kept} records held secrets (see redact in README)"]
 
     def backup(self, reason: str) -> Path | None:
         """Export the namespace to ``<home>/backups/<namespace>/`` before ``reason`` rewrites it.

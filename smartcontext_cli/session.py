@@ -105,6 +105,7 @@ class SessionMixin:
         def store_artifact(self, name: str, content: str) -> Any: ...
         def mark_cache_break(self, reason: str = "manual") -> None: ...
         def backup(self, reason: str) -> Any: ...
+        def admit(self, value: Any, what: str) -> Any: ...
 
     # plumbing --------------------------------------------------------------------------------
 
@@ -169,8 +170,8 @@ class SessionMixin:
         from .memory import clean_text
 
         role = validate_role(role)
-        content = clean_text(content, "session item", MAX_ITEM_BYTES)
-        item = SessionItem(role=role, content=content, meta=dict(meta))
+        content = self.admit(clean_text(content, "session item", MAX_ITEM_BYTES), "session event")
+        item = SessionItem(role=role, content=content, meta=self.admit(dict(meta), "session event"))
         self._tokens([item])  # outside the write lock: the tokenizer may take a moment to load
         with self.storage.transaction():
             branch = self._branch()
