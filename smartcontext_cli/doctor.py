@@ -187,7 +187,8 @@ class Doctor:
             finding = report.add(
                 "migration",
                 migrate.staging_dir(self.home, ns),
-                "a migration was interrupted",
+                "a migration was interrupted (the next command finishes or undoes it)",
+                severity="warning",
                 fix="finish it (copy complete) or remove the unfinished copy",
             )
             if self.repair:
@@ -256,14 +257,18 @@ class Doctor:
                 finding.fix, finding.repaired = f"moved it from {have} to {used}", True
 
     def branches(self, report: NamespaceReport, storage: Any, docs: list[Any]) -> None:
+        from .storage.guard import describe
+
         views = {int(k) for c, k, _ in docs if c == "session_views"}
         for collection, key, data in docs:
             if collection != "branches" or data.get("view") is None or data["view"] in views:
                 continue
+            missing = describe(storage, "session_views", f"{data['view']:08d}")
             finding = report.add(
                 "branches",
-                f"branch {data.get('name')!r}",
-                f"points at view {data['view']}, which does not exist",
+                describe(storage, collection, key),
+                f"branch {data.get('name')!r} points at view {data['view']} ({missing}), "
+                "which does not exist",
                 fix="point it at no view: the branch shows its raw log (nothing was deleted)",
             )
             if self.repair:

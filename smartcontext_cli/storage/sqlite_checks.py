@@ -65,11 +65,40 @@ def check_file(path: Path) -> None:
     pages = int.from_bytes(head[28:32], "big")
     # The header's page count is valid when its two change counters agree (fileformat2.html).
     valid = head[24:28] == head[92:96] and pages > 0
-    if valid and size < pages * page_size and not wal_has_frames(path):
+    if valid and size < pages * page_size and not _pages_in_wal(path, size // page_size, pages):
         raise StoreCorruptError(
             f"{path} is truncated: {size} bytes where its header records {pages} pages of "
             f"{page_size}; {hint}"
         )
+
+
+def _pages_in_wal(db: Path, first_missing: int, last: int) -> bool:
+    """Whether the WAL holds every page the database file lacks.
+
+    Why: a checkpoint interrupted by a crash writes page 1 (with the new page count) before
+    the pages after it, so a short file is legitimate while the WAL still holds those pages.
+    Reads only the frame headers (24 bytes each), and only when the file is short.
+    """
+    try:
+        with open(wal_path(db), "rb") as fh:
+            header = fh.read(32)
+            if len(header) < 32:
+                return False
+            page_size = int.from_bytes(header[8:12], "big")
+            salt = header[16:24]
+            held: set[int] = set()
+            offset = 32
+            while True:
+                fh.seek(offset)
+                frame = fh.read(24)
+                if len(frame) < 24:
+                    break
+                if frame[8:16] == salt:
+                    held.add(int.from_bytes(frame[0:4], "big"))
+                offset += 24 + page_size
+    except OSError:
+        return False
+    return all(page in held for page in range(first_missing + 1, last + 1))
 
 
 def _parse_commit(raw: bytes) -> int | None:
@@ -90,6 +119,9 @@ def read_commit(db: Path) -> int | None:
             return None
         except OSError:
             break
+        if not raw:
+            # Created but not yet written: a writer killed between the two. Nothing recorded.
+            return None
         seq = _parse_commit(raw)
         if seq is not None:
             return seq

@@ -98,9 +98,11 @@ KINDS: dict[str, tuple] = {
         ["the bot posts with {s}"],
     ),
     "slack webhook": (
-        lambda: f"https://hooks.slack.com/services/T{r(UP + DIG, 8)}/B{r(UP + DIG, 10)}/{r(ALNUM, 24)}",
+        lambda: (
+            f"https://hooks.slack.com/services/T{r(UP + DIG, 8)}/B{r(UP + DIG, 10)}/{r(ALNUM, 24)}"
+        ),
         ["SLACK_WEBHOOK_URL={s}", "webhook: {s}"],
-        ["curl -X POST -d '{{\"text\":\"deployed\"}}' {s}"],
+        ['curl -X POST -d \'{{"text":"deployed"}}\' {s}'],
     ),
     "stripe secret key": (
         lambda: "sk_live_" + r(ALNUM, 24),
@@ -125,7 +127,7 @@ KINDS: dict[str, tuple] = {
     "anthropic api key": (
         lambda: "sk-ant-api03-" + r(URL, 80) + "AA",
         ["ANTHROPIC_API_KEY={s}"],
-        ["anthropic.Anthropic(api_key=\"{s}\")"],
+        ['anthropic.Anthropic(api_key="{s}")'],
     ),
     "google api key": (
         lambda: "AIza" + r(URL, 35),
@@ -328,7 +330,7 @@ SYNTHETIC = [
     "token: ${{ secrets.GITHUB_TOKEN }}",
     "api_key: {{ .Values.apiKey }}",
     "export AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY",
-    'client_secret = settings.OAUTH_CLIENT_SECRET',
+    "client_secret = settings.OAUTH_CLIENT_SECRET",
     "aws_secret_access_key = <your-secret-key>",
     "password: <password>",
     'api_key = "YOUR_API_KEY"',
@@ -390,8 +392,8 @@ def hashes_and_ids() -> list[str]:
     for i in range(10):
         lines += [
             f"docker pull ghcr.io/acme/api@sha256:{hashlib.sha256(str(i).encode()).hexdigest()}",
-            f"etag: W/\"{hashlib.md5(str(i).encode()).hexdigest()}\"",
-            f"version = \"1.{i}.{i * 3}\"  # bumped by release-please",
+            f'etag: W/"{hashlib.md5(str(i).encode()).hexdigest()}"',
+            f'version = "1.{i}.{i * 3}"  # bumped by release-please',
         ]
     return lines
 
@@ -399,13 +401,13 @@ def hashes_and_ids() -> list[str]:
 def repository_lines() -> list[str]:
     """Prose and code from this repository (tests with fake secrets left out)."""
     skip = {"redaction.py", "test_redaction.py", "build_corpus.py"}
-    files = sorted(ROOT.glob("smartcontext_cli/**/*.py")) + [ROOT / "README.md"]
+    files = [*sorted(ROOT.glob("smartcontext_cli/**/*.py")), ROOT / "README.md"]
     files = [f for f in files if f.name not in skip]
     lines = []
     for path in files:
         for line in path.read_text(encoding="utf-8").splitlines():
             line = line.strip()
-            if len(line) >= 25 and not line.startswith(("#", '"""', "r\"", "(\"", "r'")):
+            if len(line) >= 25 and not line.startswith(("#", '"""', 'r"', '("', "r'")):
                 lines.append(line)
     rng.shuffle(lines)
     return sorted(set(lines[:2000]))[:700]
@@ -447,8 +449,9 @@ KINDS_2: dict[str, tuple] = {
         ["client.chat_postMessage(token='{s}', channel='#ops')"],
     ),
     "slack webhook": (
-        lambda: "https://hooks.slack.com/services/"
-        f"T{r(UP + DIG, 8)}/B{r(UP + DIG, 10)}/{r(ALNUM, 24)}",
+        lambda: (
+            f"https://hooks.slack.com/services/T{r(UP + DIG, 8)}/B{r(UP + DIG, 10)}/{r(ALNUM, 24)}"
+        ),
         ["requests.post('{s}', json=payload)"],
     ),
     "stripe secret key": (
@@ -496,10 +499,7 @@ KINDS_2: dict[str, tuple] = {
     ),
     "azure service bus key": (
         lambda: r(B64, 43) + "=",
-        [
-            "Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=root;"
-            "SharedAccessKey={s}"
-        ],
+        ["Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey={s}"],
     ),
     "curl user password": (password, ["curl -u admin:{s} https://jenkins.example.com/api/json"]),
     "yaml token": (lambda: r(ALNUM, 40), ["  api_token: {s}", "    passphrase: {s}"]),
