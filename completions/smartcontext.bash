@@ -1,6 +1,6 @@
 # bash completion for smartcontext (generated: smartcontext completion bash)
 declare -gA _smartcontext_subs=(
-  ["_"]="artifact branch compact compile completion config error explain export forget goal import list migrate mode prefix remember search session show stats strategy todo"
+  ["_"]="artifact branch compact compile completion config doctor error explain export forget goal import list migrate mode prefix remember search session show stats strategy todo"
   ["artifact"]="add list show"
   ["artifact add"]=""
   ["artifact list"]=""
@@ -21,6 +21,7 @@ declare -gA _smartcontext_subs=(
   ["config list"]=""
   ["config path"]=""
   ["config set"]=""
+  ["doctor"]=""
   ["error"]="list log resolve"
   ["error list"]=""
   ["error log"]=""
@@ -91,6 +92,7 @@ declare -gA _smartcontext_opts=(
   ["config list"]="--json --help"
   ["config path"]="--project --help"
   ["config set"]="--project --help"
+  ["doctor"]="--json --namespace --repair -n --help"
   ["error"]="--help"
   ["error list"]="--all --json --namespace -a -n --help"
   ["error log"]="--context --json --namespace -c -n --help"

@@ -124,6 +124,12 @@ complete -c smartcontext -n '__fish_seen_subcommand_from path' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a set -d 'Write a setting to the user config (or the project\'s with --project).'
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l project
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a doctor -d 'Check every namespace (or one): integrity, schema, indexes, documents, counters.'
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l repair
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a error -d 'Error memory: failures kept in view until resolved.'
 complete -c smartcontext -n '__fish_seen_subcommand_from error' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from error; and not __fish_seen_subcommand_from list log resolve' -a list -d 'List unresolved errors, most recent first (--all adds resolved ones).'
