@@ -118,7 +118,8 @@ MISSED = {
     "json token": '{"token": "pQ8mZ2rX5tL9vB3nK7wY1cF4hJ6gD0sA", "expires": 3600}',
     "npm": "//registry.npmjs.org/:_authToken=npm_Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78",
     "hugging face": "HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567",
-    "sendgrid": "SENDGRID_API_KEY=SG.Ab1Cd2Ef3Gh4Ij5Kl6Mn7O.Pq8Rs9Tu0Vw1Xy2Za3Bc4De5Fg6Hi7Jk8Lm9No0Pq1Rs",
+    "sendgrid": "SENDGRID_API_KEY=SG.Ab1Cd2Ef3Gh4Ij5Kl6Mn7O."
+    + "Pq8Rs9Tu0Vw1Xy2Za3Bc4De5Fg6Hi7Jk8Lm9No0Pq1Rs",
     "azure": "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey="
     + "Zm9vYmFy" * 10
     + "ab==;EndpointSuffix=core.windows.net",
