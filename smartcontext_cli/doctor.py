@@ -181,7 +181,6 @@ class Doctor:
     def _migration(self, report: NamespaceReport) -> None:
         from . import migrate
 
-        root = self.home / "namespaces"
         ns = report.namespace
         if migrate.pending(self.home, ns):
             finding = report.add(
@@ -193,26 +192,6 @@ class Doctor:
             )
             if self.repair:
                 finding.fix = migrate.recover(self.home, ns) or finding.fix
-                finding.repaired = True
-        # Copies left by versions before 0.2, named with a time stamp and no commit marker.
-        for old in sorted(root.glob(f".migrating-{ns}-*")) if root.is_dir() else []:
-            ns_dir = root / ns
-            finding = report.add(
-                "migration",
-                old,
-                "an unfinished migration copy from an older version",
-                fix=(
-                    "rename it into place: the namespace directory is missing, and the old "
-                    "code only got this far with a verified copy"
-                    if not ns_dir.exists()
-                    else "delete it: the namespace still has its original store"
-                ),
-            )
-            if self.repair:
-                if ns_dir.exists():
-                    shutil.rmtree(old)
-                else:
-                    os.rename(old, ns_dir)
                 finding.repaired = True
 
     def documents(self, report: NamespaceReport, storage: Any, fix_doc: Any) -> list[Any]:

@@ -23,6 +23,7 @@ def check_sqlite(doctor: Doctor, report: NamespaceReport, ns_dir: Path) -> None:
     from .storage.sqlite_checks import check_file, db_commit, lost_commits, read_commit
 
     path = ns_dir / DB
+    _temps(doctor, report, ns_dir)
     try:
         if not path.exists():
             raise StoreCorruptError(f"{path} is missing although the files of its WAL remain")
@@ -92,6 +93,30 @@ def check_sqlite(doctor: Doctor, report: NamespaceReport, ns_dir: Path) -> None:
         doctor.artifacts(report, storage, docs)
     finally:
         storage.close()
+
+
+def _temps(doctor: Doctor, report: NamespaceReport, ns_dir: Path) -> None:
+    """Half-built stores of a creator killed before it linked its store into place."""
+    import time
+
+    stale = [
+        p
+        for p in ns_dir.glob(f".{DB}.new-*")
+        if time.time() - p.stat().st_mtime > 60  # a live creator finishes in well under that
+    ]
+    if not stale:
+        return
+    finding = report.add(
+        "temp files",
+        stale[0],
+        f"{len(stale)} half-built store file(s) of a killed process",
+        severity="warning",
+        fix="delete them (never part of the store)",
+    )
+    if doctor.repair:
+        for p in stale:
+            p.unlink(missing_ok=True)
+        finding.repaired = True
 
 
 RESTORE = (

@@ -98,8 +98,13 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
     def _finish_migration(self) -> None:
         """Finish (or undo) a migration a crash interrupted, before anything reads the store."""
-        staging = self.home / "namespaces" / f".migrating-{self.namespace}"
-        if staging.exists() or (self.directory / ".migration.json").exists():
+        root = self.home / "namespaces"
+        if not root.is_dir():
+            return
+        with os.scandir(root) as entries:
+            # Ours (".migrating-<ns>") and older versions' (".migrating-<ns>-<time>").
+            leftover = any(e.name.startswith(f".migrating-{self.namespace}") for e in entries)
+        if leftover or (self.directory / ".migration.json").exists():
             from .migrate import recover
 
             done = recover(self.home, self.namespace)

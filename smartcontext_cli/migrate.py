@@ -67,10 +67,22 @@ def _migration_lock(home: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def old_copies(home: Path, namespace: str) -> list[Path]:
+    """Copies left by versions before this one, named ``.migrating-<ns>-<time>``."""
+    prefix = f".migrating-{namespace}-"
+    try:
+        with os.scandir(home / "namespaces") as entries:
+            return sorted(Path(e.path) for e in entries if e.name.startswith(prefix))
+    except FileNotFoundError:
+        return []
+
+
 def pending(home: Path, namespace: str) -> bool:
-    """Whether a migration of ``namespace`` was left unfinished (two stats: cheap on every open)."""
+    """Whether a migration of ``namespace`` was left unfinished (cheap enough for every open)."""
     return (
-        staging_dir(home, namespace).exists() or (home / "namespaces" / namespace / MARKER).exists()
+        staging_dir(home, namespace).exists()
+        or (home / "namespaces" / namespace / MARKER).exists()
+        or bool(old_copies(home, namespace))
     )
 
 
@@ -89,6 +101,7 @@ def recover(home: Path, namespace: str) -> str | None:
 def _recover_locked(home: Path, namespace: str) -> str | None:
     staging = staging_dir(home, namespace)
     ns_dir = namespace_dir(home, namespace)
+    said = _recover_old(ns_dir, old_copies(home, namespace))
     marker = staging / MARKER
     if staging.exists():
         if not marker.exists():
@@ -111,7 +124,21 @@ def _recover_locked(home: Path, namespace: str) -> str | None:
     if done.exists():
         done.unlink()
         return f"finished the interrupted migration of '{namespace}'"
-    return None
+    return said
+
+
+def _recover_old(ns_dir: Path, copies: list[Path]) -> str | None:
+    """An older version's copy: verified before it moved the old store away, so it is the
+    namespace when the namespace directory is missing, and a leftover otherwise."""
+    said = None
+    for copy in copies:
+        if ns_dir.exists():
+            shutil.rmtree(copy)
+            said = f"removed an older version's unfinished migration copy {copy}"
+        else:
+            os.rename(copy, ns_dir)
+            said = f"finished an older version's interrupted migration ({copy})"
+    return said
 
 
 def _free(path: Path) -> Path:

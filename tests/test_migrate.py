@@ -90,3 +90,24 @@ def test_a_handle_opened_before_a_migration_refuses_to_write_into_the_backup(hom
         early.remember("lost if written into the backup")
     early.close()
     assert MemoryStore(namespace="proj", base_dir=home).count() == 12
+
+
+def test_copies_an_older_version_left_are_cleaned_up_on_open(home: Path):
+    fill(home, "sqlite")
+    left = home / "namespaces" / ".migrating-proj-20240101-120000"
+    (left / "half").mkdir(parents=True)
+    store = MemoryStore(namespace="proj", base_dir=home)
+    assert store.count() == 12
+    assert not left.exists()
+    assert any("older version's unfinished migration copy" in n for n in store.notices)
+    store.close()
+
+
+def test_an_older_versions_crash_between_its_renames_is_finished_on_open(home: Path):
+    # The old code moved the store to backups, then died before renaming its verified copy.
+    before = fill(home, "sqlite")
+    ns = home / "namespaces" / "proj"
+    ns.rename(home / "namespaces" / ".migrating-proj-20240101-120000")
+    store = MemoryStore(namespace="proj", base_dir=home)
+    assert store.export_all() == before
+    store.close()
