@@ -428,7 +428,7 @@ class SessionMixin:
         """Fork ``from_branch`` (default: the current one); its history is shared, not copied."""
         ops = self._ops()
         parent = ops.get(from_branch) if from_branch else self._branch()
-        branch = ops.create(name, description, parent)
+        branch = ops.create(name, self.admit(description, "branch description"), parent)
         if switch:
             self.switch_branch(branch.name)
         return branch
