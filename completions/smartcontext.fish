@@ -93,6 +93,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-decay
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l no-graph
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l observation
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l query
+complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l rerank
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l strict
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l system
 complete -c smartcontext -n '__fish_seen_subcommand_from compile' -l transparency
@@ -193,6 +194,19 @@ complete -c smartcontext -n '__fish_seen_subcommand_from list' -s k
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -s t
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
+complete -c smartcontext -n '__fish_use_subcommand' -a mcp -d 'Run the MCP server on stdin/stdout (for Claude Code, Cursor, Codex, any MCP client).'
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l backend
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from mcp; and not __fish_seen_subcommand_from config' -a config -d 'Print the snippet or command that adds this server to an MCP client.'
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l backend
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l client
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -s c
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from config' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a migrate -d 'Convert a namespace to another backend; the old store is kept as a backup.'
 complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from migrate' -l namespace
@@ -256,35 +270,45 @@ complete -c smartcontext -n '__fish_seen_subcommand_from search' -s t
 complete -c smartcontext -n '__fish_seen_subcommand_from search' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a session -d 'The session log: add events, show, undo, end, limits.'
 complete -c smartcontext -n '__fish_seen_subcommand_from session' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a add -d 'Append an event to the current branch\'s session log; prints its sequence number.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a add -d 'Append an event to the current branch\'s session log; prints its sequence number.'
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l strategy
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a end -d 'Close the session: decisions and facts go to long-term memory, the log to the archive.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a end -d 'Close the session: decisions and facts go to long-term memory, the log to the archive.'
 complete -c smartcontext -n '__fish_seen_subcommand_from end' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from end' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from end' -l summary
 complete -c smartcontext -n '__fish_seen_subcommand_from end' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from end' -s s
 complete -c smartcontext -n '__fish_seen_subcommand_from end' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a pop -d 'Remove the last event of the current branch (undo an add) and print it.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a pop -d 'Remove the last event of the current branch (undo an add) and print it.'
 complete -c smartcontext -n '__fish_seen_subcommand_from pop' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from pop' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from pop' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from pop' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a set-max-turns -d 'Set this namespace\'s session limit; a longer log is trimmed right away.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a search -d 'Search every event of the session log, compacted ones included (exit 1: no match).'
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l all-branches
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l branch
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l limit
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l namespace
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -s b
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -s k
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -s n
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l help
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a set-max-turns -d 'Set this namespace\'s session limit; a longer log is trimmed right away.'
 complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from set-max-turns' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a set-strategy -d 'Set this namespace\'s compression strategy for trimming.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a set-strategy -d 'Set this namespace\'s compression strategy for trimming.'
 complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from set-strategy' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a show -d 'Show the current branch\'s session log, oldest first.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a show -d 'Show the current branch\'s session log, oldest first.'
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l full
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l limit
@@ -293,7 +317,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from show' -l raw
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -s k
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from show' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop set-max-turns set-strategy show status' -a status -d 'Show the current branch, log size in events and tokens, limit and compression strategy.'
+complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a status -d 'Show the current branch, log size in events and tokens, limit and compression strategy.'
 complete -c smartcontext -n '__fish_seen_subcommand_from status' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from status' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from status' -s n

@@ -58,6 +58,10 @@ class Candidate:
     reason: str = "not reached: the budget was spent on better-ranked items"
     fraction: float = 0.0  # how much of it made it in (quality)
     kept: tuple[str, int] | None = None  # (block, tokens) when cut
+    ident: str = ""  # what it is across compiles (frozen.py): m:<memory id>, s:<seq>, t:<hash>
+    placed: str | None = None  # the section it was emitted in, when not its own
+    companion: Candidate | None = None  # recalled events: the turn that makes it understandable
+    variant: Candidate | None = None  # a memory's rendering as a session-stream entry
 
     def shape(self, body: str) -> str:
         return layout.block(body) if self.raw else layout.item(body, self.lead)
@@ -75,6 +79,11 @@ class Candidate:
 
     def include(self, reason: str) -> None:
         self.outcome, self.reason, self.fraction = "included", reason, 1.0
+
+    def reset(self) -> None:
+        """Forget what a packing attempt decided (a continuation that had to re-plan)."""
+        self.outcome, self.fraction, self.kept, self.placed = "dropped", 0.0, None, None
+        self.reason = "not reached: the budget was spent on better-ranked items"
 
     def cut(self, kept: tuple[str, int], why: str) -> None:
         self.kept, self.outcome = kept, "cut"
@@ -223,7 +232,12 @@ def make_candidate(section: str, it: ContextItem, rel: float, rank: float, index
     min_cut = 0
     if it.name is not None:
         body, min_cut = layout.fenced(it.name, body, layout.language(it.name.split(" (")[0]))
-    what = {"memories": "memory", "artifacts": "artifact", "observations": "observation"}[section]
+    what = {
+        "memories": "memory",
+        "artifacts": "artifact",
+        "observations": "observation",
+        "recall": "event",
+    }[section]
     keys = (
         set(it.tags)
         | set(_ARTIFACT_REF.findall(body))
@@ -236,6 +250,7 @@ def make_candidate(section: str, it: ContextItem, rel: float, rank: float, index
         section,
         body,
         f"{what} {it.id}" if it.id else f"{what} {index + 1} (given)",
+        ident=identity(it, body),
         relevance=rel,
         rank=round(rank, 6),
         lead=f"{it.role}: " if it.role else "",
@@ -252,6 +267,25 @@ def make_candidate(section: str, it: ContextItem, rel: float, rank: float, index
     )
 
 
+def recall_lead(seq: int | None, created_at: str | None, role: str | None) -> str:
+    """The lead of an event shown outside the window: ``[#12 · 2026-11-30 14:02] user: ``,
+    so the model can tell it is old and where it sits."""
+    when = (created_at or "")[:16].replace("T", " ")
+    return f"[#{seq}{' · ' + when if when else ''}] {role or 'event'}: "
+
+
+def identity(it: ContextItem, body: str) -> str:
+    """What an item is across compiles: a stored memory by id, an event by seq, else its text."""
+    source = it.source
+    if source is not None and hasattr(source, "importance") and hasattr(source, "id"):
+        return f"m:{source.id}"
+    if it.seq is not None:
+        return f"s:{it.seq}"
+    if it.id and it.id.startswith("#a"):
+        return f"a:{it.id}"
+    return f"t:{block_hash(body)[:24]}"
+
+
 def context_graph(included: list[Candidate]) -> list[Candidate]:
     """Cross-references: included items that share a tag, a file, an artifact or a code name."""
     groups: dict[str, list[Candidate]] = {}
@@ -264,8 +298,16 @@ def context_graph(included: list[Candidate]) -> list[Candidate]:
     links = []
     for key, members in shared[:GRAPH_GROUPS]:
         names = " · ".join(_abbrev(c.body) for c in members[:5])
+        text = f"{key}: {names}"
         links.append(
-            Candidate("related", f"{key}: {names}", f"link {key}", relevance=0.0, cuttable=False)
+            Candidate(
+                "related",
+                text,
+                f"link {key}",
+                relevance=0.0,
+                cuttable=False,
+                ident=f"t:{block_hash(text)[:24]}",
+            )
         )
     return links
 

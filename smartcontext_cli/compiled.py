@@ -49,6 +49,8 @@ class CompiledContext:
     loaded: dict[str, int] = field(default_factory=dict)
     window_start: int | None = None
     window_moved: bool = False
+    frozen: Any = field(default=None, repr=False)  # frozen.Frozen: what the next compile keeps
+    replanned: str | None = None  # why this compile re-planned instead of appending
     compile_id: int | None = None
     cache_break: str | None = None
     reuse: dict[str, Any] | None = None
@@ -139,6 +141,8 @@ class CompiledContext:
             line += f" · cache reuse {self.reuse['reuse_of_previous']:.0%} of the previous prompt"
         if self.cache_break:
             line += f" · planned cache break: {self.cache_break}"
+        elif self.replanned:
+            line += f" · re-planned: {self.replanned}"
         lines = [line]
         if level in ("normal", "full"):
             loaded = ", ".join(f"{v} {k}" for k, v in self.loaded.items() if v)
@@ -198,6 +202,7 @@ class CompiledContext:
             "dropped_not_recorded": max(0, len(dropped) - MAX_DROPPED_RECORDED),
             "blocks": [[b.key, b.tokens] for b in self.blocks],
             "cache_break": self.cache_break,
+            "replanned": self.replanned,
             "branch": self.branch,
             "policy": {
                 "name": self.policy.key,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout
+from .assembly import pack
 from .attention import AttentionManager, AttentionMode
 from .candidates import (
     REPRISE_MAX_CHARS,
@@ -33,13 +34,15 @@ from .candidates import (
     context_graph,
     make_candidate,
     rank_items,
+    recall_lead,
     reference_time,
     split_lines,
     task_groups,
 )
 from .errors import UsageError
-from .packing import GROUP_OF, REPRISE, Packed, Plan, pack
-from .tokens import CountCache, Tokenizer, default_cache_dir, model_profile
+from .frozen import Frozen
+from .packing import GROUP_OF, REPRISE, Packed, Plan
+from .tokens import CountCache, Tokenizer, block_hash, default_cache_dir, model_profile
 
 if TYPE_CHECKING:
     from .compiled import CompiledContext
@@ -118,15 +121,21 @@ class ContextCompiler:
         model: str | None = None,
         safety_margin: float | None = None,
         counter: CountCache | None = None,
-        window_start: int | None = None,
-        sticky_window: bool = False,
         session_fetch: str | None = None,
         session_more: bool = False,
+        recall: Sequence[tuple[Any, Any]] = (),
+        frozen: Frozen | None = None,
+        frozen_key: str = "",
+        created: str = "",
     ) -> CompiledContext:
         """One prompt within ``token_budget`` tokens; see the module docstring's guarantees.
 
         Items may be strings, ``ContextItem``, or the store's Memory / SessionItem / Artifact.
         Observations are chronological (oldest first); the other lists are in any order.
+        ``recall``: events from earlier in the session, best first, each with the turn that
+        makes it understandable (or None). ``frozen``: the state a previous compile returned
+        (``CompiledContext.frozen``), to continue it append-only (assembly.py); ``frozen_key``
+        and ``created`` label the state a break makes now.
         """
         from .compiled import CompiledContext
 
@@ -167,7 +176,8 @@ class ContextCompiler:
         for a in art_items:  # a multi-line string is content; one line is a reference
             if a.name is None and "\n" in a.text.strip():
                 a.name = a.id or f"artifact {art_items.index(a) + 1}"
-        ref = reference_time([*mem_items, *obs_items, *art_items]) if temporal_decay else None
+        # Why not the session's time: ranking memories must not change when an event is added.
+        ref = reference_time([*mem_items, *art_items]) if temporal_decay else None
         n_obs = len(obs_items)
         obs_cands = [
             make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i)
@@ -195,7 +205,14 @@ class ContextCompiler:
             goal=goal_text,
             sections={
                 "strategy": [
-                    Candidate("strategy", line, f"strategy {i + 1}", relevance=1.0, cuttable=False)
+                    Candidate(
+                        "strategy",
+                        line,
+                        f"strategy {i + 1}",
+                        relevance=1.0,
+                        cuttable=False,
+                        ident=f"t:{block_hash(line)[:24]}",
+                    )
                     for i, line in enumerate(split_lines(strategy))
                 ],
                 "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay),
@@ -206,16 +223,18 @@ class ContextCompiler:
                     if e.strip()
                 ],
                 "observations": obs_cands,
+                "recall": _recall_candidates(recall, qterms, found),
             },
             focus=focus,
             compact_tasks=compact,
             graph=context_graph if include_context_graph else None,
             chunking=semantic_chunking,
             strict=strict,
-            sticky=sticky_window,
-            window_start=window_start,
             session_fetch=session_fetch,
             session_more=session_more,
+            frozen=frozen,
+            key=frozen_key,
+            created=created,
         )
         packed = pack(plan, counter)
         notes = [profile.note] if profile.note and not profile.fallback else []
@@ -249,9 +268,12 @@ class ContextCompiler:
                 "strategy entries": len(plan.sections["strategy"]),
                 "errors": len(plan.sections["errors"]),
                 "tasks": len(tasks),
+                "recalled events": len(plan.sections["recall"]),
             },
             window_start=packed.window_start,
             window_moved=packed.window_moved,
+            frozen=packed.frozen,
+            replanned=packed.replanned,
             query=query_text or None,
             counted=[
                 (c.source, counter.label(c.key), c.tokens)
@@ -285,6 +307,29 @@ class ContextCompiler:
         return explain_record(self.history[-1])
 
 
+def _recall_candidates(
+    pairs: Sequence[tuple[Any, Any]], qterms: set[str], found: Any
+) -> list[Candidate]:
+    """Recalled events as candidates, best first, each marked with its seq and time."""
+    items = [(_redacted_item(as_item(hit), found), mate) for hit, mate in pairs]
+    top = max((it.score or 0.0 for it, _ in items), default=0.0)
+    out = []
+    for i, (it, mate) in enumerate(items):
+        rel = (it.score or 0.0) / top if top > 0 else 0.0
+        c = _recalled(it, rel, i)
+        if mate is not None:
+            c.companion = _recalled(_redacted_item(as_item(mate), found), 0.0, i)
+        out.append(c)
+    return out
+
+
+def _recalled(it: ContextItem, rel: float, index: int) -> Candidate:
+    c = make_candidate("recall", it, rel, rel, index)
+    c.lead = recall_lead(it.seq, it.created_at, it.role)
+    c.fetch = "smartcontext session show --raw"
+    return c
+
+
 def _lines_blocks(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
@@ -292,6 +337,7 @@ def _lines_blocks(value: str | Sequence[str] | None) -> list[str]:
 
 
 def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
+    """Every candidate's outcome, listed under the section it went to (explain)."""
     from .compiled import decision
 
     out = []
@@ -303,9 +349,14 @@ def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
     for section in layout.SECTION_ORDER:
         cands = plan.focus if section == "focus" else plan.sections.get(section, [])
         for c in cands:
+            where = c.placed or section
+            shown = c.variant if c.variant is not None and where == "observations" else c
             out.append(
-                decision(c.label, section, c.rank or c.relevance, c.tokens, c.outcome, c.reason)
+                decision(c.label, where, c.rank or c.relevance, shown.tokens, c.outcome, c.reason)
             )
+            mate = c.companion
+            if section == "recall" and mate is not None and mate.outcome != "dropped":
+                out.append(decision(mate.label, where, 0.0, mate.tokens, mate.outcome, mate.reason))
     return out
 
 

@@ -25,11 +25,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .compiled import CompiledContext
     from .config import Settings
+    from .frozen import Frozen
     from .models import Memory, SessionItem
     from .storage.base import Storage
     from .tokens import CountCache
 
 COMPILER = "compiler"
+LAYOUTS = "layouts"  # frozen.py's slots: what each argument combination's next compile keeps
+RECALL_MIN = 10
+RECALL_TOKENS = 25  # recall ranks budget / 25 events: more than can fit beside the window
+RECALL_CONTEXT = 20  # the best recalled answers get the question before them, when it fits
 COMPILATIONS = "compilations"
 KEEP_RECORDS = 1000
 SESSION_FETCH = "smartcontext session show"
@@ -37,9 +42,12 @@ STANDING_KINDS = frozenset({"decision", "preference"})
 STANDING_IMPORTANCE = 0.8
 
 
-def candidate_limit(budget: int) -> int:
-    """How many memories to rank: far more than can fit (about 20 tokens each at the least)."""
-    return max(20, min(2000, budget // 20))
+def candidate_limit(budget: int, wide: bool = False) -> int:
+    """How many memories to rank: about as many as fit at 25 tokens each; ``wide``: as many as
+    fit at 5 (the least a memory takes), ranked only when the first pass left budget unused
+    while every candidate got in (``MemoryStore.compile``). No cap: a 128k budget can hold
+    thousands."""
+    return max(20, budget // (5 if wide else 25))
 
 
 class CompileMixin:
@@ -65,6 +73,8 @@ class CompileMixin:
         def open_task_lines(self, compact: bool = False) -> list[str]: ...
         def unresolved_error_lines(self) -> list[str]: ...
         def consume_cache_break(self) -> str | None: ...
+        def pending_cache_break(self) -> str | None: ...
+        def search_session(self, query: str, limit: int = 5) -> list[Any]: ...
         def cache_reuse(self, last_n: int = 20) -> dict[str, Any]: ...
         def get_session_items(self, limit: int | None = None) -> list[SessionItem]: ...
         def current_branch(self) -> str: ...
@@ -148,15 +158,20 @@ class CompileMixin:
         temporal_decay: bool = True,
         semantic_chunking: bool = True,
         record: bool = True,
+        rerank: bool = False,
     ) -> CompiledContext:
         """Gather from the store, compile within ``token_budget`` and record the compile.
 
         ``memories``/``observations``/``artifacts``/``system`` add ad-hoc items (strings or
         ``ContextItem``) to what the store provides; they rank first in their sections.
-        Returns exactly what ``smartcontext compile`` prints (``render()``).
+        Between planned breaks the prompt is append-only (assembly.py, frozen.py); ``rerank``
+        makes this compile a planned break. Returns exactly what ``smartcontext compile``
+        prints (``render()``).
         """
+        from .clock import now
         from .compiler import ContextCompiler
         from .errors import NotFoundError
+        from .frozen import PLANNED_CHANGES, changes, find_slot, fingerprint
 
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
@@ -171,10 +186,41 @@ class CompileMixin:
         mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
         counter = self._counter(encoding, explicit_encoding, exists)
         search_text = query if query is not None else goal or ""
-        memories_found = self._relevant(search_text, budget) if exists else []
-        session, more = self._session(budget) if exists else ([], False)
-        windows = (self.storage.get_doc(COMPILER, "windows") or {}) if exists else {}
         branch = self.current_branch() if exists else None
+        strategy = self.strategy_entries() if exists else []
+        prefix = self.get_stable_prefix() if exists else None
+        # Each argument combination keeps its own frozen prompt; a change of content re-plans.
+        key = fingerprint(
+            branch=branch,
+            budget=budget,
+            style=format if format in ("text", "markdown", "xml") else "markdown",
+            encoding=counter.encoding,
+            mode=mode_name,
+            options=[include_context_graph, temporal_decay, semantic_chunking, strict],
+            model=self.settings.get("model"),
+            margin=self.settings.get("safety_margin"),
+        )
+        content = {
+            "goal": fingerprint(goal),
+            "prefix": fingerprint(prefix),
+            "system": fingerprint(list(system)),
+            "strategy": fingerprint(strategy),
+        }
+        slots = (self.storage.get_doc(COMPILER, LAYOUTS) or {}) if exists else {}
+        planned = self.pending_cache_break() if exists else None
+        frozen = None if planned or rerank else find_slot(slots, key)
+        replanned = planned or ("--rerank" if rerank else None)
+        if frozen is not None and changes(frozen, content):
+            changed = changes(frozen, content)
+            reasons = [PLANNED_CHANGES[c] for c in changed if c in PLANNED_CHANGES]
+            planned = "; ".join(reasons) or None
+            replanned = planned or f"{', '.join(changed)} changed"
+            frozen = None
+        memories_found, saturated = (
+            self._relevant(search_text, budget, frozen) if exists else ([], False)
+        )
+        session, more = self._session(budget, frozen) if exists else ([], False)
+        recall = self._recall(search_text, budget) if exists else []
         pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
         n_mem, n_obs = len(memories), len(observations)
         gathered: dict[str, Any] = dict(
@@ -184,9 +230,9 @@ class CompileMixin:
             artifacts=[*pinned[n_mem + n_obs :], *(_artifact_ref(a) for a in self.list_artifacts())]
             if exists
             else pinned[n_mem + n_obs :],
-            strategy=self.strategy_entries() if exists else [],
+            strategy=strategy,
             system=list(system),
-            prefix=self.get_stable_prefix() if exists else None,
+            prefix=prefix,
             tasks=self.open_task_lines(False) if exists else [],
             compact_tasks=self.open_task_lines(True) if exists else [],
             errors=self.unresolved_error_lines() if exists else [],
@@ -200,29 +246,48 @@ class CompileMixin:
         compiler = ContextCompiler(
             self.attention_manager(), encoding=encoding if explicit_encoding else None
         )
-        ctx = compiler.compile(
-            **gathered,
-            token_budget=budget,
-            include_context_graph=include_context_graph,
-            temporal_decay=temporal_decay,
-            semantic_chunking=semantic_chunking,
-            query=query,
-            format=format,
-            mode=mode_name,
-            strict=strict,
-            model=self.settings.get("model"),
-            safety_margin=self.settings.get("safety_margin"),
-            counter=counter,
-            window_start=windows.get(branch) if branch else None,
-            sticky_window=True,
-            session_fetch=SESSION_FETCH,
-            session_more=more,
-        )
+        created = now()
+
+        def run() -> CompiledContext:
+            return compiler.compile(
+                **gathered,
+                token_budget=budget,
+                include_context_graph=include_context_graph,
+                temporal_decay=temporal_decay,
+                semantic_chunking=semantic_chunking,
+                query=query,
+                format=format,
+                mode=mode_name,
+                strict=strict,
+                model=self.settings.get("model"),
+                safety_margin=self.settings.get("safety_margin"),
+                counter=counter,
+                session_fetch=SESSION_FETCH,
+                session_more=more,
+                recall=recall,
+                frozen=frozen,
+                frozen_key=key,
+                created=created,
+            )
+
+        ctx = run()
+        if saturated and _underfilled(ctx):
+            # Every ranked memory got in, budget is left, and more may match: rank wider.
+            wider, _ = self._relevant(search_text, budget, frozen, wide=True)
+            gathered["memories"] = [*pinned[:n_mem], *wider]
+            ctx = run()
         ctx.branch = branch
         if mode_note:
             ctx.notes.insert(0, mode_note)
+        if ctx.frozen is not None:
+            ctx.frozen.content = content
+        if frozen is None:
+            ctx.replanned = replanned
+            planned = planned or ("--rerank" if rerank else None)
+        else:  # the continuation itself re-planned when the session outgrew it
+            planned = ctx.replanned
         if record and exists:
-            self._record(ctx, counter, windows)
+            self._record(ctx, counter, slots, planned)
         return ctx
 
     def _counter(self, encoding: str | None, explicit: bool, exists: bool) -> CountCache:
@@ -235,7 +300,10 @@ class CompileMixin:
         doc = self.storage.get_doc(COMPILER, f"counts-{tokenizer.name}") if exists else None
         return CountCache(tokenizer, dict((doc or {}).get("counts", {})))
 
-    def _relevant(self, text: str, budget: int) -> list[Memory]:
+    def _relevant(
+        self, text: str, budget: int, frozen: Frozen | None = None, wide: bool = False
+    ) -> tuple[list[Memory], bool]:
+        """The memories to rank for ``text``, and whether search returned as many as asked."""
         from datetime import datetime, timezone
 
         from .clock import parse
@@ -243,13 +311,14 @@ class CompileMixin:
 
         newest = self.storage.list_memories(limit=1)
         if not newest:
-            return []
+            return [], False
         try:
             ref = parse(newest[0].created_at)
         except ValueError:
             ref = datetime.now(timezone.utc)
-        limit = candidate_limit(budget)
+        limit = candidate_limit(budget, wide)
         found = search(self.storage, text, limit, now=ref)
+        saturated = len(found) >= limit
         # Why standing memories: a decision or preference binds the whole project even when it
         # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
         # rank after every match (relevance 0: they never raise the quality score) and take
@@ -262,16 +331,65 @@ class CompileMixin:
             if standing and memory.id not in seen:
                 memory.score = 0.0
                 found.append(memory)
-        return found
+                seen.add(memory.id)
+        # What the previous prompt holds stays a candidate, matched by this query or not.
+        if frozen is not None:
+            kept = [i[2:] for i, _ in frozen.head.get("memories", [])]
+            kept += [i[2:] for i in frozen.stream if i.startswith("m:")]
+            for mid in kept:
+                held = self.storage.get_memory(mid) if mid not in seen else None
+                if held is not None:
+                    held.score = 0.0
+                    found.append(held)
+                    seen.add(mid)
+        return found, saturated
 
-    def _session(self, budget: int) -> tuple[list[SessionItem], bool]:
-        """The newest session items that could possibly fit, and whether older ones exist."""
+    def _session(self, budget: int, frozen: Frozen | None = None) -> tuple[list[SessionItem], bool]:
+        """The newest session items that could possibly fit (and, continuing a prompt, every
+        item since its window's start), and whether older ones exist."""
         limit = max(100, min(50_000, budget // 4))
         items = self.get_session_items(limit=limit + 1)
+        start = frozen.window_start if frozen is not None else None
+        if start is not None and items and items[0].seq > start:
+            items = self.get_session_items()
+            since = sum(1 for i in items if i.seq >= start)
+            keep = max(limit, since)
+            return items[-keep:], len(items) > keep
         return (items[1:], True) if len(items) > limit else (items, False)
 
-    def _record(self, ctx: CompiledContext, counter: CountCache, windows: dict[str, Any]) -> None:
+    def _recall(self, text: str, budget: int) -> list[tuple[Any, Any]]:
+        """Session events matching ``text``, best first, each with the question before it when
+        it is an answer (assembly.py keeps those outside the window)."""
+        from .session_search import previous_event
+
+        if not text.strip():
+            return []
+        hits = self.search_session(text, limit=max(RECALL_MIN, budget // RECALL_TOKENS))
+        collections = {b["name"]: _collection(b) for b in self._branch_records()}
+        pairs = []
+        for rank, hit in enumerate(hits):
+            mate = None
+            if rank < RECALL_CONTEXT and hit.role != "user" and hit.branch in collections:
+                prev = previous_event(self.storage, collections[hit.branch], hit.seq)
+                if prev is not None and prev.role == "user":
+                    mate = _event_item(prev, None)
+            pairs.append((_event_item(hit, hit.score), mate))
+        return pairs
+
+    def _branch_records(self) -> list[dict[str, Any]]:
+        from .branching import Branches
+
+        return [b.to_dict() for b in Branches(self.storage).all()]
+
+    def _record(
+        self,
+        ctx: CompiledContext,
+        counter: CountCache,
+        slots: dict[str, Any],
+        planned: str | None,
+    ) -> None:
         from .clock import now
+        from .frozen import find_slot, store_slot
 
         with self.storage.transaction():
             fresh = {m.id: (label, n) for m, label, n in ctx.counted if _is_memory(m)}
@@ -281,9 +399,9 @@ class CompileMixin:
                 self.storage.put_doc(
                     COMPILER, f"counts-{counter.encoding}", {"counts": counter.export()}
                 )
-            if ctx.branch and windows.get(ctx.branch) != ctx.window_start:
-                self.storage.put_doc(COMPILER, "windows", {**windows, ctx.branch: ctx.window_start})
-            ctx.cache_break = self.consume_cache_break()
+            if ctx.frozen is not None and find_slot(slots, ctx.frozen.key) != ctx.frozen:
+                self.storage.put_doc(COMPILER, LAYOUTS, store_slot(slots, ctx.frozen))
+            ctx.cache_break = self.consume_cache_break() or planned
             n = self.storage.next_counter("compilation")
             ctx.compile_id = n
             record = ctx.record(n, now())
@@ -404,6 +522,33 @@ class CompileMixin:
             )
             raise NotFoundError(f"{what} in namespace '{self.namespace}'")
         return explain_record(doc)
+
+
+def _underfilled(ctx: CompiledContext) -> bool:
+    dropped = any(
+        d["outcome"] == "dropped" and d["item"].startswith("memory ") for d in ctx.decisions
+    )
+    return not dropped and ctx.total_tokens < 0.98 * ctx.effective_budget
+
+
+def _collection(branch: dict[str, Any]) -> str:
+    from .branching import Branch
+
+    return Branch.from_dict(branch).collection
+
+
+def _event_item(event: Any, score: float | None) -> Any:
+    from .candidates import ContextItem
+
+    return ContextItem(
+        event.content,
+        id=f"s{event.seq}",
+        score=score,
+        created_at=event.created_at,
+        role=event.role,
+        seq=event.seq,
+        source=event,
+    )
 
 
 def _hash(text: str) -> str:

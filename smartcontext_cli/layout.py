@@ -31,6 +31,10 @@ SECTION_ORDER = (
     # the cached session before it; late in the prompt it also sits where recency helps.
     "observations",
     "errors",
+    # What the query chose afresh this time (assembly.py's tail): a changing query invalidates
+    # only what follows the session.
+    "recall",
+    "more_memories",
     "focus",
 )
 TITLES = {
@@ -42,9 +46,16 @@ TITLES = {
     "related": "Related",
     "errors": "Unresolved errors",
     "observations": "Session",
+    "recall": "Earlier in this session",
+    "more_memories": "More memories",
     "focus": "Focus",
 }
-XML_TAGS = {"observations": "session", "memories": "memories"}
+XML_TAGS = {
+    "observations": "session",
+    "memories": "memories",
+    "recall": "earlier",
+    "more_memories": "more-memories",
+}
 LANGUAGES = {
     "py": "python",
     "js": "javascript",

@@ -3,7 +3,8 @@
 It resolves settings (namespace, backend, data directory), opens the storage lazily, and offers
 the tiers of the spec: working context (goal), long-term memories, artifacts and the session log.
 Feature modules add their API as mixins (session, compiler, agent state), so this file stays the
-foundation. Every method is one storage transaction; nothing here prints.
+foundation. Every method is one storage transaction; nothing here prints. Reads of a namespace
+that has no store yet answer empty (or NotFoundError) and never create it.
 """
 
 from __future__ import annotations
@@ -220,7 +221,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
         if limit < 0:
             raise UsageError("limit must be zero or more")
-        return search(self.storage, query, limit, normalise_tags(tags), _kind_filter(kind))
+        tags, kind = normalise_tags(tags), _kind_filter(kind)
+        if not self.exists:  # a read that finds nothing must not create the namespace
+            return []
+        return search(self.storage, query, limit, tags, kind)
 
     def matching(self, query: str, limit: int = 1000) -> list[Memory]:
         """Memories containing every content word of ``query`` (stemmed, never fuzzy).
@@ -266,9 +270,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def list(
         self, limit: int | None = 20, tags: Sequence[str] | None = None, kind: str | None = None
     ) -> list[Memory]:
-        return self.storage.list_memories(
-            limit=limit, tags=normalise_tags(tags), kind=_kind_filter(kind)
-        )
+        tags, kind = normalise_tags(tags), _kind_filter(kind)
+        if not self.exists:
+            return []
+        return self.storage.list_memories(limit=limit, tags=tags, kind=kind)
 
     def count(self) -> int:
         return self.storage.count_memories()
@@ -280,6 +285,8 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.storage.put_doc(WORKING, "goal", {"text": goal, "updated_at": now()})
 
     def get_goal(self) -> str | None:
+        if not self.exists:
+            return None
         doc = self.storage.get_doc(WORKING, "goal")
         return str(doc["text"]) if doc else None
 
@@ -311,6 +318,8 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         return artifact
 
     def get_artifact(self, ref: str) -> Artifact:
+        if not self.exists:
+            raise NotFoundError(f"no artifact {ref!r}")
         key = ref.strip().lstrip("#")
         if key.startswith("a") and key[1:].isdigit():
             doc = self.storage.get_doc(ARTIFACTS, key)
@@ -326,6 +335,8 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         return max(found, key=lambda a: int(a.id[1:]))
 
     def list_artifacts(self) -> builtins.list[Artifact]:
+        if not self.exists:
+            return []
         arts = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS)]
         return sorted(arts, key=lambda a: int(a.id[1:]))
 

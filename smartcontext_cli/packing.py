@@ -1,21 +1,16 @@
-"""Packing: fitting candidate items into an exact token budget, section by section.
+"""Packing: fitting one section's candidates into the tokens it is given.
 
-Why it exists: allocation is where the budget invariant and the prompt's quality are decided,
-so it lives apart from gathering (gather.py) and the public API (compiler.py).
+Why it exists: the budget invariant is decided item by item, so the primitives that spend
+tokens live apart from gathering (gather.py), from how a prompt is assembled across compiles
+(assembly.py) and from the public API (compiler.py).
 
-Algorithm:
-1. The mandatory parts (stable prefix, system text, goal) are charged first. If they exceed the
-   budget, ``strict`` raises ``BudgetError``; otherwise they are cut (the goal kept longest).
-2. The rest is shared by water-filling: each policy group asks for what its candidates need,
-   rounded up to a quarter of its target so small changes do not move other sections; groups
-   that need less than their share get it, and the surplus goes to the others by share.
-3. Sections are packed in prompt order. Ranked sections take whole items best first, skip what
-   does not fit, then cut the best skipped item at a boundary to fill what is left. Whatever a
-   section leaves unused flows forward to the sections after it, never backward, so content
-   late in the prompt (the session, the checklist) cannot change what comes before it.
-4. The session is a window of the newest items, shown oldest first, whose start is sticky:
-   it moves only when the window no longer fits, and then so that it fills ``WINDOW_REFILL`` of
-   its allotment, leaving room for the next items to append without moving it again.
+- ``pack_mandatory`` charges the stable prefix, system text and goal first; if they exceed the
+  budget, ``strict`` raises ``BudgetError``, otherwise they are cut (the goal kept longest).
+- ``water_fill`` shares a pool between policy groups: each asks for what its candidates need,
+  rounded up to a quarter of its target so small changes do not move other sections; groups
+  that need less than their share get it, the surplus goes to the others by share.
+- ``pack_ranked`` takes whole items best first, skips what does not fit, then cuts the best
+  skipped item at a boundary to fill what is left; ``pack_focus`` recites the checklist.
 
 Every count goes through ``CountCache``; the total is the sum of block counts (layout.py's rule),
 and no section is ever given more than what is left, so the total never exceeds the budget.
@@ -26,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import layout
 from .candidates import Block, Candidate
@@ -33,11 +29,16 @@ from .chunking import MIN_CUT_TOKENS, cut_body, fit_text, longest_fit
 from .errors import BudgetError
 from .tokens import CountCache, block_hash
 
-WINDOW_REFILL = 0.7
+if TYPE_CHECKING:
+    from .frozen import Frozen
+
 QUANTUM_PARTS = 4
 RELATED_SHARE = 0.1  # of the memories target, at most, for the context graph
 MAX_MISSES = 50  # a ranked section stops trying after this many items in a row do not fit
 REPRISE = "goal (repeated)"
+# Why: recitation counters a goal lost in the middle of a long prompt; in a short one the goal
+# is still in view, and its repeat would be most of what changes at the prompt's end.
+REPRISE_DISTANCE = 1000
 GROUP_OF = {
     "prefix": "system",
     "system": "system",
@@ -49,6 +50,8 @@ GROUP_OF = {
     "artifacts": "artifacts",
     "errors": "observations",
     "observations": "observations",
+    "recall": "observations",
+    "more_memories": "memories",
 }
 
 
@@ -68,10 +71,11 @@ class Plan:
     graph: Callable[[list[Candidate]], list[Candidate]] | None = None
     chunking: bool = True
     strict: bool = False
-    sticky: bool = False
-    window_start: int | None = None
     session_fetch: str | None = None
     session_more: bool = False  # older session items exist beyond those given
+    frozen: Frozen | None = None  # what the previous compile chose (assembly.py)
+    key: str = ""  # the argument combination a new Frozen is stored under
+    created: str = ""  # the time a break made now is recorded with
 
 
 @dataclass
@@ -87,6 +91,8 @@ class Packed:
     mandatory: dict[str, float] = field(default_factory=dict)  # fraction kept, for quality
     window_start: int | None = None
     window_moved: bool = False
+    frozen: Frozen | None = None  # the state the next compile continues from
+    replanned: str | None = None  # why a break re-planned the prompt (None: it continued)
 
     def add(self, section: str, text: str, counter: CountCache, tokens: int | None = None) -> int:
         key = block_hash(text)
@@ -172,18 +178,24 @@ def emit(
         out.add(section, closing, counter)
 
 
-def pack_ranked(
+def select_ranked(
     section: str,
     cands: Sequence[Candidate],
     avail: int,
-    out: Packed,
+    style: str,
     counter: CountCache,
     chunking: bool,
-) -> int:
-    """Whole items best first, skipping what does not fit; then one cut of the best skipped."""
-    frame = frame_cost(section, out.style, counter)
+) -> tuple[list[Candidate], int]:
+    """Whole items best first, skipping what does not fit; then one cut of the best skipped.
+
+    Returns the chosen candidates (in rank order) and the tokens they take with the section's
+    frame. Only candidates still ``dropped`` are considered, so one ranked list can feed two
+    sections (the memories, then the tail's more memories). Nothing is emitted.
+    """
+    frame = frame_cost(section, style, counter)
     used = misses = 0
     chosen: list[Candidate] = []
+    cands = [c for c in cands if c.outcome == "dropped"]
     for c in cands:
         room = avail - used - (0 if chosen else frame)
         if room <= 0 or misses >= MAX_MISSES:
@@ -204,76 +216,39 @@ def pack_ranked(
         if kept is not None:
             used += kept[1] + (0 if chosen else frame)
             c.cut(kept, "did not fit whole; cut")
+            index = {id(x): i for i, x in enumerate(cands)}
             chosen.append(c)
+            chosen.sort(key=lambda x: index[id(x)])
+    for c in chosen:
+        c.placed = section
+    return chosen, used
+
+
+def pack_ranked(
+    section: str,
+    cands: Sequence[Candidate],
+    avail: int,
+    out: Packed,
+    counter: CountCache,
+    chunking: bool,
+) -> int:
+    """``select_ranked``, emitted in rank order; returns the tokens used."""
+    chosen, used = select_ranked(section, cands, avail, out.style, counter, chunking)
     if chosen:
-        order = {id(c): i for i, c in enumerate(cands)}
-        emit(section, sorted(chosen, key=lambda c: order[id(c)]), out, counter)
+        emit(section, chosen, out, counter)
     return used
 
 
-def pack_window(
-    cands: Sequence[Candidate], avail: int, out: Packed, counter: CountCache, plan: Plan
+def pack_focus(
+    plan: Plan, avail: int, out: Packed, counter: CountCache, reprise_goal: bool = True
 ) -> int:
-    """The newest observations that fit, oldest first, from a sticky start (module docstring)."""
-    n = len(cands)
-    if n == 0:
-        return 0
-    frame = frame_cost("observations", out.style, counter)
-    # Count from the newest back only until the window overflows: older items cannot be in it.
-    suffix = {n: 0}
-    lowest = n
-    while lowest > 0 and frame + suffix[lowest] <= avail:
-        lowest -= 1
-        suffix[lowest] = suffix[lowest + 1] + cands[lowest].count(counter)
-
-    def marker(i: int) -> int:
-        return (
-            counter.count(layout.omitted(plan.session_fetch)) if i > 0 or plan.session_more else 0
-        )
-
-    def fits(i: int, limit: float) -> bool:
-        return frame + suffix[i] + marker(i) <= limit
-
-    def first_fitting(limit: float) -> int:
-        lo, hi = lowest, n  # cost falls as i grows: the smallest i that fits
-        while lo < hi:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if fits(mid, limit) else (mid + 1, hi)
-        return lo
-
-    stored = None
-    if plan.window_start is not None:
-        stored = next(
-            (i for i, c in enumerate(cands) if c.seq is None or c.seq >= plan.window_start), n
-        )
-    if stored is not None and lowest <= stored < n and fits(stored, avail):
-        start = stored
-    elif stored is None and lowest == 0 and fits(0, avail):
-        start = 0
-    else:
-        start = first_fitting(avail * WINDOW_REFILL if plan.sticky else avail)
-        out.window_moved = stored is not None
-    for i, c in enumerate(cands):
-        if i >= start:
-            c.include("in the session window")
-        else:
-            c.reason = "before the session window: older items that no longer fit"
-    if start >= n:  # not even the newest item fits whole: cut it, or show nothing
-        newest = cands[-1]
-        kept = best_cut(newest, avail - frame - marker(n - 1), counter) if plan.chunking else None
-        if kept is None:
-            return 0
-        newest.cut(kept, "newest item did not fit whole; cut")
-        start = n - 1
-    out.window_start = next((c.seq for c in cands[start:] if c.seq is not None), None)
-    lead = [layout.omitted(plan.session_fetch)] if start > 0 or plan.session_more else []
-    emit("observations", cands[start:], out, counter, lead)
-    return out.tokens("observations")
-
-
-def pack_focus(plan: Plan, avail: int, out: Packed, counter: CountCache) -> int:
-    """The checklist recited last (compact, then shortened, when tight), after a goal reprise."""
+    """The checklist recited last (compact, then shortened, when tight), after a goal reprise
+    (only when ``reprise_goal``: assembly.py repeats the goal only far from the top)."""
     reprise = [c for c in plan.focus if c.label == REPRISE]
+    if not reprise_goal:
+        for c in reprise:
+            c.reason = f"short prompt: the goal at its top is under {REPRISE_DISTANCE} tokens away"
+        reprise = []
     full = [c for c in plan.focus if c.label != REPRISE]
     compact = plan.compact_tasks or full
     frame = frame_cost("focus", out.style, counter)
@@ -312,58 +287,6 @@ def need(
     section: str, cands: Sequence[Candidate], counter: CountCache, cap: int, style: str
 ) -> int:
     return frame_cost(section, style, counter) + lazy_demand(cands, counter, cap) if cands else 0
-
-
-def pack(plan: Plan, counter: CountCache) -> Packed:
-    """Fit ``plan`` into ``plan.budget`` tokens (the module docstring's four steps)."""
-    out = Packed(plan.style)
-    budget, style, secs = plan.budget, plan.style, plan.sections
-    pool = max(0, budget - pack_mandatory(plan, out, counter))
-    mandatory = {"system": out.used.get("system", 0), "goal": out.used.get("goal", 0)}
-    out.targets = {g: round(s * budget) for g, s in plan.shares.items()}
-    weights = {g: max(0.0, s * budget - mandatory.get(g, 0)) for g, s in plan.shares.items()}
-    if not any(weights.values()):
-        weights = dict(plan.shares)
-    demand = {
-        "system": 0,
-        "goal": need("focus", plan.focus, counter, pool, style),
-        "strategy": need("strategy", secs.get("strategy", []), counter, pool, style),
-        "memories": need("memories", secs.get("memories", []), counter, pool, style),
-        "artifacts": need("artifacts", secs.get("artifacts", []), counter, pool, style),
-        "observations": need("errors", secs.get("errors", []), counter, pool, style)
-        + need("observations", secs.get("observations", [])[::-1], counter, pool, style),
-    }
-    graph_need = 0
-    if plan.graph is not None:
-        # The context graph is built from what gets included, known only after packing; its
-        # room is reserved from an estimate over all candidates, capped at a tenth of memories.
-        every = [c for s in ("memories", "artifacts") for c in secs.get(s, [])]
-        estimate = need("related", plan.graph(every), counter, pool, style)
-        graph_need = min(estimate, math.floor(RELATED_SHARE * out.targets.get("memories", 0)))
-        demand["memories"] += graph_need
-    for g, d in demand.items():
-        q = max(32, math.ceil(weights.get(g, 0) / QUANTUM_PARTS))
-        demand[g] = math.ceil(d / q) * q
-    alloc = water_fill({g: weights.get(g, 0.0) for g in demand}, demand, pool)
-    out.allocation = {g: alloc.get(g, 0) + mandatory.get(g, 0) for g in plan.shares}
-
-    def ranked(section: str, avail: int, chunking: bool) -> int:
-        return avail - pack_ranked(section, secs.get(section, []), avail, out, counter, chunking)
-
-    carry = ranked("strategy", alloc["strategy"], False)
-    related = min(graph_need, alloc["memories"])
-    left = ranked("memories", alloc["memories"] - related + carry, plan.chunking)
-    carry = ranked("artifacts", alloc["artifacts"] + left, plan.chunking)
-    if plan.graph is not None and related > 0:
-        included = [
-            c for s in ("memories", "artifacts") for c in secs.get(s, []) if c.outcome != "dropped"
-        ]
-        secs["related"] = plan.graph(included)
-    carry += ranked("related", related, False)
-    avail = ranked("errors", alloc["observations"] + carry, False)
-    carry = avail - pack_window(secs.get("observations", []), avail, out, counter, plan)
-    pack_focus(plan, alloc["goal"] + carry, out, counter)
-    return out
 
 
 def pack_mandatory(plan: Plan, out: Packed, counter: CountCache) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from .clock import parse
@@ -31,17 +31,27 @@ RECENCY_WEIGHT = 0.05
 RECENCY_HALF_LIFE_DAYS = 30.0
 
 
-def expand_typos(storage: Storage, qterms: Sequence[str]) -> list[str]:
-    """Add close indexed terms for query terms that match nothing (typos, partial words)."""
+def expand_typos(
+    storage: Storage,
+    qterms: Sequence[str],
+    doc_freq: Callable[[str], int] | None = None,
+    vocabulary: Callable[[str], list[str]] | None = None,
+) -> list[str]:
+    """Add close indexed terms for query terms that match nothing (typos, partial words).
+
+    ``doc_freq`` and ``vocabulary`` name another index than the memories' (session events).
+    """
+    doc_freq = doc_freq or storage.doc_freq
+    vocabulary = vocabulary or storage.vocabulary
     out = list(qterms)
     for term in qterms:
-        if len(term) < 4 or storage.doc_freq(term):
+        if len(term) < 4 or doc_freq(term):
             continue
         from rapidfuzz import fuzz, process
 
         # Why only terms sharing the first letter: scanning a 1M-memory vocabulary on every
         # typo would cost more than the search itself, and first letters are rarely mistyped.
-        vocab = storage.vocabulary(term[0])
+        vocab = vocabulary(term[0])
         matches = [
             m
             for m, _score, _ in process.extract(
@@ -68,7 +78,7 @@ def prior(memory: Memory, now: datetime) -> float:
     return 1.0 + IMPORTANCE_WEIGHT * (memory.importance - 0.5) + RECENCY_WEIGHT * recency
 
 
-def _phrase(query: str) -> str | None:
+def query_phrase(query: str) -> str | None:
     """The phrase to boost: quoted text if any, else the whole query when it has 2+ words."""
     if query.count('"') >= 2:
         inner = query.split('"')[1]
@@ -97,15 +107,16 @@ def search(
             m.score = round(prior(m, now) - 1.0, 6)
         return _best_first(recent)[:limit]
     expanded = expand_typos(storage, qterms)
-    pool = storage.bm25(expanded, limit=max(limit * 4, 40), tags=tags, kind=kind)
+    # The re-scored pool: four times the limit (at least 40), but at most 200 more than asked,
+    # since a compile asks for hundreds and re-scoring reads every pooled memory.
+    pool_size = max(40, limit + min(limit * 3, 200))
+    pool = storage.bm25(expanded, limit=pool_size, tags=tags, kind=kind)
     candidates = rescore(storage, pool, expanded)
-    phrase = _phrase(query)
+    phrase = query_phrase(query)
     qset = set(qterms)
     ranked: list[Memory] = []
     for memory, base in candidates:
-        boost = 1.0
-        if phrase and phrase in " ".join(words(memory.content)):
-            boost += PHRASE_BOOST
+        boost = phrase_boost(phrase, memory.content)
         if memory.tags and qset.intersection(terms(" ".join(memory.tags))):
             boost += TAG_BOOST
         memory.score = round(base * boost * prior(memory, now), 6)
@@ -126,14 +137,29 @@ def rescore(
     """
     if not pool:
         return []
-    n_rows, avgdl = storage.index_stats()
-    if n_rows <= 0 or avgdl <= 0:
+    texts = [m.content + " " + " ".join(m.tags) for m, _ in pool]
+    scores = score_texts(texts, qterms, storage.index_stats(), storage.doc_freq)
+    if scores is None:
         return list(pool)
-    idfs = {t: _idf(n_rows, storage.doc_freq(t)) for t in dict.fromkeys(qterms)}
+    return [(m, s) for (m, _), s in zip(pool, scores, strict=True)]
+
+
+def score_texts(
+    texts: Sequence[str],
+    qterms: Sequence[str],
+    stats: tuple[int, float],
+    doc_freq: Callable[[str], int],
+) -> list[float] | None:
+    """Each text's BM25 (k1=1.5, b=1; ``rescore``) against an index's ``stats`` (N, avgdl) and
+    document frequencies; None when the index is empty. Memories and session events alike."""
+    n_rows, avgdl = stats
+    if n_rows <= 0 or avgdl <= 0:
+        return None
+    idfs = {t: _idf(n_rows, doc_freq(t)) for t in dict.fromkeys(qterms)}
     firsts = {t[0] for t in idfs}
     out = []
-    for memory, _ in pool:
-        ws = words(memory.content + " " + " ".join(memory.tags))
+    for text in texts:
+        ws = words(text)
         norm = RESCORE_K1 * (1.0 - RESCORE_B + RESCORE_B * len(ws) / avgdl)
         # Why only some words are stemmed: stemming keeps a word's first letter, so only words
         # that start like a query term can count for it (a cold process pays ~5 us a stem).
@@ -143,8 +169,13 @@ def rescore(
             weight = idfs.get(term)
             if weight is not None:
                 score += weight * count * (RESCORE_K1 + 1.0) / (count + norm)
-        out.append((memory, score))
+        out.append(score)
     return out
+
+
+def phrase_boost(phrase: str | None, text: str) -> float:
+    """The multiplier for a text holding the query's phrase (``query_phrase``) word for word."""
+    return 1.0 + PHRASE_BOOST if phrase and phrase in " ".join(words(text)) else 1.0
 
 
 def _idf(n_rows: int, hits: int) -> float:
@@ -169,4 +200,4 @@ def relevance(scores: Sequence[float]) -> list[float]:
     return [s / top for s in scores]
 
 
-__all__ = ["expand_typos", "fold", "prior", "relevance", "search"]
+__all__ = ["expand_typos", "fold", "phrase_boost", "prior", "relevance", "score_texts", "search"]

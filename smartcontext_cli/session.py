@@ -35,6 +35,7 @@ from .models import Memory, SessionItem
 if TYPE_CHECKING:
     from .compaction import Insight
     from .config import Settings
+    from .session_search import SessionHit
     from .storage.base import Storage
 
 ROLE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
@@ -87,6 +88,9 @@ class SessionMixin:
         @property
         def storage(self) -> Storage: ...
 
+        @property
+        def exists(self) -> bool: ...
+
     settings: Settings
     namespace: str
     notices: list[str]
@@ -131,14 +135,16 @@ class SessionMixin:
 
     def _tokens(self, items: list[SessionItem]) -> int:
         """The items' token count; items not yet counted (for this encoding) are counted now."""
-        from .tokens import Tokenizer, default_cache_dir
+        from .tokens import Tokenizer
 
         encoding = str(self.settings.get("encoding"))
         tokenizer = None
         total = 0
         for item in items:
             if item.token_count is None or item.meta.get("token_encoding") != encoding:
-                tokenizer = tokenizer or Tokenizer(encoding, default_cache_dir())
+                tokenizer = tokenizer or Tokenizer(
+                    encoding, self.settings.home / "cache" / "tokens"
+                )
                 n = tokenizer.count(item.content)
                 total += n
                 if tokenizer.exact:  # an estimate is reported, never stored as a count
@@ -202,6 +208,36 @@ class SessionMixin:
     @property
     def session_log(self) -> list[SessionItem]:
         return self.get_session_items()
+
+    def search_session(
+        self,
+        query: str,
+        limit: int = 5,
+        branch: str | None = None,
+        all_branches: bool = False,
+    ) -> list[SessionHit]:
+        """The session events that best match ``query``, archived ones included, best first.
+
+        ``branch`` (default: the current one) searches what that branch's log holds, its
+        ancestors' events up to the fork included; ``all_branches`` searches every branch.
+        Ranked exactly like memory search (session_search.py).
+        """
+        from .session_search import scope_of, search_events
+
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise UsageError("limit must be a whole number, zero or more")
+        if branch is not None and all_branches:
+            raise UsageError("give a branch or all branches, not both")
+        if not self.exists:
+            return []
+        ops = self._ops()
+        viewer = None if all_branches else (ops.get(branch) if branch else self._branch())
+        archived = {}
+        for b in ops.all():
+            view = ops.view(b.view)
+            archived[b.id] = view.upto if view else 0
+        scope = None if viewer is None else scope_of(ops, viewer)
+        return search_events(self.storage, query, limit, scope, archived, viewer)
 
     def session_status(self) -> dict[str, Any]:
         """Where the log stands: branch, sizes, limits, and the view in force (JSON-ready)."""

@@ -210,7 +210,15 @@ def test_order_serves_the_model(compiler) -> None:
     ]
     assert order == sorted(order)
     assert prompt.index("first") < prompt.index("second") < prompt.index("third")  # chronological
-    assert prompt.endswith("Goal: Ship v2\n[ ] 1. Release notes\n")  # goal again, checklist last
+    assert prompt.endswith("## Focus\n[ ] 1. Release notes\n")  # the checklist last
+    # The goal is repeated before it only when the prompt is long enough to lose it.
+    long = compiler.compile(
+        goal="Ship v2",
+        observations=[f"event {i}: checked the release notes draft {i}" for i in range(200)],
+        tasks=["[ ] 1. Release notes"],
+        token_budget=4000,
+    )
+    assert long.to_prompt().endswith("Goal: Ship v2\n[ ] 1. Release notes\n")
 
 
 def test_unused_budget_spills_to_sections_that_need_more(compiler, encoder) -> None:
@@ -376,15 +384,13 @@ def test_appending_observations_keeps_the_earlier_prompt_as_a_prefix(compiler) -
         memories=memories,
         observations=session,
         token_budget=3000,
-        sticky_window=True,
     )
     later = compiler.compile(
         goal="migrate shards",
         memories=memories,
         observations=[*session, "step 30: all shards done"],
         token_budget=3000,
-        sticky_window=True,
-        window_start=first.window_start,
+        frozen=first.frozen,
     )
     a, b = first.to_prompt(), later.to_prompt()
     end = a.index(session[-1]) + len(session[-1]) + 1
@@ -401,20 +407,13 @@ def test_a_full_session_window_moves_rarely(compiler) -> None:
     session = [
         f"event {i}: worker {i % 7} processed batch {i} in {i % 13} seconds" for i in range(400)
     ]
-    ctx = compiler.compile(
-        goal="batches", observations=session[:200], token_budget=1500, sticky_window=True
-    )
-    moves, start = 0, ctx.window_start
+    ctx = compiler.compile(goal="batches", observations=session[:200], token_budget=1500)
+    moves = 0
     for n in range(201, 260):
         ctx = compiler.compile(
-            goal="batches",
-            observations=session[:n],
-            token_budget=1500,
-            sticky_window=True,
-            window_start=start,
+            goal="batches", observations=session[:n], token_budget=1500, frozen=ctx.frozen
         )
-        moves += ctx.window_moved
-        start = ctx.window_start
+        moves += ctx.replanned is not None
         assert ctx.total_tokens <= 1500
         assert ctx.to_prompt().rstrip().endswith(session[n - 1])  # the newest item is always in
     assert moves <= 3

@@ -27,6 +27,7 @@ def imported_modules(args: list[str], home: Path, code: str | None = None) -> se
         capture_output=True,
         text=True,
         env=env,
+        stdin=subprocess.DEVNULL,  # `mcp` serves until end of input
         timeout=60,
         cwd=home.parent,
     )
@@ -70,6 +71,9 @@ def test_the_import_log_is_parsed(store_home):
         ["-n", "jsonns", "search", "x"],
         ["list"],
         ["remember", "a new memory"],
+        # The MCP command's help and client snippets never load the SDK; only serving does.
+        ["mcp", "--help"],
+        ["mcp", "config", "--client", "cursor"],
     ],
     ids=lambda a: " ".join(a),
 )
@@ -79,3 +83,9 @@ def test_everyday_commands_do_not_import_heavy_modules(store_home, args):
     if "search" in args:
         assert "smartcontext_cli.search" in names  # ...and searched a real store
     assert heavy_in(names) == []
+
+
+def test_serving_mcp_imports_the_sdk(store_home):
+    # A control for the two cases above: the server itself does load it.
+    names = imported_modules(["mcp"], store_home)
+    assert "mcp.server.lowlevel" in names and "smartcontext_cli.mcp_server.server" in names

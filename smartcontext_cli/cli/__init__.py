@@ -24,6 +24,7 @@ from . import (
     completion,
     config_cmd,
     doctor_cmd,
+    mcp_cmd,
     memories,
     session_cmd,
     transfer,
@@ -92,6 +93,7 @@ for module in (
     compile_cmd,
     session_cmd,
     doctor_cmd,
+    mcp_cmd,
 ):
     module.register(app)
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from smartcontext_cli import shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 
 from . import _output as o
@@ -257,7 +258,7 @@ def todo_list(
     store = app_context(ctx).store(namespace)
     rows = store.list_tasks(include_closed=all_) if store.exists else []
     if as_json:
-        o.emit_json([{**t.to_dict(), "depth": d} for t, d in rows])
+        o.emit_json(shapes.tasks(rows))
     elif rows:
         from smartcontext_cli.checklist import MARKERS
 
@@ -310,21 +311,13 @@ def error_log(
     store = app_context(ctx).store(namespace)
     group, new = store.log_error(action, read_text_arg(error, "error"), context)
     if as_json:
-        o.emit_json({**error_json(group), "new": new})
+        o.emit_json({**shapes.error_group(group), "new": new})
         return
     o.out(f"E{group.id}")
     if not new:
         o.info(f"same error as E{group.id}: seen {group.count} times")
     if group.recurrence_of:
         o.info(f"this error was resolved before as E{group.recurrence_of}")
-
-
-def error_json(group: Any) -> dict[str, Any]:
-    from smartcontext_cli.error_memory import headline
-
-    data = group.to_dict()
-    del data["signature"]  # an internal comparison key, not part of the stable shape
-    return {**data, "headline": headline(group.error)}
 
 
 @error_app.command("resolve")
@@ -365,7 +358,7 @@ def error_list(
     store = app_context(ctx).store(namespace)
     groups = store.list_errors(include_resolved=all_) if store.exists else []
     if as_json:
-        o.emit_json([error_json(g) for g in groups])
+        o.emit_json([shapes.error_group(g) for g in groups])
     elif groups:
         from smartcontext_cli.error_memory import headline
 
@@ -466,7 +459,7 @@ def strategy_show(
     store = app_context(ctx).store(namespace)
     s = store.get_strategy(with_history=False) if store.exists else None
     if as_json:
-        o.emit_json(None if s is None else {**s.to_dict(), "ranked": store.strategy_entries()})
+        o.emit_json(shapes.strategy(s, store.strategy_entries() if s else []))
     elif s is not None:
         o.out(
             f"Strategy v{s.version} ({s.domain}"

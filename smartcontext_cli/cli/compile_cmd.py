@@ -97,6 +97,12 @@ def compile_(
         bool,
         typer.Option("--no-chunking", help="Drop items that do not fit instead of cutting them."),
     ] = False,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            "--rerank", help="Re-rank everything now (a planned cache break), not append-only."
+        ),
+    ] = False,
     namespace: NamespaceOpt = None,
 ) -> None:
     """Compile the goal, memories, session and checklist into one prompt on stdout.
@@ -141,6 +147,7 @@ def compile_(
         include_context_graph=not no_graph,
         temporal_decay=not no_decay,
         semantic_chunking=not no_chunking,
+        rerank=rerank,
     )
     sys.stdout.write(result.render())
     sys.stdout.flush()

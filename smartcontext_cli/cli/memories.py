@@ -7,19 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
-from smartcontext_cli import ids
+from smartcontext_cli import ids, shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 from smartcontext_cli.models import Memory
 
 from . import _output as o
 from ._context import JsonOpt, KindOpt, LimitOpt, NamespaceOpt, TagOpt, app_context, read_text_arg
-
-
-def memory_json(m: Memory, with_score: bool = False) -> dict[str, Any]:
-    data = m.to_dict()
-    if with_score:
-        data["score"] = m.score
-    return data
 
 
 def memory_rows(memories: list[Memory], with_score: bool) -> list[list[Any]]:
@@ -81,7 +74,7 @@ def search(
     store = app_context(ctx).store(namespace)
     results = store.search(query, limit=limit, tags=tag, kind=kind) if store.exists else []
     if as_json:
-        o.emit_json([memory_json(m, with_score=True) for m in results])
+        o.emit_json([shapes.memory(m, with_score=True) for m in results])
     elif results:
         o.table(["id", "match", "kind", "tags", "content"], memory_rows(results, True))
     else:
@@ -161,7 +154,7 @@ def list_(
     store = app_context(ctx).store(namespace)
     memories = store.list(limit=limit, tags=tag, kind=kind) if store.exists else []
     if as_json:
-        o.emit_json([memory_json(m) for m in memories])
+        o.emit_json([shapes.memory(m) for m in memories])
     elif memories:
         o.table(["id", "kind", "tags", "content"], memory_rows(memories, False))
     else:
@@ -185,7 +178,7 @@ def show(
         raise NotFoundError(f"no memory with id {memory_id!r}")
     memory = store.get(memory_id)
     if as_json:
-        o.emit_json(memory_json(memory))
+        o.emit_json(shapes.memory(memory))
         return
     o.out(memory.content)
     o.info(

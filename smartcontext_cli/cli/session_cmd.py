@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from smartcontext_cli.errors import NotFoundError
+from smartcontext_cli import shapes
+from smartcontext_cli.errors import NotFoundError, UsageError
 from smartcontext_cli.models import SessionItem
 from smartcontext_cli.session import SessionReport
 
@@ -99,16 +100,7 @@ def session_add(
     item = store.add_session_item(role, read_text_arg(text, "session item"))
     _notices(store, seen)
     if as_json:
-        trim = store.last_trim.to_dict() if store.last_trim else None
-        o.emit_json(
-            {
-                "seq": item.seq,
-                "branch": item.branch,
-                "role": item.role,
-                "tokens": item.token_count,
-                "trimmed": trim,
-            }
-        )
+        o.emit_json(shapes.session_added(item, store.last_trim))
         return
     o.out(str(item.seq))
     _describe(store.last_trim)
@@ -146,6 +138,56 @@ def session_show(
             o.out(f"[{item.seq}] {item.role}: {item.content}")
     else:
         o.table(["seq", "role", "time", "content"], [_item_row(i) for i in items])
+
+
+@session_app.command("search")
+def session_search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words to look for in the session's events.")],
+    limit: Annotated[int, typer.Option("--limit", "-k", min=0, help="How many at most.")] = 5,
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Search this branch (default: current).")
+    ] = None,
+    all_branches: Annotated[
+        bool, typer.Option("--all-branches", help="Search the events of every branch.")
+    ] = False,
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search every event of the session log, compacted ones included (exit 1: no match).
+
+    Archived events (replaced in the log by a compaction, a trim or a session end) are found
+    too, and marked so. Ranked like memory search.
+
+    Examples:
+      smartcontext session search "which database did we pick"
+      smartcontext session search pytest --all-branches -k 10 --json
+    """
+    from smartcontext_cli.text import query_terms
+
+    if not query_terms(query):
+        raise UsageError(f"nothing to search for in {query!r}: give at least one word")
+    store = _store(ctx, namespace)
+    hits = store.search_session(query, limit=limit, branch=branch, all_branches=all_branches)
+    if as_json:
+        o.emit_json([h.to_dict() for h in hits])
+    elif hits:
+        rows = [
+            [
+                h.seq,
+                h.role,
+                h.branch,
+                h.created_at[:19],
+                "archived" if h.archived else "in log",
+                h.content if not o.stdout_is_terminal() else o.one_line(h.content, 100),
+            ]
+            for h in hits
+        ]
+        o.table(["seq", "role", "branch", "time", "where", "content"], rows)
+    else:
+        o.info("no session events match")
+    if not hits:
+        raise typer.Exit(1)
 
 
 @session_app.command("status")

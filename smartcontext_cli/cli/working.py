@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from smartcontext_cli import shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 
 from . import _output as o
@@ -116,13 +117,7 @@ def artifact_list(
     store = app_context(ctx).store(namespace)
     artifacts = store.list_artifacts() if store.exists else []
     if as_json:
-        o.emit_json(
-            [
-                {k: v for k, v in a.to_dict().items() if k != "content"}
-                | {"bytes": len(a.content.encode())}
-                for a in artifacts
-            ]
-        )
+        o.emit_json([shapes.artifact_summary(a) for a in artifacts])
     elif artifacts:
         o.table(
             ["id", "name", "bytes", "created"],

@@ -62,6 +62,7 @@ from smartcontext_cli.files import private_dirs
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.storage import journal
 from smartcontext_cli.storage.base import SCHEMA_VERSION, check_not_moved
+from smartcontext_cli.storage.events import EventIndex, is_event_collection
 from smartcontext_cli.storage.journal import WAL_FILE, WriteSet, clean_temps
 from smartcontext_cli.storage.sqlite_store import index_terms
 from smartcontext_cli.storage.transfer import TransferMixin
@@ -351,6 +352,7 @@ class JSONStorage(TransferMixin):
         self.path = path
         self._inode = os.stat(path).st_ino
         self._cache: _MemoryIndex | None = None
+        self._events: tuple[int, EventIndex] | None = None
         self._depth = 0
         self._exclusive = False
         # The open transaction's pending writes (None outside one), and whether store.json
@@ -381,6 +383,7 @@ class JSONStorage(TransferMixin):
     def _drop_caches(self) -> None:
         """Forget everything derived from the files (after a rollback or a recovery)."""
         self._cache = None
+        self._events = None
 
     @contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
@@ -861,13 +864,23 @@ class JSONStorage(TransferMixin):
         # before anything is created: data JSON cannot hold leaves no trace.
         text = _dumps(data, sort_keys=True)
         with self.transaction():
+            index = self._event_change(collection)
             self._write(self.doc_path(collection, key), text)
+            if index is not None:
+                index.put(collection, key, data)
 
     def delete_doc(self, collection: str, key: str) -> bool:
         if not (is_safe_name(collection) and is_safe_name(key)):
             return False
         with self.transaction():
-            return self._remove(self.doc_path(collection, key))
+            path = self.doc_path(collection, key)
+            if not self._exists(path):
+                return False
+            index = self._event_change(collection)
+            self._remove(path)
+            if index is not None:
+                index.discard(collection, key)
+        return True
 
     def _doc_keys(self, collection: str) -> list[str]:
         return sorted(self._json_names(self._doc_dir(collection)))
@@ -906,9 +919,75 @@ class JSONStorage(TransferMixin):
             return 0
         with self.transaction():
             keys = self._doc_keys(collection)
+            index = self._event_change(collection) if keys else None
             for key in keys:
                 self._remove(self.doc_path(collection, key))
+            if index is not None:
+                index.discard_collection(collection)
         return len(keys)
+
+    # the session-event index (storage/events.py) ---------------------------------------------
+
+    def _event_change(self, collection: str) -> EventIndex | None:
+        """Announce a change of session events (caller holds the lock) before making it.
+
+        Returns the cached index when it was current, for the caller to update in place; a
+        process holding an older index rebuilds it on its next read (``events_generation``).
+        """
+        if not is_event_collection(collection):
+            return None
+        state = self._state()
+        old = state.get("events_generation", 0)
+        old = old if isinstance(old, int) and not isinstance(old, bool) else -1
+        state["events_generation"] = old + 1
+        self._write_state(state)
+        cached, self._events = self._events, None
+        if cached is not None and cached[0] == old:
+            self._events = (old + 1, cached[1])
+            return cached[1]
+        return None
+
+    def _event_index(self) -> EventIndex:
+        with self._locked(exclusive=False):
+            generation = self._state().get("events_generation", 0)
+            if self._events is not None and self._events[0] == generation:
+                return self._events[1]
+            index = EventIndex()
+            docs = self.path / DOCS_DIR
+            try:
+                with os.scandir(docs) as entries:
+                    found = {e.name for e in entries if is_event_collection(e.name)}
+            except FileNotFoundError:
+                found = set()
+            if self._tx is not None:  # collections this transaction is creating
+                found |= {
+                    d.name
+                    for d in self._tx.directories()
+                    if d.parent == docs and is_event_collection(d.name)
+                }
+            names = sorted(found)
+            for collection in names:
+                for key, data in self.list_docs(collection):
+                    index.put(collection, key, data)
+            if isinstance(generation, int):
+                self._events = (generation, index)
+            return index
+
+    def event_bm25(
+        self, query_terms: Sequence[str], limit: int, collections: Sequence[str] | None = None
+    ) -> list[tuple[str, str, float]]:
+        if not query_terms or limit <= 0:
+            return []
+        return self._event_index().bm25(query_terms, limit, collections)
+
+    def event_doc_freq(self, term: str) -> int:
+        return self._event_index().doc_freq(term)
+
+    def event_index_stats(self) -> tuple[int, float]:
+        return self._event_index().stats()
+
+    def event_vocabulary(self, first_char: str) -> list[str]:
+        return self._event_index().vocabulary(first_char)
 
     # counters and metadata -------------------------------------------------------------------
 

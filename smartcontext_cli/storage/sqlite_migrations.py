@@ -151,6 +151,31 @@ def _m006_explicit_fts_delete(db: sqlite3.Connection) -> None:
     db.execute("DROP TRIGGER IF EXISTS memories_au")
 
 
+def _m007_session_events(db: sqlite3.Connection) -> None:
+    # Why: session events are documents, and were searchable by nobody; compile could reach
+    # only the newest window. They get an index of their own (storage/sqlite_events.py), with
+    # the memories' terms and tokenizer, filled here from the events already stored.
+    from .sqlite_events import rebuild
+
+    _run_script(
+        db,
+        """
+        CREATE TABLE events (
+            rowid INTEGER PRIMARY KEY,
+            collection TEXT NOT NULL,
+            key TEXT NOT NULL,
+            terms TEXT NOT NULL,
+            UNIQUE (collection, key)
+        );
+        CREATE VIRTUAL TABLE events_fts USING fts5(
+            terms, content='events', content_rowid='rowid', tokenize='ascii'
+        );
+        CREATE TABLE events_terms (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
+        """,
+    )
+    rebuild(db)
+
+
 # Named, ordered migrations; each runs once and is recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _m001_initial),
@@ -159,4 +184,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m004_ascii_tokenizer", _m004_ascii_tokenizer),
     ("m005_impact_rowids", _m005_impact_rowids),
     ("m006_explicit_fts_delete", _m006_explicit_fts_delete),
+    ("m007_session_events", _m007_session_events),
 ]

@@ -128,7 +128,12 @@ def index_totals(db: sqlite3.Connection) -> tuple[int, float]:
     Read from the index's averages record (id 1 of ``memories_fts_data``: the row count, then
     the total number of tokens per column), so the bounds use the very numbers FTS5 does.
     """
-    row = db.execute("SELECT block FROM memories_fts_data WHERE id = 1").fetchone()
+    return read_totals(db, "memories_fts_data")
+
+
+def read_totals(db: sqlite3.Connection, data_table: str) -> tuple[int, float]:
+    """Row count and mean length from an FTS5 index's averages record (``index_totals``)."""
+    row = db.execute(f"SELECT block FROM {data_table} WHERE id = 1").fetchone()
     if not row or not row[0]:
         return 0, 0.0
     n_rows, i = _varint(row[0], 0)

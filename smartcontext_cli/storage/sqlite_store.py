@@ -32,6 +32,7 @@ from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.text import terms as text_terms
 
 from .base import SCHEMA_VERSION, check_not_moved
+from .events import is_event_collection
 from .sqlite_checks import (
     SEQ_KEY,
     check_commits_read_only,
@@ -43,6 +44,7 @@ from .sqlite_checks import (
     wal_path,
     write_commit,
 )
+from .sqlite_events import SQLiteEventsMixin, index_event, unindex_events
 from .sqlite_migrations import MIGRATIONS
 from .sqlite_ranking import (
     CELL_SHIFT,
@@ -185,7 +187,7 @@ def named_error(path: Path, exc: BaseException) -> BaseException:
     return StoreCorruptError(f"{path} is damaged: {message}; run `smartcontext doctor`")
 
 
-class SQLiteStorage(TransferMixin):
+class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
     backend = "sqlite"
 
     def __init__(self, target: Path | Any) -> None:
@@ -581,12 +583,16 @@ class SQLiteStorage(TransferMixin):
                 "INSERT OR REPLACE INTO docs VALUES (?, ?, ?)",
                 (collection, key, json.dumps(data, ensure_ascii=False, sort_keys=True)),
             )
+            if is_event_collection(collection):
+                index_event(self.db, collection, key, data)
 
     def delete_doc(self, collection: str, key: str) -> bool:
         with self.transaction():
             cur = self.db.execute(
                 "DELETE FROM docs WHERE collection = ? AND key = ?", (collection, key)
             )
+            if cur.rowcount and is_event_collection(collection):
+                unindex_events(self.db, collection, [key])
         return cur.rowcount > 0
 
     def list_docs(
@@ -611,6 +617,8 @@ class SQLiteStorage(TransferMixin):
     def delete_collection(self, collection: str) -> int:
         with self.transaction():
             cur = self.db.execute("DELETE FROM docs WHERE collection = ?", (collection,))
+            if is_event_collection(collection):
+                unindex_events(self.db, collection, None)
         return cur.rowcount
 
     # counters and metadata -------------------------------------------------------------------
@@ -670,10 +678,13 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _name_errors(cls: type[T]) -> type[T]:
     """Every public method: an SQLite error from a damaged file names the file, in one line."""
-    for name, fn in list(vars(cls).items()):
-        public = not name.startswith("_") and name not in ("close", "transaction")
-        if public and inspect.isfunction(fn):
-            setattr(cls, name, _guarded(fn))
+    seen: set[str] = set()
+    for klass in cls.__mro__[:-1]:  # its own methods and its mixins' (event search), not object's
+        for name, fn in list(vars(klass).items()):
+            public = not name.startswith("_") and name not in ("close", "transaction")
+            if public and inspect.isfunction(fn) and name not in seen:
+                seen.add(name)
+                setattr(cls, name, _guarded(fn))
     return cls
 
 

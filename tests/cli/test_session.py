@@ -219,3 +219,34 @@ def test_follow_git_from_the_command_line(sc, tmp_path, monkeypatch):
     assert sc("branch", "current", "--json").json() == {"branch": "feature/x", "follow_git": True}
     subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/main"], cwd=repo, check=True)
     assert sc("branch", "current").stdout == "main\n"
+
+
+def test_session_search_finds_compacted_events_and_says_where_they_are(sc):
+    add(sc, "user", "Our staging cluster is called orion-7")
+    for i in range(40):
+        add(sc, "assistant", f"working on step {i}")
+    found = sc("session", "search", "staging cluster name")
+    assert found.exit_code == 0
+    assert rows(found)[0][:2] == ["1", "user"] and rows(found)[0][4] == "in log"
+    assert rows(found)[0][5] == "Our staging cluster is called orion-7"
+    assert sc("compact", "-p", "5").exit_code == 0
+    data = sc("session", "search", "orion", "--json").json()
+    assert [(d["seq"], d["archived"], d["branch"]) for d in data] == [(1, True, "main")]
+    assert set(data[0]) == {
+        "seq",
+        "role",
+        "branch",
+        "created_at",
+        "archived",
+        "content",
+        "score",
+        "meta",
+    }
+    assert rows(sc("session", "search", "orion"))[0][4] == "archived"
+    miss = sc("session", "search", "kubernetes")
+    assert miss.exit_code == 1 and miss.stdout == "" and "no session events match" in miss.stderr
+    empty = sc("session", "search", "?!")
+    assert empty.exit_code == 2 and "nothing to search for" in empty.stderr
+    both = sc("session", "search", "orion", "--branch", "main", "--all-branches")
+    assert both.exit_code == 2 and "not both" in both.stderr
+    assert sc("session", "search", "orion", "--branch", "nope").exit_code == 1
