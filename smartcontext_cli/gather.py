@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .storage.base import Storage
     from .tokens import CountCache
 
+MAX_BUDGET = 100_000_000
 COMPILER = "compiler"
 LAYOUTS = "layouts"  # frozen.py's slots: what each argument combination's next compile keeps
 RECALL_MIN = 10
@@ -174,6 +175,12 @@ class CompileMixin:
         from .frozen import PLANNED_CHANGES, changes, find_slot, fingerprint
 
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
+        if budget > MAX_BUDGET:
+            from .errors import UsageError
+
+            # Why a ceiling: no model reads this much, and the sizes derived from the budget
+            # (candidates, session window) must stay within what the stores can bind.
+            raise UsageError(f"the token budget is at most {MAX_BUDGET:,}, got {budget:,}")
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
         # over the model's own encoding (tokens.model_profile).
         explicit_encoding = encoding is not None or self.settings.sources.get("encoding") not in (

@@ -49,6 +49,7 @@ import json
 import math
 import os
 import re
+import sys
 from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -782,8 +783,9 @@ class JSONStorage(TransferMixin):
         records = cache.records
         newest_first = (records[mid] for _, mid in reversed(cache.by_time))
         chosen = (r for r in newest_first if cache.matches(r, tags, kind))
-        start = max(offset, 0)
-        stop = None if limit is None or limit < 0 else start + limit
+        # islice takes at most sys.maxsize; a larger limit or offset means all or nothing anyway.
+        start = min(max(offset, 0), sys.maxsize)
+        stop = None if limit is None or limit < 0 else min(start + limit, sys.maxsize)
         return [_to_memory(r) for r in islice(chosen, start, stop)]
 
     def iter_memories(self) -> Iterator[Memory]:

@@ -100,6 +100,17 @@ def _memory_row(m: Memory, terms: str | None = None) -> tuple[Any, ...]:
     )
 
 
+def sql_limit(n: int | None) -> int:
+    """A LIMIT or OFFSET SQLite can bind: None and anything past 64 bits mean "all" (-1).
+
+    Why: the protocol takes any int, as the JSON backend does; binding 10**30 raised an
+    OverflowError from deep inside a compile (found by the fuzz campaign).
+    """
+    if n is None or n > 2**62:
+        return -1
+    return max(n, -1)
+
+
 def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
     """Slices small enough for one statement's bound parameters."""
     for start in range(0, len(items), size):
@@ -404,7 +415,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
     def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]:
         rows = self.db.execute(
             "SELECT id FROM memories WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
-            (prefix, prefix + "\uffff", limit),
+            (prefix, prefix + "\uffff", sql_limit(limit)),
         )
         return [r[0] for r in rows]
 
@@ -459,7 +470,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         where, params = self._filters(tags, kind)
         sql = _SELECT + (f" WHERE {where}" if where else "")
         sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        rows = self.db.execute(sql, [*params, -1 if limit is None else limit, offset])
+        rows = self.db.execute(sql, [*params, sql_limit(limit), max(0, min(offset, 2**62))])
         return [_row_to_memory(r) for r in rows]
 
     def iter_memories(self) -> Iterator[Memory]:
@@ -545,7 +556,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             "JOIN memories m ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ?"
             f" AND {where} ORDER BY r, m.created_at DESC, m.id LIMIT ?"
         )
-        rows = self.db.execute(sql, [match, *params, limit])
+        rows = self.db.execute(sql, [match, *params, sql_limit(limit)])
         return [(_row_to_memory(r[:-1]), -float(r[-1])) for r in rows]
 
     def index_stats(self) -> tuple[int, float]:
@@ -608,7 +619,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             sql += " AND key >= ?"
             params.append(start)
         sql += " ORDER BY key" + (" DESC" if reverse else "") + " LIMIT ?"
-        params.append(-1 if limit is None else limit)
+        params.append(sql_limit(limit))
         return [(k, json.loads(d)) for k, d in self.db.execute(sql, params)]
 
     def collections(self) -> list[str]:

@@ -194,3 +194,11 @@ def test_everything_written_is_private(sc_proc, home, tmp_path):
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), path
     assert list((home / "cache" / "tokens").iterdir())  # the token cache is among them
+
+
+def test_a_budget_past_any_model_is_one_usage_error(sc):
+    # Found by the fuzz campaign: an internal OverflowError from SQLite.
+    sc("remember", "hello world")
+    result = sc("compile", "--strict", "--budget", "9" * 30)
+    assert result.exit_code == 2
+    assert "the token budget is at most" in one_error_line(result.stderr)

@@ -763,3 +763,14 @@ def test_index_stats_are_the_bm25_inputs_and_agree(open_store: Callable[..., Sto
         store.add_memories([Memory(content=t, id=f"{i:032x}") for i, t in enumerate(texts)])
     # Three rows; terms: 3 + 2 + 5 (plus none from tags) = 10, so avgdl 10/3.
     assert [s.index_stats() for s in stores] == [(3, pytest.approx(10 / 3))] * 2
+
+
+def test_limits_past_64_bits_mean_all_on_every_backend(storage: Storage):
+    # Found by the fuzz campaign: SQLite could not bind 10**30 (OverflowError inside compile).
+    storage.add_memories([mem("one", second=1), mem("two", second=2)])
+    storage.put_doc("notes", "a", {"v": 1})
+    huge = 10**30
+    assert len(storage.list_memories(limit=huge)) == 2
+    assert storage.list_memories(limit=huge, offset=huge) == []
+    assert len(storage.list_docs("notes", limit=huge)) == 1
+    assert len(storage.find_memory_ids("", limit=huge)) == 2
