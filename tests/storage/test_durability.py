@@ -332,3 +332,26 @@ def test_json_store_files_are_json(tmp_path: Path):
         "store.json",
     ]
     assert json.loads((ns / "docs" / "b" / "k.json").read_text()) == {"v": 2}
+
+
+def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path):
+    db_path = _sqlite_store(tmp_path, 3)
+    db = sqlite3.connect(db_path)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(Exception, match="newer than this smartcontext supports"):
+        open_storage(tmp_path, "ns", "sqlite")
+    db = sqlite3.connect(db_path)
+    # Migrating would have written our older version over the newer one's.
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("99",)
+    db.close()
+
+
+def test_an_empty_commit_record_is_no_record(tmp_path: Path):
+    # A writer killed between creating the record and writing it leaves it empty: not damage.
+    db_path = _sqlite_store(tmp_path, 3)
+    db_path.with_name("store.db.commit").write_bytes(b"")
+    store = open_storage(tmp_path, "ns", "sqlite")
+    assert store.count_memories() == 3
+    store.close()
