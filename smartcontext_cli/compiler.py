@@ -124,6 +124,7 @@ class ContextCompiler:
         session_fetch: str | None = None,
         session_more: bool = False,
         recall: Sequence[tuple[Any, Any]] = (),
+        query_memories: Sequence[Any] | None = None,
         frozen: Frozen | None = None,
         frozen_key: str = "",
         created: str = "",
@@ -133,9 +134,11 @@ class ContextCompiler:
         Items may be strings, ``ContextItem``, or the store's Memory / SessionItem / Artifact.
         Observations are chronological (oldest first); the other lists are in any order.
         ``recall``: events from earlier in the session, best first, each with the turn that
-        makes it understandable (or None). ``frozen``: the state a previous compile returned
-        (``CompiledContext.frozen``), to continue it append-only (assembly.py); ``frozen_key``
-        and ``created`` label the state a break makes now.
+        makes it understandable (or None). ``query_memories``: memories for ``query`` when it
+        differs from the goal; ``memories`` are then the goal's (the kept head) and these fill
+        the tail, so a changing query never moves what the head holds (assembly.py).
+        ``frozen``: the state a previous compile returned (``CompiledContext.frozen``), to
+        continue it append-only; ``frozen_key`` and ``created`` label the state a break makes.
         """
         from .compiled import CompiledContext
 
@@ -170,14 +173,16 @@ class ContextCompiler:
         from .text import query_terms
 
         qterms = set(query_terms(query_text))
+        head_terms = set(query_terms(goal)) if query_memories is not None and goal else qterms
         mem_items = [_redacted_item(as_item(m), found) for m in memories]
+        qmem_items = [_redacted_item(as_item(m), found) for m in query_memories or ()]
         obs_items = [_redacted_item(as_item(o), found) for o in observations]
         art_items = [_redacted_item(as_item(a), found) for a in artifacts]
         for a in art_items:  # a multi-line string is content; one line is a reference
             if a.name is None and "\n" in a.text.strip():
                 a.name = a.id or f"artifact {art_items.index(a) + 1}"
         # Why not the session's time: ranking memories must not change when an event is added.
-        ref = reference_time([*mem_items, *art_items]) if temporal_decay else None
+        ref = reference_time([*mem_items, *qmem_items, *art_items]) if temporal_decay else None
         n_obs = len(obs_items)
         obs_cands = [
             make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i)
@@ -215,7 +220,7 @@ class ContextCompiler:
                     )
                     for i, line in enumerate(split_lines(strategy))
                 ],
-                "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay),
+                "memories": rank_items("memories", mem_items, head_terms, ref, temporal_decay),
                 "artifacts": rank_items("artifacts", art_items, qterms, ref, temporal_decay),
                 "errors": [
                     Candidate("errors", layout.clean(e), f"error {i + 1}", cuttable=False)
@@ -224,6 +229,15 @@ class ContextCompiler:
                 ],
                 "observations": obs_cands,
                 "recall": _recall_candidates(recall, qterms, found),
+                **(
+                    {
+                        "more_memories": rank_items(
+                            "memories", qmem_items, qterms, ref, temporal_decay
+                        )
+                    }
+                    if query_memories is not None
+                    else {}
+                ),
             },
             focus=focus,
             compact_tasks=compact,
@@ -262,7 +276,7 @@ class ContextCompiler:
             notes=notes,
             loaded={
                 "goal": int(goal_text is not None),
-                "memories": len(mem_items),
+                "memories": len(mem_items) + len(qmem_items),
                 "observations": n_obs,
                 "artifacts": len(art_items),
                 "strategy entries": len(plan.sections["strategy"]),

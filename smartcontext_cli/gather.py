@@ -72,6 +72,7 @@ class CompileMixin:
         def get_stable_prefix(self) -> str | None: ...
         def strategy_entries(self) -> list[str]: ...
         def open_task_lines(self, compact: bool = False) -> list[str]: ...
+        def list_tasks(self, include_closed: bool = True) -> list[tuple[Any, int]]: ...
         def unresolved_error_lines(self) -> list[str]: ...
         def consume_cache_break(self) -> str | None: ...
         def pending_cache_break(self) -> str | None: ...
@@ -192,7 +193,12 @@ class CompileMixin:
         goal = self.get_goal() if exists else None
         mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
         counter = self._counter(encoding, explicit_encoding, exists)
-        search_text = query if query is not None else goal or ""
+        # Why the open tasks too: the goal names the aim, the checklist what is being done now.
+        # "Write tests for token refresh" is what makes "tokens expire after 1h" relevant to
+        # the goal "Implement the OAuth2 login flow", which shares no word with it.
+        tasks = [t.text for t, _ in self.list_tasks(include_closed=False)] if exists else []
+        goal_text = " ".join([goal or "", *tasks]).strip()
+        search_text = query if query is not None else goal_text
         branch = self.current_branch() if exists else None
         strategy = self.strategy_entries() if exists else []
         prefix = self.get_stable_prefix() if exists else None
@@ -223,9 +229,21 @@ class CompileMixin:
             planned = "; ".join(reasons) or None
             replanned = planned or f"{', '.join(changed)} changed"
             frozen = None
+        # The head's memories follow the goal; a query that differs from it chooses its own,
+        # which fill the tail (assembly.py), so a changing query never moves the head.
+        separate = query is not None and query.strip() != (goal or "").strip()
+        head_text = goal_text if separate else search_text
         memories_found, saturated = (
-            self._relevant(search_text, budget, frozen) if exists else ([], False)
+            self._relevant(head_text, budget, frozen) if exists else ([], False)
         )
+        query_found: list[Memory] | None = None
+        if separate:
+            query_found, q_saturated = (
+                self._relevant(query or "", budget, None, standing=False) if exists else ([], False)
+            )
+            held = {m.id for m in memories_found}
+            query_found = [m for m in query_found if m.id not in held]
+            saturated = saturated or q_saturated
         session, more = self._session(budget, frozen) if exists else ([], False)
         recall = self._recall(search_text, budget) if exists else []
         pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
@@ -244,7 +262,7 @@ class CompileMixin:
             compact_tasks=self.open_task_lines(True) if exists else [],
             errors=self.unresolved_error_lines() if exists else [],
         )
-        if not any(gathered.values()):
+        if not any(gathered.values()) and not query_found:
             raise NotFoundError(
                 f"nothing to compile in namespace '{self.namespace}': "
                 "set a goal (smartcontext goal "
@@ -254,6 +272,7 @@ class CompileMixin:
             self.attention_manager(), encoding=encoding if explicit_encoding else None
         )
         created = now()
+        gathered_query = query_found
 
         def run() -> CompiledContext:
             return compiler.compile(
@@ -272,6 +291,7 @@ class CompileMixin:
                 session_fetch=SESSION_FETCH,
                 session_more=more,
                 recall=recall,
+                query_memories=gathered_query,
                 frozen=frozen,
                 frozen_key=key,
                 created=created,
@@ -280,8 +300,12 @@ class CompileMixin:
         ctx = run()
         if saturated and _underfilled(ctx):
             # Every ranked memory got in, budget is left, and more may match: rank wider.
-            wider, _ = self._relevant(search_text, budget, frozen, wide=True)
+            wider, _ = self._relevant(head_text, budget, frozen, wide=True)
             gathered["memories"] = [*pinned[:n_mem], *wider]
+            if separate:
+                wider_q, _ = self._relevant(query or "", budget, None, wide=True, standing=False)
+                held = {m.id for m in wider}
+                gathered_query = [m for m in wider_q if m.id not in held]
             ctx = run()
         ctx.branch = branch
         if mode_note:
@@ -308,7 +332,12 @@ class CompileMixin:
         return CountCache(tokenizer, dict((doc or {}).get("counts", {})))
 
     def _relevant(
-        self, text: str, budget: int, frozen: Frozen | None = None, wide: bool = False
+        self,
+        text: str,
+        budget: int,
+        frozen: Frozen | None = None,
+        wide: bool = False,
+        standing: bool = True,
     ) -> tuple[list[Memory], bool]:
         """The memories to rank for ``text``, and whether search returned as many as asked."""
         from datetime import datetime, timezone
@@ -324,14 +353,14 @@ class CompileMixin:
         except ValueError:
             ref = datetime.now(timezone.utc)
         limit = candidate_limit(budget, wide)
-        found = search(self.storage, text, limit, now=ref)
+        found = search(self.storage, text, limit, now=ref) if text.strip() else []
         saturated = len(found) >= limit
         # Why standing memories: a decision or preference binds the whole project even when it
         # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
         # rank after every match (relevance 0: they never raise the quality score) and take
         # only budget the matches left unused. Other unmatched memories stay out: padding.
         seen = {m.id for m in found}
-        for memory in self.storage.list_memories(limit=limit):
+        for memory in self.storage.list_memories(limit=limit) if standing else ():
             if len(found) >= limit:
                 break
             standing = memory.kind in STANDING_KINDS or memory.importance >= STANDING_IMPORTANCE
@@ -354,8 +383,17 @@ class CompileMixin:
     def _session(self, budget: int, frozen: Frozen | None = None) -> tuple[list[SessionItem], bool]:
         """The newest session items that could possibly fit (and, continuing a prompt, every
         item since its window's start), and whether older ones exist."""
-        limit = max(100, min(50_000, budget // 4))
-        items = self.get_session_items(limit=limit + 1)
+        # Newest first, in pages, until the events read hold more tokens than the whole budget
+        # (each event's count is stored when it is added): older ones cannot be shown.
+        cap = max(100, min(50_000, budget // 4))
+        limit = min(cap, 400)
+        while True:
+            items = self.get_session_items(limit=limit + 1)
+            if len(items) <= limit or limit >= cap:
+                break
+            if sum(i.token_count or len(i.content) // 3 for i in items) > budget:
+                break
+            limit = min(cap, limit * 4)
         start = frozen.window_start if frozen is not None else None
         if start is not None and items and items[0].seq > start:
             items = self.get_session_items()

@@ -47,14 +47,14 @@ TITLES = {
     "errors": "Unresolved errors",
     "observations": "Session",
     "recall": "Earlier in this session",
-    "more_memories": "More memories",
+    "more_memories": "Also relevant",
     "focus": "Focus",
 }
 XML_TAGS = {
     "observations": "session",
     "memories": "memories",
     "recall": "earlier",
-    "more_memories": "more-memories",
+    "more_memories": "also-relevant",
 }
 LANGUAGES = {
     "py": "python",

@@ -61,6 +61,15 @@ def clean_text(text: str, what: str, max_bytes: int) -> str:
     return text
 
 
+def require_terms(query: str) -> None:
+    """Refuse a search with no searchable word (``""``, ``"?"``, an emoji): it would match
+    anything, and a CI step searching ``"$EMPTY"`` must not see a hit."""
+    from .text import query_terms
+
+    if not query_terms(query):
+        raise UsageError(f"nothing to search for in {query!r}: give at least one word")
+
+
 def _kind_filter(kind: str | None) -> str | None:
     """Kinds are stored lower-case: ``--kind Decision`` filters like ``--kind decision``, and a
     kind no memory can have is an error rather than a silent empty result."""
@@ -210,6 +219,45 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.storage.add_memories([memory])
         return memory
 
+    def remember_unique(
+        self,
+        content: str,
+        tags: Sequence[str] | None = None,
+        kind: str = "note",
+        importance: float = 0.5,
+        source: str = "user",
+        allow_duplicate: bool = False,
+    ) -> tuple[Memory, bool]:
+        """``remember`` unless a memory holds the same text (whitespace aside): then that one.
+
+        Returns ``(memory, created)``. Why a separate method: ``remember`` is also what
+        compaction and session end use, whose undo deletes what they added, so it must never
+        hand back a memory it did not create.
+        """
+        if allow_duplicate:
+            return self.remember(content, tags, kind, importance, source), True
+        with self.storage.transaction():  # no other process adds the same text in between
+            existing = self.find_duplicate(content)
+            if existing is not None:
+                return existing, False
+            return self.remember(content, tags, kind, importance, source), True
+
+    def find_duplicate(self, content: str) -> Memory | None:
+        """A memory whose text equals ``content`` after whitespace normalisation, if any."""
+        from .text import query_terms
+
+        wanted = " ".join(content.split())
+        if not wanted:
+            return None
+        terms = query_terms(wanted)
+        if terms:
+            # Every word of an identical text is in it: its BM25 pool holds it (the rarest
+            # words decide the ranking, and an identical text has them all).
+            pool = [m for m, _ in self.storage.bm25(terms, limit=50)]
+        else:  # no words at all (punctuation, emoji): rare, look at the recent ones
+            pool = self.storage.list_memories(limit=1000)
+        return next((m for m in pool if " ".join(m.content.split()) == wanted), None)
+
     def search(
         self,
         query: str,
@@ -243,6 +291,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def resolve_id(self, ref: str) -> str:
         """A full memory id from an id or a unique prefix of at least four characters."""
         ref = ref.strip().lower()
+        if 0 < len(ref) < ids.MIN_PREFIX_LENGTH and all(c in "0123456789abcdef" for c in ref):
+            raise UsageError(
+                f"memory ids need at least {ids.MIN_PREFIX_LENGTH} characters, got {ref!r}"
+            )
         if not ids.is_id_prefix(ref):
             raise NotFoundError(f"no memory with id {ref!r}")
         if len(ref) == 32 and self.storage.get_memory(ref):
@@ -333,6 +385,17 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         if not found:
             raise NotFoundError(f"no artifact {ref!r}")
         return max(found, key=lambda a: int(a.id[1:]))
+
+    def delete_artifact(self, ref: str) -> Artifact:
+        """Delete an artifact (by ``#a1``, ``a1`` or name, as ``get_artifact``); returns it.
+
+        Its id is never reused (the counter only moves forward), so an old ``#a3`` in a
+        transcript can never point at different content.
+        """
+        with self.storage.transaction():
+            artifact = self.get_artifact(ref)
+            self.storage.delete_doc(ARTIFACTS, artifact.id)
+        return artifact
 
     def list_artifacts(self) -> builtins.list[Artifact]:
         if not self.exists:

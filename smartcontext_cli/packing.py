@@ -76,6 +76,7 @@ class Plan:
     frozen: Frozen | None = None  # what the previous compile chose (assembly.py)
     key: str = ""  # the argument combination a new Frozen is stored under
     created: str = ""  # the time a break made now is recorded with
+    recall_target: int = 0  # tokens of the tail kept for recalled events (assembly.py)
 
 
 @dataclass

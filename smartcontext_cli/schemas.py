@@ -116,7 +116,9 @@ def _records(fields: Fields, closed: bool = False) -> Check:
 
 
 def _numbered(digits: int) -> re.Pattern[str]:
-    return re.compile(rf"\d{{{digits}}}")
+    # Keys are numbers zero-padded to ``digits`` (``f"{n:08d}"``): past 10^digits they are
+    # longer, and still the record's own key (up to 19 digits: 2^63-1, the counters' limit).
+    return re.compile(rf"\d{{{digits},19}}")
 
 
 # collection -> (key pattern or None, fields, id field that must equal int(key), closed)

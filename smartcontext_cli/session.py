@@ -298,8 +298,9 @@ class SessionMixin:
 
     def set_max_turns(self, n: int) -> SessionReport | None:
         """Persist the limit for this namespace and trim right away if the log is over it."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < MIN_TURNS:
-            raise UsageError(f"max_session_turns must be a whole number of at least {MIN_TURNS}")
+        from .config import check_max_session_turns  # the rule config files are held to
+
+        check_max_session_turns(n)
         self._persist_setting("max_session_turns", n)
         return self._auto_trim()
 

@@ -32,6 +32,10 @@ def error_group(group: ErrorGroup) -> dict[str, Any]:
 
     data = group.to_dict()
     del data["signature"]  # an internal comparison key, not part of the stable shape
+    # One id form everywhere: E3 in the text, in JSON and as an argument.
+    data["id"] = f"E{group.id}"
+    if data.get("recurrence_of") is not None:
+        data["recurrence_of"] = f"E{data['recurrence_of']}"
     return {**data, "headline": headline(group.error)}
 
 
@@ -42,9 +46,14 @@ def tasks(rows: Sequence[tuple[Task, int]]) -> list[dict[str, Any]]:
 
 def artifact_summary(a: Artifact) -> dict[str, Any]:
     """An artifact without its content, with its size in ``bytes``."""
-    return {k: v for k, v in a.to_dict().items() if k != "content"} | {
+    return {k: v for k, v in artifact(a).items() if k != "content"} | {
         "bytes": len(a.content.encode())
     }
+
+
+def artifact(a: Artifact) -> dict[str, Any]:
+    """An artifact with its content; its id in the one form used everywhere: ``#a1``."""
+    return {**a.to_dict(), "id": a.ref}
 
 
 def session_added(item: SessionItem, trim: SessionReport | None) -> dict[str, Any]:

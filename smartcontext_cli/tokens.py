@@ -337,8 +337,10 @@ def model_profile(
     encoding when it is available offline. Any other model's counts are labelled estimates.
     """
     chosen = resolve_encoding(encoding)
-    if margin is not None and not 0.0 <= margin < 0.9:
-        raise UsageError(f"safety_margin must be at least 0 and below 0.9, got {margin}")
+    if margin is not None:
+        from .config import check_safety_margin  # the rule config files are held to
+
+        check_safety_margin(margin)
     if chosen != DEFAULT_ENCODING and rank_file(chosen) is None:
         # Asked for an encoding that is not on disk: never download; count with the one that
         # is, and keep a margin for the difference.

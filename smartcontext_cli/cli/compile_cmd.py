@@ -104,6 +104,7 @@ def compile_(
         ),
     ] = False,
     namespace: NamespaceOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Compile the goal, memories, session and checklist into one prompt on stdout.
 
@@ -115,6 +116,8 @@ def compile_(
       smartcontext compile -q "token refresh" --mode debugging -v
       git diff | smartcontext compile --artifact - --format messages
     """
+    if as_json:
+        fmt = "json"
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     from smartcontext_cli.compiler import ContextItem
@@ -182,7 +185,10 @@ def stats(
     )
     q = data["quality_scores"]
     if q["mean"] is None:
-        o.info("no compiles recorded yet: smartcontext compile")
+        if data.get("compilations") and last == 0:
+            o.info(f"{o.counted(data['compilations'], 'compile')} recorded; --last 0 shows none")
+        else:
+            o.info("no compiles recorded yet: smartcontext compile")
         return
     o.out(f"compiles: {data['compilations']} (last {len(q['values'])} shown)")
     o.out(

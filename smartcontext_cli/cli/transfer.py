@@ -21,12 +21,16 @@ def export(
         str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
     ] = None,
     namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export every record of a namespace as JSONL (one JSON object a line).
 
+    With --output, --json prints a summary ({"records", "namespace", "file"}); without it
+    the export itself is the JSON on stdout.
+
     Examples:
       smartcontext export > backup.jsonl
-      smartcontext export -n other-project -o other.jsonl
+      smartcontext export -n other-project -o other.jsonl --json
     """
     from smartcontext_cli.storage.transfer import write_jsonl, write_jsonl_file
 
@@ -44,7 +48,10 @@ def export(
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         n = write_jsonl(store.storage, sys.stdout, store.namespace)
-    o.info(f"exported {o.counted(n - 1, 'record')} from '{store.namespace}'")
+    if as_json and output:
+        o.emit_json({"records": n - 1, "namespace": store.namespace, "file": output})
+    else:
+        o.info(f"exported {o.counted(n - 1, 'record')} from '{store.namespace}'")
 
 
 def import_(

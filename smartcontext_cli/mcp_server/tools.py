@@ -164,7 +164,9 @@ def _error_log(store: MemoryStore, a: dict[str, Any]) -> dict[str, Any]:
 def _error_resolve(store: MemoryStore, a: dict[str, Any]) -> dict[str, Any]:
     from smartcontext_cli import shapes
 
-    return shapes.error_group(store.resolve_error(a["id"], a.get("resolution", "")))
+    ref = a["id"]  # "E3" as results show it (one id form everywhere), or the bare number
+    number = int(ref[1:]) if isinstance(ref, str) else ref
+    return shapes.error_group(store.resolve_error(number, a.get("resolution", "")))
 
 
 def _strategy(store: MemoryStore, a: dict[str, Any]) -> dict[str, Any]:
@@ -326,7 +328,15 @@ def build(modes: list[str]) -> list[ToolSpec]:
         ToolSpec(
             "error_resolve",
             "Mark an error group resolved; the resolution becomes a learned strategy pattern.",
-            {"id": _int(1, 10**9), "resolution": _text(MAX_ENTRY_CHARS)},
+            {
+                "id": {
+                    "type": ["string", "integer"],
+                    "pattern": "^E[1-9][0-9]{0,8}$",
+                    "minimum": 1,
+                    "maximum": 10**9,
+                },
+                "resolution": _text(MAX_ENTRY_CHARS),
+            },
             ("id",),
             False,
             False,

@@ -62,7 +62,12 @@ from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageE
 from smartcontext_cli.files import private_dirs
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.storage import journal
-from smartcontext_cli.storage.base import SCHEMA_VERSION, check_not_moved
+from smartcontext_cli.storage.base import (
+    MAX_INT,
+    SCHEMA_VERSION,
+    check_not_moved,
+    counter_exhausted,
+)
 from smartcontext_cli.storage.events import EventIndex, is_event_collection
 from smartcontext_cli.storage.journal import WAL_FILE, WriteSet, clean_temps
 from smartcontext_cli.storage.sqlite_store import index_terms
@@ -1016,6 +1021,8 @@ class JSONStorage(TransferMixin):
         # Read under the exclusive lock: the value another process just wrote is the one we bump.
         with self.transaction():
             counters = self._counters()
+            if counters.get(name, 0) >= MAX_INT:
+                raise counter_exhausted(name)
             counters[name] = counters.get(name, 0) + 1
             self._write(self.path / COUNTERS_FILE, _dumps(counters, sort_keys=True))
             return counters[name]

@@ -31,7 +31,7 @@ from smartcontext_cli.files import private_dirs
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.text import terms as text_terms
 
-from .base import SCHEMA_VERSION, check_not_moved
+from .base import SCHEMA_VERSION, check_not_moved, counter_exhausted
 from .events import is_event_collection
 from .sqlite_checks import (
     SEQ_KEY,
@@ -641,9 +641,12 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
                 "ON CONFLICT(name) DO UPDATE SET value = value + 1",
                 (name,),
             )
-            return int(
-                self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0]
-            )
+            value = self.db.execute(
+                "SELECT value FROM counters WHERE name = ?", (name,)
+            ).fetchone()[0]
+            if not isinstance(value, int):  # SQLite made 2^63-1 + 1 a REAL: roll back
+                raise counter_exhausted(name)
+            return value
 
     def get_counters(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT name, value FROM counters ORDER BY name").fetchall())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import IO, Any
 from smartcontext_cli.errors import UsageError
 from smartcontext_cli.models import Memory
 
-from .base import SCHEMA_VERSION, Storage
+from .base import MAX_INT, SCHEMA_VERSION, Storage
 
 FORMAT = "smartcontext-export"
 # Memories per upsert: large enough that per-statement costs vanish, small enough that a
@@ -75,11 +76,6 @@ def data_to_records(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {"type": "counter", "name": name, "value": value}
 
 
-# Why this bound: SQLite stores 64-bit integers and next_counter adds one; JSON readers in other
-# languages lose precision past 2**53. No store numbers anything near it.
-MAX_COUNTER = 2**53 - 1
-
-
 def _doc_fields(record: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """A document record's fields, checked as the code will read them: imports come from outside."""
     from smartcontext_cli import schemas
@@ -103,14 +99,16 @@ def _doc_fields(record: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     return collection, key, data
 
 
+MEMORY_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def _counter_fields(record: dict[str, Any]) -> tuple[str, int]:
     name, value = record.get("name"), record.get("value")
     if not isinstance(name, str) or not name:
         raise UsageError("a counter record needs a text 'name' field")
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNTER:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
         raise UsageError(
-            f"counter {name!r}: 'value' must be a whole number from 0 to {MAX_COUNTER}, "
-            f"got {value!r:.40}"
+            f"counter {name!r}: 'value' must be a whole number from 0 to 2^63-1, got {value!r}"
         )
     return name, value
 
@@ -147,28 +145,28 @@ def prepare(records: Iterable[dict[str, Any]], where: Callable[[int], str] | Non
     namespace it was aimed at (the store is created by its first write).
     """
     plan = Plan()
-    lines: dict[str, int] = {}
+    seen: dict[str, int] = {}  # memory id -> its place in plan.memories
     docs: dict[tuple[str, str], int] = {}
     headers = 0
     for n, record in enumerate(records):
         try:
             kind = record.get("type")
             if kind == "memory":
-                # from_dict reads only the memory fields, so "type" needs no copy without it.
-                memory = Memory.from_dict(record)
-                if memory.id in lines:
-                    raise UsageError(
-                        f"memory {memory.id} appears twice (also {_where(where, lines[memory.id])})"
-                    )
-                lines[memory.id] = n
-                plan.memories.append(memory)
+                memory = _memory(record)
+                # The same id twice: the later record replaces the earlier, as it replaces
+                # the stored one (one write per id, so the counts say what is stored).
+                if memory.id in seen:
+                    plan.memories[seen[memory.id]] = memory
+                else:
+                    seen[memory.id] = len(plan.memories)
+                    plan.memories.append(memory)
             elif kind == "doc":
                 collection, key, data = _doc_fields(record)
                 if (collection, key) in docs:
-                    first = _where(where, docs[collection, key])
-                    raise UsageError(f"doc {collection}/{key} appears twice (also {first})")
-                docs[collection, key] = n
-                plan.docs.append((collection, key, data))
+                    plan.docs[docs[collection, key]] = (collection, key, data)
+                else:
+                    docs[collection, key] = len(plan.docs)
+                    plan.docs.append((collection, key, data))
             elif kind == "counter":
                 name, value = _counter_fields(record)
                 plan.counters[name] = max(plan.counters.get(name, 0), value)
@@ -186,6 +184,27 @@ def prepare(records: Iterable[dict[str, Any]], where: Callable[[int], str] | Non
 
 def _where(where: Callable[[int], str] | None, n: int) -> str:
     return where(n) if where else f"record {n + 1}"
+
+
+def _memory(record: dict[str, Any]) -> Memory:
+    """A memory record, held to what ``show`` and ``forget`` can address: 32 hex digits.
+
+    Why here and not in ``Memory.from_dict``: stores written by earlier versions are read
+    through it too, and must stay readable; an import is where new ids come in.
+    """
+    memory_id = record.get("id")
+    if memory_id is not None and not (
+        isinstance(memory_id, str) and MEMORY_ID.fullmatch(memory_id)
+    ):
+        raise UsageError(
+            f"invalid memory id {memory_id!r}: ids are 32 lower-case hex digits, as "
+            "smartcontext makes them (leave 'id' out to get a new one)"
+        )
+    count = record.get("token_count")
+    if isinstance(count, int) and not isinstance(count, bool) and not 0 <= count <= MAX_INT:
+        raise UsageError(f"token_count must be from 0 to 2^63-1, got {count!r}")
+    # from_dict reads only the memory fields, so "type" needs no copy without it.
+    return Memory.from_dict(record)
 
 
 @contextmanager

@@ -39,7 +39,24 @@ def use_code_root() -> Path:
 
 
 def measure_baseline(script: str, rev: str, args: list[str]) -> Any:
-    """The measurements of ``script`` run with ``args --raw`` on revision ``rev``."""
+    """The measurements of ``script`` run with ``args --raw`` on revision ``rev``.
+
+    With ``SC_BASELINE_CACHE=DIR`` a result is kept there and reused by later runs with the
+    same script, revision and arguments: for iterating only (the tables then say so), since a
+    figure from another run is not measured beside this one.
+    """
+    cache = os.environ.get("SC_BASELINE_CACHE")
+    key = None
+    if cache:
+        import hashlib
+
+        key = Path(cache) / (
+            hashlib.sha256(json.dumps([Path(script).name, rev, args]).encode()).hexdigest()[:16]
+            + ".json"
+        )
+        if key.exists():
+            print(f"(baseline {rev} reused from {key}: not measured in this run)", file=sys.stderr)
+            return json.loads(key.read_text())
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True
     )
@@ -53,4 +70,7 @@ def measure_baseline(script: str, rev: str, args: list[str]) -> Any:
         )
     if child.returncode:
         sys.exit(f"baseline run ({rev}) failed:\n{child.stderr}")
+    if key is not None:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_text(child.stdout)
     return json.loads(child.stdout)

@@ -56,7 +56,7 @@ def test_import_refuses_documents_the_code_cannot_read(sc, home, tmp_path, colle
 @pytest.mark.parametrize(
     ("record", "fragment"),
     [
-        ({"type": "counter", "name": "artifact", "value": 2**63}, "from 0 to 9007199254740991"),
+        ({"type": "counter", "name": "artifact", "value": 2**63}, "from 0 to 2^63-1"),
         ({"type": "counter", "name": "artifact", "value": -1}, "whole number"),
         ({"type": "header", "format": "smartcontext-export", "version": 99}, "newer smartcontext"),
         ({"type": "header", "format": "smartcontext-export", "version": "1"}, "whole number"),
@@ -70,6 +70,33 @@ def test_import_refuses_counters_and_headers_out_of_range(sc, tmp_path, backend,
     assert result.exit_code == 2
     assert fragment in one_error_line(result.stderr) and "x.jsonl:1:" in result.stderr
     assert sc("export").stdout == before
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_counter_imported_at_its_limit_gives_no_number_past_it(sc, tmp_path, backend):
+    # Found while merging: a counter imported at 2^63-1 numbered the next task 2^63, a record
+    # the store then called damaged (SQLite had turned the counter into a float).
+    sc("--backend", backend, "todo", "add", "first task")
+    at_limit = {"type": "counter", "name": "task", "value": 2**63 - 1}
+    assert sc("import", str(jsonl(tmp_path / "c.jsonl", at_limit))).exit_code == 0
+    before = sc("export").stdout
+    result = sc("todo", "add", "one too many")
+    assert result.exit_code == 1
+    assert "counter 'task' is at 2^63-1" in one_error_line(result.stderr)
+    assert sc("export").stdout == before  # nothing written, the counter included
+    assert sc("doctor").exit_code == 0
+    assert "first task" in sc("todo", "list").stdout
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_numbers_past_their_key_width_are_not_called_damage(sc, tmp_path, backend):
+    # Keys are zero-padded to 8 digits; task 100,000,000 has 9 and doctor called it damaged.
+    sc("--backend", backend, "remember", "x")
+    counter = {"type": "counter", "name": "task", "value": 99_999_999}
+    assert sc("import", str(jsonl(tmp_path / "c.jsonl", counter))).exit_code == 0
+    assert sc("todo", "add", "a wide number").exit_code == 0
+    assert "a wide number" in sc("todo", "list").stdout
+    assert sc("doctor").exit_code == 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -199,6 +226,10 @@ def test_everything_written_is_private(sc_proc, home, tmp_path):
 def test_a_budget_past_any_model_is_one_usage_error(sc):
     # Found by the fuzz campaign: an internal OverflowError from SQLite.
     sc("remember", "hello world")
-    result = sc("compile", "--strict", "--budget", "9" * 30)
+    result = sc("compile", "--strict", "--budget", str(10**12))
     assert result.exit_code == 2
     assert "the token budget is at most" in one_error_line(result.stderr)
+    # Past 64 bits the option itself refuses it (main's CLI contract), one line too.
+    result = sc("compile", "--strict", "--budget", "9" * 30)
+    assert result.exit_code == 2
+    assert "--budget" in one_error_line(result.stderr)
