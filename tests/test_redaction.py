@@ -4,6 +4,8 @@ nothing else is touched."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 from hypothesis import given
@@ -200,3 +202,33 @@ def test_the_redact_setting(home, sc, monkeypatch, policy: str, stored: bool) ->
     assert (secret in sc("export").stdout) is stored
     assert ("warning:" in result.stderr) is (policy == "warn")
     assert secret not in sc("compile", "-q", "deploy").stdout  # prompts are always clean
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_commit_message_is_redacted_at_the_door(home, sc, tmp_path, monkeypatch) -> None:
+    # Found while merging main's git hooks: commit memories were stored as the message said.
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    secret = SECRET_LINE.split()[2]
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=60)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.name", "Ann Dev")
+    git("config", "user.email", "ann@example.com")
+    git("config", "commit.gpgsign", "false")
+    for i, message in enumerate(
+        ["Initial", f"Rotate the CI token {secret}\n\nWhy: {secret} leaked"]
+    ):
+        (repo / f"{i}.txt").write_text(message)
+        git("add", f"{i}.txt")
+        git("commit", "-q", "-m", message)
+    monkeypatch.chdir(repo)
+    result = sc("hook", "backfill", "--since", "HEAD~1", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["memories"] == 2
+    assert "[REDACTED:github token]" in sc("list", "--json").stdout
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
