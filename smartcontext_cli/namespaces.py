@@ -75,13 +75,29 @@ def listing(settings: Settings) -> list[dict[str, Any]]:
 
 
 def delete(settings: Settings, name: str) -> dict[str, Any]:
-    """Remove a namespace's directory and everything in it; what was removed."""
+    """Remove a namespace's directory and everything in it; what was removed.
+
+    The namespace is backed up first, as before import and compact (``backups``; ``info``
+    gets ``"backup"``, the file or None): a rotating JSONL export under
+    ``<home>/backups/<name>/`` that ``smartcontext import`` restores.
+    """
     info = describe(settings, name)
     if not info["exists"]:
         known = ", ".join(names(settings.home)) or "none"
         raise NotFoundError(f"no namespace {name!r} (namespaces: {known})")
+    info["backup"] = _backup(settings, info["name"])
     shutil.rmtree(info["path"])
     return info
+
+
+def _backup(settings: Settings, name: str) -> Path | None:
+    from .memory import MemoryStore
+
+    store = MemoryStore(namespace=name, base_dir=settings.home)
+    try:
+        return store.backup("namespace-delete")
+    finally:
+        store.close()
 
 
 def missing_hint(settings: Settings, name: str) -> str:

@@ -93,6 +93,8 @@ def namespace_delete(
         confirm(yes, f"Delete namespace {name!r} and everything in it?", "deleting a namespace")
     app_context(ctx).close()  # a store of it opened earlier in this call must not hold files
     removed = delete(settings, name)
+    if removed["backup"]:
+        o.info(f"backed up the namespace first: {removed['backup']}")
     if as_json:
         o.emit_json({"deleted": removed["name"], "memories": removed["memories"]})
     else:

@@ -233,3 +233,17 @@ def test_a_budget_past_any_model_is_one_usage_error(sc):
     result = sc("compile", "--strict", "--budget", "9" * 30)
     assert result.exit_code == 2
     assert "--budget" in one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_namespace_delete_backs_the_namespace_up_first(sc, home, backend):
+    sc("-n", "old", "--backend", backend, "remember", "the only copy of this fact")
+    sc("-n", "old", "todo", "add", "a task")
+    before = sc("-n", "old", "export").stdout
+    result = sc("namespace", "delete", "old", "--yes")
+    assert result.exit_code == 0, result.stderr
+    (backup,) = (home / "backups" / "old").glob("*-namespace-delete.jsonl")
+    assert f"backed up the namespace first: {backup}" in result.stderr
+    assert not (home / "namespaces" / "old").exists()
+    assert sc("-n", "old", "import", str(backup)).exit_code == 0
+    assert sc("-n", "old", "export").stdout.splitlines()[1:] == before.splitlines()[1:]
