@@ -96,6 +96,14 @@ def check_timeout(value: float) -> float:
     return value
 
 
+def check_backups(value: int) -> int:
+    if value < 0:
+        raise UsageError(
+            f"backups must be a whole number of backups to keep (0: none), got {value}"
+        )
+    return value
+
+
 def check_encoding(value: str) -> str:
     from .tokens import resolve_encoding  # the code that uses it decides what is valid
 
@@ -111,6 +119,7 @@ VALIDATORS: dict[str, Any] = {
     "safety_margin": check_safety_margin,
     "summarizer_timeout": check_timeout,
     "encoding": check_encoding,
+    "backups": check_backups,
 }
 
 

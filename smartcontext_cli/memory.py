@@ -236,6 +236,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         """
         if allow_duplicate:
             return self.remember(content, tags, kind, importance, source), True
+        # Compared as it would be stored: a text holding a secret is stored redacted, so the
+        # raw text never equals it (it was stored again each time). Redaction is idempotent,
+        # so ``remember`` admits the redacted text unchanged and says nothing twice.
+        content = self.admit(content, "memory") if isinstance(content, str) else content
         with self.storage.transaction():  # no other process adds the same text in between
             existing = self.find_duplicate(content)
             if existing is not None:

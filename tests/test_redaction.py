@@ -232,3 +232,13 @@ def test_a_commit_message_is_redacted_at_the_door(home, sc, tmp_path, monkeypatc
     for path in home.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_remembering_a_secret_twice_stores_it_once(home, sc) -> None:
+    # Found while merging main's duplicate check: the raw text never equalled the stored
+    # (redacted) one, so `remember` stored a text holding a secret again every time.
+    first = sc("remember", SECRET_LINE)
+    second = sc("remember", SECRET_LINE)
+    assert first.exit_code == second.exit_code == 0
+    assert len(sc("list", "--json").json()) == 1
+    assert "already" in second.stderr

@@ -247,3 +247,18 @@ def test_namespace_delete_backs_the_namespace_up_first(sc, home, backend):
     assert not (home / "namespaces" / "old").exists()
     assert sc("-n", "old", "import", str(backup)).exit_code == 0
     assert sc("-n", "old", "export").stdout.splitlines()[1:] == before.splitlines()[1:]
+
+
+def test_the_backups_setting_is_checked_like_every_other(sc, home):
+    result = sc("config", "set", "backups", "--", "-1")
+    assert result.exit_code == 2
+    assert "backups must be a whole number of backups to keep" in one_error_line(result.stderr)
+    assert not (home / "config.toml").exists()
+    sc("remember", "x")
+    export = home / "x.jsonl"
+    assert sc("export", "-o", str(export)).exit_code == 0
+    assert sc("import", str(export)).exit_code == 0
+    assert len(list((home / "backups").rglob("*-import.jsonl"))) == 1
+    assert sc("config", "set", "backups", "0").exit_code == 0
+    assert sc("import", str(export)).exit_code == 0
+    assert len(list((home / "backups").rglob("*-import.jsonl"))) == 1  # 0 turns them off
