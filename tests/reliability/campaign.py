@@ -89,9 +89,11 @@ def table(results: dict[str, Any]) -> str:
     rows = ["| part | backend / split | figure | result |", "| --- | --- | --- | --- |"]
     for r in results.get("load", []):
         rows.append(
-            f"| load ({r['processes']} processes x {r['seconds']:g} s) | {r['backend']} | "
+            f"| load ({r['processes']} processes x {r['seconds']:g} s, "
+            f"{r.get('mcp_clients', 0)} of them MCP) | {r['backend']} | "
             f"writes acknowledged / present exactly once | {r['acknowledged']} / "
             f"{r['present_once']} ({r['operations']} operations, "
+            f"{r.get('mcp_operations', 0)} through MCP, "
             f"{len(r['contract_failures'])} contract failures, doctor "
             f"{'ok' if r['doctor_ok'] else 'FAILED'}) |"
         )

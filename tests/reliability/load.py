@@ -1,9 +1,11 @@
 """Load: several processes at once run the CLI (remember, search, compile, session add, compact,
-list) on one namespace; afterwards every acknowledged write is present exactly once and the
-store passes ``doctor``."""
+list) on one namespace, one of them as an MCP client (the SDK's client driving a real
+``smartcontext mcp`` server: remember, session_add, search, compile); afterwards every
+acknowledged write is present exactly once and the store passes ``doctor``."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import time
@@ -50,14 +52,60 @@ while time.monotonic() < deadline:
                       "problem": problem, "err": run.err[-300:] if problem else ""}), flush=True)
 """
 
+# The same loop through the MCP server: a write is acknowledged when its tool call succeeded.
+MCP_WORKER = """
+import json, random, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[6])
+from fixtures.mcp_client import McpSession
+
+home, worker, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[5])
+seconds, seed = float(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(seed)
+words = "alpha beta gamma delta cache deploy schema index token budget review".split()
+with McpSession(home, cwd=home.parent) as s:
+    while not go.exists():
+        time.sleep(0.005)
+    deadline = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < deadline:
+        i += 1
+        op = rng.choices(["remember", "session", "search", "compile"], [35, 35, 20, 10])[0]
+        word = rng.choice(words)
+        text = None
+        if op == "remember":
+            text = f"W{worker}-M{i} mcp note about {word}"
+            result = s.call("remember", content=text)
+        elif op == "session":
+            text = f"W{worker}-S{i} mcp event about {word}"
+            result = s.call("session_add", role="user", content=text)
+        elif op == "search":
+            result = s.call("search", query=word)
+        else:
+            result = s.call("compile", query=word, budget=800)
+        message = result.content[0].text if result.content else ""
+        problem = None
+        if result.is_error and ("internal error" in message or "Traceback" in message):
+            problem = "internal error: " + message[-200:]
+        print(json.dumps({"op": op, "code": 1 if result.is_error else 0,
+                          "text": None if result.is_error else text, "problem": problem,
+                          "err": message[-300:] if problem else "", "via": "mcp"}), flush=True)
+"""
+
+
+def has_mcp() -> bool:
+    return importlib.util.find_spec("mcp") is not None
+
 
 def run(root: Path, backend: str, processes: int, seconds: float, seed: int = 1) -> dict[str, Any]:
     home = root / f"load-{backend}"
     assert cli(home, "--backend", backend, "remember", "seed memory").code == 0
     go = home / "go"
+    # The last process is an MCP client where the SDK is installed (the mcp extra).
+    mcp_workers = 1 if has_mcp() and processes >= 2 else 0
     workers = [
         child(
-            WORKER,
+            MCP_WORKER if w >= processes - mcp_workers else WORKER,
             home,
             w,
             seconds,
@@ -67,7 +115,7 @@ def run(root: Path, backend: str, processes: int, seconds: float, seed: int = 1)
         )
         for w in range(processes)
     ]
-    time.sleep(1.0)  # let every worker import and wait at the line
+    time.sleep(3.0 if mcp_workers else 1.0)  # every worker imported (the server started)
     go.touch()
     events: list[dict[str, Any]] = []
     errors: list[str] = []
@@ -92,6 +140,8 @@ def run(root: Path, backend: str, processes: int, seconds: float, seed: int = 1)
     return {
         "backend": backend,
         "processes": processes,
+        "mcp_clients": mcp_workers,
+        "mcp_operations": sum(1 for e in events if e.get("via") == "mcp"),
         "seconds": seconds,
         "operations": len(events),
         "by_op": {
