@@ -34,7 +34,9 @@ def snapshot(storage: Any, home: Path, namespace: str, reason: str, keep: int) -
 
     folder = directory(home, namespace)
     private_dirs(folder)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # The process id keeps two processes backing up in the same second apart (compacts
+    # running side by side wrote one file, and one of them failed).
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     path = folder / f"{stamp}-{reason}.jsonl"
     n = 1
     while path.exists():
@@ -50,11 +52,21 @@ def listing(home: Path, namespace: str) -> list[Path]:
     folder = directory(home, namespace)
     if not folder.is_dir():
         return []
-    return sorted(folder.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    return _by_age(folder)
+
+
+def _by_age(folder: Path) -> list[Path]:
+    """The backups in ``folder``, oldest first; one another process just rotated away is left
+    out (it was a FileNotFoundError when two processes backed up at once)."""
+    found = []
+    for path in folder.glob("*.jsonl"):
+        with contextlib.suppress(FileNotFoundError):
+            found.append((path.stat().st_mtime_ns, path.name, path))
+    return [path for _, _, path in sorted(found)]
 
 
 def rotate(folder: Path, keep: int) -> None:
-    files = sorted(folder.glob("*.jsonl"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    files = _by_age(folder)
     for old in files[: max(0, len(files) - keep)]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(old)

@@ -302,10 +302,13 @@ def write_jsonl(storage: Storage, stream: IO[str], namespace: str | None = None)
 def write_jsonl_file(storage: Storage, path: Path, namespace: str | None = None) -> int:
     """Export to ``path``: a 0600 file (it holds everything the store holds), written beside the
     target and renamed, so a failed export never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)  # O_EXCL below: a leftover's wider mode must not be inherited
+    import tempfile
+
+    # A temp name of its own (mkstemp: 0600, created exclusively): two processes exporting to
+    # one path (concurrent compacts' backups) used to share "<path>.tmp" and break each other.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             n = write_jsonl(storage, fh, namespace)
         os.replace(tmp, path)

@@ -262,3 +262,33 @@ def test_the_backups_setting_is_checked_like_every_other(sc, home):
     assert sc("config", "set", "backups", "0").exit_code == 0
     assert sc("import", str(export)).exit_code == 0
     assert len(list((home / "backups").rglob("*-import.jsonl"))) == 1  # 0 turns them off
+
+
+def test_backups_taken_side_by_side_are_all_kept(home):
+    # Found by the load campaign: compacts running at once wrote one backup name through one
+    # shared temp file, and the losers failed with an internal FileNotFoundError.
+    import subprocess
+    import sys
+    import time
+
+    store = MemoryStore(base_dir=home)
+    store.remember("something to back up")
+    store.close()
+    code = (
+        "import os, sys, time; from smartcontext_cli import MemoryStore\n"
+        "s = MemoryStore(base_dir=sys.argv[1]); s.count()\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "for _ in range(20): s.backup('compact')\n"
+    )
+    go = home / "go"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(home), str(go)], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    time.sleep(2)
+    go.touch()
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    backups = list((home / "backups" / "default").iterdir())
+    assert len(backups) == 5  # the newest five of twenty, each whole, no temp file left
+    assert all(b.name.endswith("-compact.jsonl") and b.read_text() for b in backups)
