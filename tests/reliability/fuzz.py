@@ -144,6 +144,23 @@ commands = st.one_of(
         st.just([]),
     ),
     st.tuples(_cmd("prefix", "set"), text_arg.map(lambda t: [t]), st.just([])),
+    # main's CLI contract and namespaces (merged after the first campaign)
+    st.tuples(
+        st.sampled_from([["namespace", "list"], ["namespace", "show"], ["namespace", "delete"]]),
+        st.one_of(st.just([]), hostile.map(lambda t: [t]), st.just(["default"])),
+        st.sampled_from([[], ["--yes"], ["--json"], ["--yes", "--json"]]),
+    ),
+    st.tuples(_cmd("artifact", "delete"), hostile.map(lambda t: [t]), st.just(["--yes"])),
+    st.tuples(_cmd("forget"), hostile.map(lambda t: [t]), st.just(["--yes", "--json"])),
+    st.tuples(_cmd("remember", "--allow-duplicate"), text_arg.map(lambda t: [t]), st.just([])),
+    st.tuples(
+        _cmd("config", "set"),
+        st.tuples(
+            st.sampled_from(["budget", "mode", "backups", "redact", "max_session_turns", "x"]),
+            st.one_of(number, hostile),
+        ).map(list),
+        st.just([]),
+    ),
     st.tuples(_cmd("mode"), hostile.map(lambda t: [t]), st.just([])),
     st.tuples(st.just([]), st.lists(hostile, max_size=4), st.just([])),  # anything at all
 )
