@@ -228,6 +228,19 @@ RULES: dict[str, Rule] = {
         "id",
         False,
     ),
+    # git_memory: a recorded commit, keyed by its full hash (SHA-1 or SHA-256)
+    "git_commits": (
+        re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}"),
+        {
+            "short": (_str, False),
+            "subject": (_str, False),
+            "merge": (_bool, False),
+            "memories": (_list_of(_str), True),
+            "recorded_at": (_str, False),
+        },
+        None,
+        False,
+    ),
 }
 
 # Collections whose documents have fixed keys: (collection, key) -> fields.

@@ -229,6 +229,7 @@ def test_a_commit_message_is_redacted_at_the_door(home, sc, tmp_path, monkeypatc
     assert result.exit_code == 0, result.stderr
     assert result.json()["memories"] == 2
     assert "[REDACTED:github token]" in sc("list", "--json").stdout
+    assert sc("doctor").exit_code == 0  # the recorded commits pass their shape check
     for path in home.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path

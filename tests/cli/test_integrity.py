@@ -38,6 +38,8 @@ WRONG_SHAPES = [
     ("session_state", "state", {"follow_git": "yes"}),
     ("session_views", "00000001", {"id": 1, "branch": 0, "kind": "trim", "upto": 1, "items": 5}),
     ("strategy", "current", {"domain": "x"}),
+    ("git_commits", "ab" * 20, {"memories": 5}),
+    ("git_commits", "not-a-hash", {"memories": []}),
 ]
 
 
