@@ -44,7 +44,9 @@ def run(parts: tuple[str, ...] = PARTS, full: bool = False, root: Path | None = 
                 if part == "load":
                     results[part] = load.figures(where, size["processes"], size["seconds"])
                 elif part == "kills":
-                    results[part] = kills.figures(where, size["kills"], small=not full)
+                    results[part] = kills.figures(
+                        where, size["kills"], small=not full, report=_progress
+                    )
                 elif part == "corruption":
                     results[part] = corruption.figures(where, full)
                 elif part == "fuzz":
@@ -61,6 +63,10 @@ def run(parts: tuple[str, ...] = PARTS, full: bool = False, root: Path | None = 
         finally:
             os.chdir(cwd)
     return results
+
+
+def _progress(row: dict[str, Any]) -> None:
+    print(json.dumps(row), file=sys.stderr, flush=True)
 
 
 # the table -----------------------------------------------------------------------------------

@@ -222,11 +222,17 @@ def trials(
     }
 
 
-def figures(root: Path, count: int, seed: int = 13, small: bool = False) -> list[dict[str, Any]]:
+def figures(
+    root: Path, count: int, seed: int = 13, small: bool = False, report: Any = None
+) -> list[dict[str, Any]]:
+    """Every (backend, operation)'s trials; ``report`` gets each result as it is measured (the
+    full run takes most of an hour on a loaded machine)."""
     rng = random.Random(seed)
     imported = 60 if small else 300
-    return [
-        trials(root, backend, op, count, rng, imported)
-        for backend in ("sqlite", "json")
-        for op in OPERATIONS
-    ]
+    results = []
+    for backend in ("sqlite", "json"):
+        for op in OPERATIONS:
+            results.append(trials(root, backend, op, count, rng, imported))
+            if report:
+                report(results[-1])
+    return results
