@@ -24,7 +24,10 @@ def namespace_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     from smartcontext_cli.namespaces import listing
 
-    rows = listing(app_context(ctx).settings())
+    problems: list[str] = []
+    rows = listing(app_context(ctx).settings(), problems)
+    for problem in problems:  # listed all the same, counts unknown (None; "?" in the table)
+        o.warn(problem)
     if as_json:
         o.emit_json(rows)
         return
@@ -35,8 +38,8 @@ def namespace_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 "*" if r["current"] else "",
                 r["name"],
                 r["backend"] or "(none yet)",
-                r["memories"],
-                r["artifacts"],
+                "?" if r["memories"] is None else r["memories"],
+                "?" if r["artifacts"] is None else r["artifacts"],
                 r["bytes"],
             ]
             for r in rows

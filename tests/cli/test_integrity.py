@@ -294,3 +294,19 @@ def test_backups_taken_side_by_side_are_all_kept(home):
     backups = list((home / "backups" / "default").iterdir())
     assert len(backups) == 5  # the newest five of twenty, each whole, no temp file left
     assert all(b.name.endswith("-compact.jsonl") and b.read_text() for b in backups)
+
+
+def test_one_damaged_namespace_does_not_hide_the_others_from_namespace_list(sc, home):
+    sc("remember", "healthy")
+    sc("-n", "broken", "--backend", "json", "remember", "x")
+    marker = home / "namespaces" / "broken" / "store.json"
+    marker.write_text("garbage{")
+    result = sc("namespace", "list", "--json")
+    assert result.exit_code == 0
+    rows = {r["name"]: r for r in result.json()}
+    assert rows["default"]["memories"] == 1
+    assert (rows["broken"]["exists"], rows["broken"]["memories"]) == (True, None)
+    assert f"warning: namespace 'broken': cannot parse {marker}" in result.stderr
+    assert marker.read_text() == "garbage{"  # named, never rewritten
+    # One namespace asked for by name still fails with the error naming the file.
+    assert str(marker) in one_error_line(sc("namespace", "show", "broken").stderr)
