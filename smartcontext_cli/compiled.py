@@ -85,8 +85,9 @@ class CompiledContext:
     def to_messages(self) -> list[dict[str, str]]:
         """Chat messages: the stable prefix and system text as ``system``, the rest as ``user``.
 
-        OpenAI's chat API takes the list as it is; for Anthropic's, pass the first message's
-        content as ``system=`` and the rest as ``messages=`` (README).
+        OpenAI's chat API takes the list as it is; Anthropic's takes the system message's
+        content as ``system=`` only when there is one, and the others as ``messages=`` (README).
+        A compile in the ``messages`` format always has a user message, or fails.
         """
         head = "".join(b.text for b in self.blocks if b.section in ("prefix", "system"))
         rest = "".join(b.text for b in self.blocks if b.section not in ("prefix", "system"))

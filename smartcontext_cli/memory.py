@@ -427,10 +427,12 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     ) -> dict[str, int]:
         """Import export records, all or nothing: every record is checked before anything is
         written, and a namespace that already holds records is backed up first (``backups``)."""
-        from .storage.transfer import paused_gc, prepare, write_plan
+        from .gcpause import paused_gc
+        from .storage.transfer import drop_counts, prepare, write_plan
 
         with paused_gc():
             plan = prepare(records, where)
+            drop_counts(plan)  # a count from outside is never trusted (storage.transfer)
             for memory in plan.memories:
                 memory.content = self.admit(memory.content, "imported memory")
             plan.docs = [(c, k, self.admit(d, "imported document")) for c, k, d in plan.docs]

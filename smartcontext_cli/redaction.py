@@ -54,6 +54,14 @@ _SHAPES: list[tuple[str, str, int]] = [
         r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----",
         0,
     ),
+    # A key block whose end is missing (a text cut short, or pasted in part; the compiler's
+    # windows of huge texts) is a key to the end of the text: so a prefix of a text is never
+    # less redacted than the whole would be. Greedy to the end: linear, whatever the input.
+    (
+        "private key",
+        r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*\Z",
+        0,
+    ),
     (
         "aws access key",
         r"(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",

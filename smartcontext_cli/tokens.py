@@ -10,25 +10,24 @@ Guarantees:
 - Lazy: importing this module imports nothing heavy. tiktoken loads on the first count that is not
   already cached, and the parsed rank table is itself cached (``marshal``, keyed by the rank file's
   sha256) so a cold load skips the base64 parsing.
-- Block additivity: for these encodings, if ``a`` ends with ``"\\n"`` and ``b`` starts with a
-  non-whitespace character other than ``/``, then ``count(a + b) == count(a) + count(b)``: the
-  pre-tokeniser regexes never match across such a boundary (tests/test_tokens.py checks it with
-  hypothesis). The compiler renders prompts as such blocks, so a prompt's exact count is the sum
-  of its blocks' counts, and counts cached per block (``CountCache``) keep it exact without the
-  encoder.
+- Block additivity: for every encoding here, if ``a`` ends with ``"\\n"`` and ``b`` starts with
+  a character that is neither whitespace nor one of ``JOINERS``, then ``count(a + b) ==
+  count(a) + count(b)``: the pre-tokeniser regexes never match across such a boundary
+  (tests/test_block_rule.py checks it with hypothesis against the split patterns tiktoken
+  itself ships, and checks that ours are those). The compiler renders prompts as such blocks,
+  so a prompt's exact count is the sum of its blocks' counts, and counts cached per block
+  (``CountCache``) keep it exact without the encoder.
 - If no encoding can be loaded, ``estimate_tokens`` stands in and the tokenizer says so
   (``exact`` is False, ``warning`` is one line for stderr).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,11 @@ O200K_PATTERN = "|".join(
     ]
 )
 _OPENAI_BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
+# Characters some encoding's pre-tokeniser joins to the newline that ends the block before:
+# o200k_base's punctuation piece `` ?[^\s\p{L}\p{N}]+[\r\n/]*`` runs on from ".\n" or ">\n"
+# into a following "/". cl100k_base joins nothing. No block but the first may start with one
+# (layout.py); the rule is the same for every encoding, so a prompt's text never depends on it.
+JOINERS = frozenset("/")
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ def rank_file(name: str) -> Path | None:
     if "TIKTOKEN_CACHE_DIR" in os.environ:
         cache = os.environ["TIKTOKEN_CACHE_DIR"]
     else:
+        import tempfile  # here: it imports random and more, which most compiles never need
+
         cache = os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(
             tempfile.gettempdir(), "data-gym-cache"
         )
@@ -137,6 +143,8 @@ def available_encodings() -> list[str]:
 
 
 def _parse_ranks(data: bytes) -> dict[bytes, int]:
+    import base64
+
     return {
         base64.b64decode(token): int(rank)
         for token, rank in (line.split() for line in data.splitlines() if line)

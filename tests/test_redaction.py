@@ -243,3 +243,8 @@ def test_remembering_a_secret_twice_stores_it_once(home, sc) -> None:
     assert first.exit_code == second.exit_code == 0
     assert len(sc("list", "--json").json()) == 1
     assert "already" in second.stderr
+
+
+def test_a_private_key_cut_short_is_redacted_to_the_end() -> None:
+    text = "deploy key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\nAAAA"
+    assert redact(text) == "deploy key:\n[REDACTED:private key]"

@@ -4,24 +4,30 @@
 counters by name), so exporting from one backend, importing into another and exporting again
 gives identical data. ``import_all`` merges: records with the same id or key are replaced,
 counters only move forward (an import never makes ``#a3`` point at a different artifact).
+
+Token counts are the compiler's own: an import drops every cached count it carries (memories'
+``token_count``/``token_encoding``, session events' and artifacts' counts, the compiler's count
+cache document), because a count is trusted by the fingerprint of the text it was made for, and
+anyone can write a matching fingerprint next to a wrong count. They are recounted on first use.
+Only ``migrate``, which copies the user's own store, keeps them (``keep_counts``).
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from smartcontext_cli.errors import UsageError
+from smartcontext_cli.gcpause import paused_gc
 from smartcontext_cli.models import Memory
 
 from .base import MAX_INT, SCHEMA_VERSION, Storage
+from .events import is_event_collection
 
 FORMAT = "smartcontext-export"
 # Memories per upsert: large enough that per-statement costs vanish, small enough that a
@@ -186,6 +192,41 @@ def _where(where: Callable[[int], str] | None, n: int) -> str:
     return where(n) if where else f"record {n + 1}"
 
 
+# Where documents carry cached token counts (gather.COMPILER, branching.VIEWS, memory.ARTIFACTS;
+# tests/storage/test_transfer_counts.py keeps these names in step with those modules).
+COUNT_CACHE_COLLECTION, COUNT_CACHE_PREFIX = "compiler", "counts-"
+VIEWS_COLLECTION = "session_views"
+ARTIFACTS_COLLECTION = "artifacts"
+
+
+def _uncounted_item(item: Any) -> Any:
+    """A stored session item (event or view item) without its cached count."""
+    if not isinstance(item, dict):
+        return item
+    out = {k: v for k, v in item.items() if k != "token_count"}
+    if "token_count" in item:
+        out["token_count"] = None
+    meta = item.get("meta")
+    if isinstance(meta, dict) and "token_encoding" in meta:
+        out["meta"] = {k: v for k, v in meta.items() if k != "token_encoding"}
+    return out
+
+
+def without_counts(collection: str, key: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """An imported document with its cached token counts dropped; None: not imported at all
+    (the compiler's count cache is nothing but counts)."""
+    if collection == COUNT_CACHE_COLLECTION and key.startswith(COUNT_CACHE_PREFIX):
+        return None
+    if is_event_collection(collection):
+        event: dict[str, Any] = _uncounted_item(data)
+        return event
+    if collection == VIEWS_COLLECTION and isinstance(data.get("items"), list):
+        return {**data, "items": [_uncounted_item(i) for i in data["items"]]}
+    if collection == ARTIFACTS_COLLECTION:
+        return {**data, **{k: None for k in ("token_count", "token_encoding") if k in data}}
+    return data
+
+
 def _memory(record: dict[str, Any]) -> Memory:
     """A memory record, held to what ``show`` and ``forget`` can address: 32 hex digits.
 
@@ -207,32 +248,36 @@ def _memory(record: dict[str, Any]) -> Memory:
     return Memory.from_dict(record)
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk operation that creates no cycles.
-
-    Why: an import allocates millions of objects that all stay alive until the commit, and
-    each full collection walks every one of them: a fifth of a 100,000-memory import
-    (4.9 s -> 4.0 s). Reference counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def import_records(
     storage: Storage,
     records: Iterable[dict[str, Any]],
     progress: Any = None,
     where: Callable[[int], str] | None = None,
+    *,
+    keep_counts: bool = False,
 ) -> dict[str, int]:
-    """Import records in one transaction, all or nothing; returns counts per record type."""
+    """Import records in one transaction, all or nothing; returns counts per record type.
+
+    Every record is checked before anything is written (``prepare``); cached token counts
+    are dropped (module docstring) unless ``keep_counts`` (``migrate``).
+    """
     with paused_gc():
-        return write_plan(storage, prepare(records, where), progress)
+        plan = prepare(records, where)
+        if not keep_counts:
+            drop_counts(plan)
+        return write_plan(storage, plan, progress)
+
+
+def drop_counts(plan: Plan) -> None:
+    """The plan without the cached token counts its records carry (see the module docstring)."""
+    for memory in plan.memories:
+        memory.token_count = memory.token_encoding = None
+    docs = []
+    for collection, key, data in plan.docs:
+        kept = without_counts(collection, key, data)
+        if kept is not None:
+            docs.append((collection, key, kept))
+    plan.docs = docs
 
 
 def write_plan(storage: Storage, plan: Plan, progress: Any = None) -> dict[str, int]:
