@@ -479,6 +479,7 @@ def compact(
     extract_insights: bool,
     dry_run: bool,
     max_items: int | None = None,
+    backup: bool = False,
 ) -> SessionReport:
     from .session import SessionReport
 
@@ -526,8 +527,10 @@ def compact(
             memories_added=[{"id": None, "kind": m.kind, "content": m.content} for m in added],
         )
     else:
+        if backup:
+            store.backup("compact")
         with store.storage.transaction():
-            ops.check_unchanged(branch)  # before adding memories: JSON cannot roll them back
+            ops.check_unchanged(branch)  # before adding memories: it reads outside the lock
             added, known = remember_insights(store, found, dry_run=False)
             report = store._replace(
                 branch,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import NAMESPACE_RE, Settings, git_root, validate_namespace
-from .errors import NotFoundError
+from .errors import NotFoundError, StoreCorruptError
 from .storage import existing_backend, namespace_dir
 
 
@@ -35,8 +35,15 @@ def source_of(settings: Settings) -> str:
     return "git" if git_root() is not None else "default"
 
 
-def describe(settings: Settings, name: str | None = None) -> dict[str, Any]:
-    """One namespace (default: the one in force): where it is, its backend and its sizes."""
+def describe(
+    settings: Settings, name: str | None = None, problems: list[str] | None = None
+) -> dict[str, Any]:
+    """One namespace (default: the one in force): where it is, its backend and its sizes.
+
+    A store that cannot be read raises its one-line error naming the file; with ``problems``
+    given, the error is appended there instead and the counts are None (``listing``: one
+    damaged namespace must not hide the others).
+    """
     from .memory import MemoryStore
 
     current = settings.namespace()
@@ -59,29 +66,54 @@ def describe(settings: Settings, name: str | None = None) -> dict[str, Any]:
         try:
             info["memories"] = store.count()
             info["artifacts"] = len(store.storage.list_docs("artifacts"))
+        except StoreCorruptError as exc:
+            if problems is None:
+                raise
+            info["memories"] = info["artifacts"] = None
+            problems.append(f"namespace {chosen!r}: {exc}")
         finally:
             store.close()
         info["bytes"] = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
     return info
 
 
-def listing(settings: Settings) -> list[dict[str, Any]]:
-    """Every namespace, plus the one in force even when it has no store yet."""
+def listing(settings: Settings, problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every namespace, plus the one in force even when it has no store yet.
+
+    A damaged one is listed with None counts and its error appended to ``problems``.
+    """
     current = settings.namespace()
     found = names(settings.home)
     if current not in found:
         found = sorted([*found, current])
-    return [describe(settings, n) for n in found]
+    problems = [] if problems is None else problems
+    return [describe(settings, n, problems) for n in found]
 
 
 def delete(settings: Settings, name: str) -> dict[str, Any]:
-    """Remove a namespace's directory and everything in it; what was removed."""
+    """Remove a namespace's directory and everything in it; what was removed.
+
+    The namespace is backed up first, as before import and compact (``backups``; ``info``
+    gets ``"backup"``, the file or None): a rotating JSONL export under
+    ``<home>/backups/<name>/`` that ``smartcontext import`` restores.
+    """
     info = describe(settings, name)
     if not info["exists"]:
         known = ", ".join(names(settings.home)) or "none"
         raise NotFoundError(f"no namespace {name!r} (namespaces: {known})")
+    info["backup"] = _backup(settings, info["name"])
     shutil.rmtree(info["path"])
     return info
+
+
+def _backup(settings: Settings, name: str) -> Path | None:
+    from .memory import MemoryStore
+
+    store = MemoryStore(namespace=name, base_dir=settings.home)
+    try:
+        return store.backup("namespace-delete")
+    finally:
+        store.close()
 
 
 def missing_hint(settings: Settings, name: str) -> str:

@@ -44,6 +44,7 @@ from itertools import pairwise
 from typing import Any
 
 from .clock import parse
+from .errors import StoreCorruptError
 from .models import Memory
 from .ranking import DEFAULT_PARAMS, Doc, RankParams, Scored, score_docs, term_weights
 from .storage.base import Storage
@@ -351,6 +352,15 @@ def prepare(
     weighted = q.weighted + extra
     freqs = {t: storage.doc_freq(t) for t, _ in weighted}
     n_docs, avgdl = storage.index_stats()
+    damaged = sorted(t for t, n in freqs.items() if n > n_docs)
+    if damaged:
+        # A term in more memories than the index holds: damaged statistics, which gave
+        # negative weights and "no memories match" without a word (issue 13: name it).
+        raise StoreCorruptError(
+            f"the search index of {getattr(storage, 'path', 'the store')} disagrees with its "
+            f"memories (term {damaged[0]!r} counted in {freqs[damaged[0]]} of {n_docs}); "
+            "run `smartcontext doctor --repair` to rebuild it"
+        )
     # At least POOL, and up to 200 more than asked: a compile asks for hundreds.
     size = max(POOL, limit + min(limit * 3, 200))
     pooled = pool(storage, freqs, n_docs, q.identifiers, tags, kind, size)

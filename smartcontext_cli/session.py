@@ -108,6 +108,8 @@ class SessionMixin:
         ) -> Memory: ...
         def store_artifact(self, name: str, content: str) -> Any: ...
         def mark_cache_break(self, reason: str = "manual") -> None: ...
+        def backup(self, reason: str) -> Any: ...
+        def admit(self, value: Any, what: str) -> Any: ...
 
     # plumbing --------------------------------------------------------------------------------
 
@@ -174,8 +176,8 @@ class SessionMixin:
         from .memory import clean_text
 
         role = validate_role(role)
-        content = clean_text(content, "session item", MAX_ITEM_BYTES)
-        item = SessionItem(role=role, content=content, meta=dict(meta))
+        content = self.admit(clean_text(content, "session item", MAX_ITEM_BYTES), "session event")
+        item = SessionItem(role=role, content=content, meta=self.admit(dict(meta), "session event"))
         self._tokens([item])  # outside the write lock: the tokenizer may take a moment to load
         with self.storage.transaction():
             branch = self._branch()
@@ -350,7 +352,7 @@ class SessionMixin:
         target = limit - max(1, limit // 4)
         probe = compression.compress(older, "heuristic", lambda _n, _c: "#a0")
         if strategy == "heuristic" and len(probe.items) + keep > target:
-            return self.compact_session_schema(preserve_recent=keep, max_items=limit)
+            return self.compact_session_schema(preserve_recent=keep, max_items=limit, backup=False)
         saved: list[str] = []
 
         def save(name: str, text: str) -> str:
@@ -360,7 +362,9 @@ class SessionMixin:
         timeout = float(self._setting("summarizer_timeout") or 60.0)
         result = compression.compress(older, strategy, save, self._setting("summarizer"), timeout)
         if len(result.items) + keep > target:
-            report = self.compact_session_schema(preserve_recent=keep, max_items=limit)
+            report = self.compact_session_schema(
+                preserve_recent=keep, max_items=limit, backup=False
+            )
             report.notice = result.notice
             return report
         report = self._replace(
@@ -426,14 +430,16 @@ class SessionMixin:
         extract_insights: bool = True,
         dry_run: bool = False,
         max_items: int | None = None,
+        backup: bool = True,
     ) -> SessionReport:
         """Compact all but the last ``preserve_recent`` events into a typed digest (reversible).
 
         ``max_items`` caps the resulting log (the digest becomes one item if it must).
+        ``backup`` exports the namespace first (``backups``); automatic trims skip it.
         """
         from .compaction import compact
 
-        return compact(self, preserve_recent, extract_insights, dry_run, max_items)
+        return compact(self, preserve_recent, extract_insights, dry_run, max_items, backup)
 
     def end_session(self, summary: str | None = None) -> SessionReport:
         """Close the session: insights and ``summary`` go to long-term memory, the log to the
@@ -459,7 +465,7 @@ class SessionMixin:
         """Fork ``from_branch`` (default: the current one); its history is shared, not copied."""
         ops = self._ops()
         parent = ops.get(from_branch) if from_branch else self._branch()
-        branch = ops.create(name, description, parent)
+        branch = ops.create(name, self.admit(description, "branch description"), parent)
         if switch:
             self.switch_branch(branch.name)
         return branch

@@ -361,6 +361,8 @@ def compact(
             )
     else:
         report = store.compact_session_schema(preserve_recent, not no_extract, dry_run)
+        if store.last_backup:
+            o.info(f"backed up the namespace first: {store.last_backup}")
         if not as_json:
             if report.notice:  # nothing to do: say so, and nothing else
                 o.info(report.notice)
