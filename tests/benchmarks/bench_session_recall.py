@@ -220,13 +220,14 @@ def compaction(conv_dir: Path, home: Path, enc: Any) -> dict[str, Any]:
 # running and printing ------------------------------------------------------------------------
 
 
-def measure(convs: list[Path]) -> dict[str, Any]:
+def measure(convs: list[Path], compaction_only: bool = False) -> dict[str, Any]:
     enc = encoder()
     recall: list[dict[str, Any]] = []
     compact: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="session-recall-") as tmp:
         for conv_dir in convs:
-            recall.append(recall_paths(conv_dir, Path(tmp), enc))
+            if not compaction_only:
+                recall.append(recall_paths(conv_dir, Path(tmp), enc))
             compact.append(compaction(conv_dir, Path(tmp), enc))
             print(f"  conversation {conv_dir.name} done", file=sys.stderr)
     return {"recall": recall, "compaction": compact}
@@ -264,7 +265,13 @@ def summarise(label: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def print_tables(rows: list[dict[str, Any]], n_convs: int) -> None:
+def print_tables(rows: list[dict[str, Any]], n_convs: int, compaction_only: bool = False) -> None:
+    if not compaction_only:
+        print_recall(rows, n_convs)
+    print_compaction(rows)
+
+
+def print_recall(rows: list[dict[str, Any]], n_convs: int) -> None:
     print(
         f"\nSession recall on BEAM-100K ({n_convs} conversations): compile(query=question, "
         f"token_budget={BUDGET}); a question counts when an evidence message is in the prompt\n"
@@ -303,6 +310,9 @@ def print_tables(rows: list[dict[str, Any]], n_convs: int) -> None:
             out,
         )
     )
+
+
+def print_compaction(rows: list[dict[str, Any]]) -> None:
     print(
         f"\nCompaction (compression off on the way in, then compact --preserve-recent "
         f"{PRESERVE}); evidence messages present in the compacted log + extracted memories\n"
@@ -349,6 +359,9 @@ def main() -> None:
     parser.add_argument("--convs", help="comma-separated conversation numbers")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--baseline", default=BASELINE, help="a git revision, or none")
+    parser.add_argument(
+        "--compaction-only", action="store_true", help="skip the (slower) recall part"
+    )
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -360,7 +373,7 @@ def main() -> None:
         convs = convs[:4]
     names = ",".join(c.name for c in convs)
     if args.raw:  # a child run: print the measurements as JSON
-        print(json.dumps(measure(convs)))
+        print(json.dumps(measure(convs, args.compaction_only)))
         return
     rows = []
     if args.baseline != "none":
@@ -371,8 +384,9 @@ def main() -> None:
                 check=True,
             )
             subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+            only = ["--compaction-only"] if args.compaction_only else []
             child = subprocess.run(
-                [sys.executable, __file__, "--raw", "--code", tmp, "--convs", names],
+                [sys.executable, __file__, "--raw", "--code", tmp, "--convs", names, *only],
                 capture_output=True,
                 text=True,
                 env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
@@ -380,8 +394,8 @@ def main() -> None:
             if child.returncode:
                 sys.exit(f"baseline run failed:\n{child.stderr}")
             rows.append(summarise(f"before ({args.baseline})", json.loads(child.stdout)))
-    rows.append(summarise("this checkout", measure(convs)))
-    print_tables(rows, len(convs))
+    rows.append(summarise("this checkout", measure(convs, args.compaction_only)))
+    print_tables(rows, len(convs), args.compaction_only)
 
 
 if __name__ == "__main__":
