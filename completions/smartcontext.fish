@@ -70,7 +70,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l help
-complete -c smartcontext -n '__fish_use_subcommand' -a compact -d 'Compact the session log: old events become a typed digest, insights go to memory.'
+complete -c smartcontext -n '__fish_use_subcommand' -a compact -d 'Compact the session log: old events become a digest, insights go to memory.'
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l dry-run
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l namespace
@@ -251,9 +251,11 @@ complete -c smartcontext -n '__fish_seen_subcommand_from search' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a session -d 'The session log: add events, show, undo, end, limits.'
 complete -c smartcontext -n '__fish_seen_subcommand_from session' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a add -d 'Append an event to the current branch\'s session log; prints its sequence number.'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l command
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l namespace
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l strategy
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -s c
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -s n
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a end -d 'Close the session: decisions and facts go to long-term memory, the log to the archive.'

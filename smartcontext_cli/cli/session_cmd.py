@@ -82,21 +82,30 @@ def session_add(
         str, typer.Argument(help="user, assistant, tool, observation, decision, error...")
     ],
     text: Annotated[str, typer.Argument(help="The event's text, or - to read standard input.")],
+    command: Annotated[
+        str | None,
+        typer.Option(
+            "--command", "-c", help="The command a tool event ran; compaction groups runs by it."
+        ),
+    ] = None,
     strategy: StrategyOpt = None,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Append an event to the current branch's session log; prints its sequence number.
 
+    An event is at most 1 MB: a larger tool output is stored whole as an artifact and the
+    event keeps its first and last lines (a warning names the artifact).
+
     Examples:
       smartcontext session add user "Add rate limiting to the public API"
-      pytest -q 2>&1 | smartcontext session add tool - --json
+      pytest -q 2>&1 | smartcontext session add tool - --command "pytest -q" --json
     """
     if strategy:  # a flag: wins over the namespace's and the config's strategy for this call
         app_context(ctx).flags["compression_strategy"] = strategy
     store = _store(ctx, namespace)
     seen = len(store.notices)
-    item = store.add_session_item(role, read_text_arg(text, "session item"))
+    item = store.add_session_item(role, read_text_arg(text, "session event"), command=command)
     _notices(store, seen)
     if as_json:
         trim = store.last_trim.to_dict() if store.last_trim else None
@@ -106,6 +115,7 @@ def session_add(
                 "branch": item.branch,
                 "role": item.role,
                 "tokens": item.token_count,
+                "artifact": item.meta.get("artifact"),
                 "trimmed": trim,
             }
         )
@@ -334,7 +344,8 @@ def compact(
         int, typer.Option("--preserve-recent", "-p", min=0, help="Recent events kept verbatim.")
     ] = 30,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the digest and counts; change nothing.")
+        bool,
+        typer.Option("--dry-run", help="Show what would happen (with --undo too); change nothing."),
     ] = False,
     undo: Annotated[
         bool,
@@ -349,28 +360,41 @@ def compact(
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compact the session log: old events become a typed digest, insights go to memory.
+    """Compact the session log: old events become a digest, insights go to memory.
+
+    The digest keeps the sentences that carry the most (verbatim, with speaker and time),
+    decisions, errors and tool runs by command. When it would not be smaller than the events
+    it replaces, nothing changes and one line says so (exit 0).
 
     Examples:
       smartcontext compact --preserve-recent 20 --dry-run
-      smartcontext compact --undo
+      smartcontext compact --undo --dry-run
     """
     store = _store(ctx, namespace)
     if undo:
-        report = store.undo_compaction()
+        report = store.undo_compaction(dry_run=dry_run)
         if not as_json:
-            o.info(
-                f"{report.action} #{report.view} on branch {report.branch}: the log has "
-                f"{report.events_after} events again; {report.memories_removed} memories removed"
-            )
+            if dry_run:
+                o.info(
+                    f"would {report.action} #{report.view} on branch {report.branch}: the log "
+                    f"would have {report.events_after} events again; "
+                    f"{report.memories_removed} memories would be removed"
+                )
+            else:
+                o.info(
+                    f"{report.action} #{report.view} on branch {report.branch}: the log has "
+                    f"{report.events_after} events again; "
+                    f"{report.memories_removed} memories removed"
+                )
     else:
         report = store.compact_session_schema(preserve_recent, not no_extract, dry_run)
         if not as_json:
-            if report.notice:
+            if report.notice:  # nothing to compact, or nothing smaller: one line, exit 0
                 o.info(report.notice)
-            elif dry_run:
-                o.out("\n\n".join(report.summary))
-            _describe(report)
+            else:
+                if dry_run:
+                    o.out("\n\n".join(report.summary))
+                _describe(report)
     if as_json:
         o.emit_json(report.to_dict())
 
