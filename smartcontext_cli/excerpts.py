@@ -10,10 +10,12 @@ chooses them by what they carry, never by position:
   once in the whole digest, and words of the events that stay verbatim count as already said,
   so the digest complements the recent log instead of repeating it.
 * That sum is weighted by what the sentence is: a decision (x2), a preference (x1.8), a
-  correction ("actually", "I meant", "no longer"; x1.5), a fact marker (a date, a quantity, a
-  version, a path, an address, a proper name, an ownership statement; x1.3), a question later
-  answered by someone else (x1), an unanswered one (x0.5), an assistant narrating its own next
-  step ("I'll", "let me"; x0.6).
+  correction ("actually", "I meant", "no longer"; x1.5), a question later answered by someone
+  else (x1), an unanswered one (x0.5), an assistant narrating its own next step ("I'll", "let
+  me"; x0.6); and by who said it: the user's words weigh twice (x2) the others', since the user
+  states the facts, constraints and preferences that the other side mostly explains. Pairs of
+  adjacent words count a quarter of a word, so "April 28" is news where "April" and "28" were
+  each said before.
 * Sentences are taken greedily by information per token (a submodular coverage, lazily
   re-evaluated), while the digest stays within its token budget and a sentence still carries
   at least ``MIN_DENSITY`` per token. Greetings, thanks, acknowledgements and sign-offs are
@@ -43,8 +45,9 @@ MARKER = re.compile(r"^(?:#{1,6}\s+|[-*+•]\s+|>\s*|\d{1,3}[.)]\s+)+")
 MARKER_START = frozenset("#-*+•>0123456789")
 MAX_CHARS = 500
 MIN_CHARS = 12
-# Information per token below which a sentence is not worth its tokens (tuned on BEAM
-# conversations 1-10 only; see the README for the held-out figures).
+# Information per token below which a sentence is not worth its tokens: it repeats what was
+# kept. The weights here were tuned on BEAM conversations 1-10 and the scripted fixture only
+# (README, "Compaction", has the held-out figures on conversations 11-20).
 MIN_DENSITY = 0.05
 # The tokens a kept event costs beyond its sentences: "- [123] 10:02 assistant: ".
 EVENT_OVERHEAD = 9
@@ -164,6 +167,8 @@ WEIGHTS = {
     "question": 0.5,
     "narration": 0.6,
 }
+
+ROLE_WEIGHTS = {"user": 2.0}
 
 
 def split(text: str) -> list[str]:
@@ -346,7 +351,7 @@ def select(
         first.setdefault(u.text, i)
     candidates = sorted(first.values())
     weighted = {i: [(t, idf[t]) for t in units[i].terms if t not in covered] for i in candidates}
-    mults = {i: WEIGHTS[units[i].kind] for i in candidates}
+    mults = {i: WEIGHTS[units[i].kind] * ROLE_WEIGHTS.get(units[i].role, 1.0) for i in candidates}
     costs = {i: units[i].cost for i in candidates}
 
     def gain(i: int) -> float:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from fixtures.sessions import fill_runs, pytest_output
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smartcontext_cli import MemoryStore, NotFoundError, UsageError
 from smartcontext_cli.branching import VIEWS
@@ -169,3 +171,48 @@ def test_the_command_is_validated(store):
         store.add_session_item("tool", "ok", command="pytest\nrm -rf /")
     with pytest.raises(UsageError, match="invalid command"):
         store.add_session_item("tool", "ok", command="  ")
+
+
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["user", "assistant", "tool", "observation", "decision", "error"]),
+        st.sampled_from(
+            [
+                "ok thanks",
+                "We decided to use Postgres 16.",
+                "Thanks, Mel!",
+                pytest_output(3),
+                pytest_output(4, failed=True),
+                "Traceback (most recent call last):\n  File 'a.py'\nKeyError: 'currency'",
+            ]
+        )
+        | st.text(alphabet="abcdefgh ABC 0123456789./?!\n", min_size=1, max_size=120).filter(
+            str.strip
+        ),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=EVENTS, keep=st.integers(min_value=0, max_value=6))
+def test_compaction_is_smaller_or_nothing_and_undo_restores(tmp_path_factory, events, keep):
+    s = MemoryStore(
+        namespace="prop", base_dir=tmp_path_factory.mktemp("home"), compression_strategy="none"
+    )
+    for role, text in events:
+        s.add_session_item(role, text)
+    before = state(s)
+    report = s.compact_session_schema(preserve_recent=keep)
+    if report.view is None:  # nothing to compact, or nothing smaller: nothing changed
+        assert report.notice and state(s) == before
+    else:
+        assert report.tokens_after < report.tokens_before
+        assert s._tokens(s.get_session_items()) == report.tokens_after
+        # Decisions survive verbatim; the recent events are untouched.
+        text = "\n".join(i.content for i in s.get_session_items())
+        assert all(t.strip() in text for r, t in events if r == "decision")
+        s.undo_compaction()
+        assert state(s) == before
+    s.close()
