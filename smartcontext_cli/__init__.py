@@ -6,20 +6,23 @@ backends) load when first used.
 
 from __future__ import annotations
 
-from .config import Settings
-from .errors import (
-    AmbiguousIdError,
-    BackendMismatchError,
-    BudgetError,
-    InvalidNamespaceError,
-    NotFoundError,
-    SmartContextError,
-    StoreCorruptError,
-    UsageError,
-)
-from .memory import MemoryStore
-from .models import Artifact, Memory, SessionItem
-from .storage import StorageConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
+    from .config import Settings
+    from .errors import (
+        AmbiguousIdError,
+        BackendMismatchError,
+        BudgetError,
+        InvalidNamespaceError,
+        NotFoundError,
+        SmartContextError,
+        StoreCorruptError,
+        UsageError,
+    )
+    from .memory import MemoryStore
+    from .models import Artifact, Memory, SessionItem
+    from .storage import StorageConfig
 
 __version__ = "0.1.0"
 
@@ -51,8 +54,24 @@ __all__ = [
 ]
 
 
-# The compiler's public names, loaded on first use so ``import smartcontext_cli`` stays cheap.
-_COMPILER_NAMES = {
+# Every public name is loaded on first use, so ``import smartcontext_cli`` (which every CLI start
+# does, ``--version`` included) costs nothing until a name is used.
+_LAZY = {
+    "Settings": "config",
+    "AmbiguousIdError": "errors",
+    "BackendMismatchError": "errors",
+    "BudgetError": "errors",
+    "InvalidNamespaceError": "errors",
+    "NotFoundError": "errors",
+    "SmartContextError": "errors",
+    "StoreCorruptError": "errors",
+    "UsageError": "errors",
+    "MemoryStore": "memory",
+    "Artifact": "models",
+    "Memory": "models",
+    "SessionItem": "models",
+    "StorageConfig": "storage",
+    "BranchManager": "branching",
     "AttentionMode": "attention",
     "AttentionPolicy": "attention",
     "AttentionManager": "attention",
@@ -70,12 +89,10 @@ def __getattr__(name: str) -> object:
         from . import storage
 
         return getattr(storage, name)
-    if name == "BranchManager":
-        from .branching import BranchManager
-
-        return BranchManager
-    if name in _COMPILER_NAMES:
+    if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_COMPILER_NAMES[name]}", __name__), name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
     raise AttributeError(f"module 'smartcontext_cli' has no attribute {name!r}")

@@ -58,6 +58,8 @@ class AgentStateMixin:
     def get_stable_prefix(self) -> str | None:
         from . import cache
 
+        if not self.exists:
+            return None
         return cache.get_prefix(self.storage)
 
     def clear_stable_prefix(self) -> bool:
@@ -123,6 +125,8 @@ class AgentStateMixin:
         """Tasks in list order with their depth (0 for top level)."""
         from . import checklist
 
+        if not self.exists:
+            return []
         return checklist.listing(self.storage, include_closed)
 
     def clear_tasks(self, everything: bool = False) -> int:
@@ -133,6 +137,8 @@ class AgentStateMixin:
     def open_task_lines(self, compact: bool = False) -> list[str]:
         from . import checklist
 
+        if not self.exists:
+            return []
         return checklist.open_lines(self.storage, compact)
 
     # error memory -----------------------------------------------------------------------------
@@ -161,11 +167,15 @@ class AgentStateMixin:
     def list_errors(self, include_resolved: bool = False) -> list[ErrorGroup]:
         from . import error_memory
 
+        if not self.exists:
+            return []
         return error_memory.listing(self.storage, include_resolved)
 
     def unresolved_error_lines(self) -> list[str]:
         from . import error_memory
 
+        if not self.exists:
+            return []
         return error_memory.unresolved_lines(self.storage)
 
     # strategy ---------------------------------------------------------------------------------
@@ -191,6 +201,8 @@ class AgentStateMixin:
     def get_strategy(self, with_history: bool = True) -> Strategy | None:
         from . import strategy
 
+        if not self.exists:
+            return None
         return strategy.load(self.storage, with_history)
 
     def strategy_history(self) -> list[dict[str, Any]]:
@@ -207,4 +219,6 @@ class AgentStateMixin:
         """The strategy's entries as prompt lines, most useful first (rule: strategy.ranked)."""
         from . import strategy
 
+        if not self.exists:
+            return []
         return strategy.ranked_lines(strategy.load(self.storage))

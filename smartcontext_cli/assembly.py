@@ -40,6 +40,7 @@ from .packing import (
     QUANTUM_PARTS,
     RELATED_SHARE,
     REPRISE,
+    REPRISE_DISTANCE,
     Packed,
     Plan,
     best_cut,
@@ -56,6 +57,7 @@ from .tokens import CountCache
 
 WINDOW_REFILL = 0.7
 RECALL_SHARE = 0.5
+QUERY_SHARE = 0.5  # of the memories' part, at least, for a query that differs from the goal
 HEAD = ("strategy", "memories", "artifacts", "related")
 STREAM_MEMORY = "memory: "  # the lead of a memory learned since the break, in the stream
 
@@ -96,7 +98,8 @@ def _fresh(plan: Plan, out: Packed, counter: CountCache) -> None:
         "system": 0,
         "goal": need("focus", plan.focus, counter, pool, style),
         "strategy": need("strategy", secs.get("strategy", []), counter, pool, style),
-        "memories": need("memories", secs.get("memories", []), counter, pool, style),
+        "memories": need("memories", secs.get("memories", []), counter, pool, style)
+        + need("more_memories", secs.get("more_memories", []), counter, pool, style),
         "artifacts": need("artifacts", secs.get("artifacts", []), counter, pool, style),
         "observations": need("errors", secs.get("errors", []), counter, pool, style)
         + need("observations", secs.get("observations", [])[::-1], counter, pool, style)
@@ -121,7 +124,18 @@ def _fresh(plan: Plan, out: Packed, counter: CountCache) -> None:
 
     carry = ranked("strategy", alloc["strategy"], False)
     related = min(graph_need, alloc["memories"])
-    left = ranked("memories", alloc["memories"] - related + carry, plan.chunking)
+    # The query's memories (when it differs from the goal) go to the tail: their part of the
+    # memories' allocation is kept out of the head and out of what flows on to the window.
+    reserve = 0
+    query_mems = secs.get("more_memories", [])
+    if query_mems:
+        head_need = need("memories", secs.get("memories", []), counter, pool, style)
+        room = alloc["memories"] - related
+        reserve = min(
+            need("more_memories", query_mems, counter, pool, style),
+            max(math.floor(room * QUERY_SHARE), room - head_need),
+        )
+    left = ranked("memories", alloc["memories"] - related - reserve + carry, plan.chunking)
     carry = ranked("artifacts", alloc["artifacts"] + left, plan.chunking)
     if plan.graph is not None and related > 0:
         secs["related"] = plan.graph(_included(plan, ("memories", "artifacts")))
@@ -130,8 +144,11 @@ def _fresh(plan: Plan, out: Packed, counter: CountCache) -> None:
     part = alloc["observations"] + carry
     part -= min(part, need("errors", secs.get("errors", []), counter, part, style))
     obs = secs.get("observations", [])
+    recall_target = 0
     if _recall_waiting(plan, obs, part, counter):
-        part = math.floor(part * (1.0 - RECALL_SHARE))
+        recall_target = math.ceil(part * RECALL_SHARE)
+        part -= recall_target
+    plan.recall_target = recall_target
     start = _window_start(plan, obs, part, counter)
     stream = obs[start:]
     for c in stream:
@@ -148,6 +165,7 @@ def _fresh(plan: Plan, out: Packed, counter: CountCache) -> None:
         last_event=obs[-1].ident if obs else None,
         allocation=dict(out.allocation),
         marker=marker,
+        recall_target=recall_target,
     )
     _finish(plan, out, counter, stream, marker)
 
@@ -323,7 +341,9 @@ def _continue(plan: Plan, frozen: Frozen, out: Packed, counter: CountCache) -> s
         last_event=obs[-1].ident if obs else frozen.last_event,
         allocation=dict(frozen.allocation),
         marker=frozen.marker,
+        recall_target=frozen.recall_target,
     )
+    plan.recall_target = frozen.recall_target
     _finish(plan, out, counter, stream, frozen.marker)
     return None
 
@@ -356,7 +376,9 @@ def _finish(
     focus_need = need("focus", plan.focus, counter, free, plan.style)
     errors = secs_of(plan, "errors")
     free -= pack_ranked("errors", errors, max(0, free - min(free, focus_need)), out, counter, False)
-    free -= pack_focus(plan, free, out, counter)
+    goal_end = sum(out.used.get(g, 0) for g in ("system",)) + out.tokens("goal")
+    far = sum(out.used.values()) - goal_end >= REPRISE_DISTANCE
+    free -= pack_focus(plan, free, out, counter, reprise_goal=far)
     _tail(plan, out, counter, free, {c.seq for c in stream if c.seq is not None})
 
 
@@ -365,7 +387,7 @@ def secs_of(plan: Plan, section: str) -> list[Candidate]:
 
 
 def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[int]) -> None:
-    """Recalled events and more memories share ``space`` by their policy shares."""
+    """Recalled events and the query's memories share ``space`` (module docstring)."""
     present = _present(plan, out)
     recall = []
     for c in secs_of(plan, "recall"):
@@ -375,8 +397,10 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
             c.reason = "its text is already in the prompt"
         else:
             recall.append(c)
+    # The query's own memories when it differs from the goal, else what the head left.
+    source = "more_memories" if "more_memories" in plan.sections else "memories"
     more = []
-    for c in secs_of(plan, "memories"):
+    for c in secs_of(plan, source):
         if c.outcome != "dropped":
             continue
         if _flat(c.body) in present:
@@ -385,42 +409,24 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
             more.append(c)
     if space <= 0 or not (recall or more):
         return
-    w_obs = plan.shares.get("observations", 0.0)
-    w_mem = plan.shares.get("memories", 0.0)
-    part = (
-        space
-        if not more
-        else 0
-        if not recall
-        else math.floor(space * w_obs / ((w_obs + w_mem) or 1))
-    )
-    chosen, used = _select_recall(plan, recall, part, counter)
+    # Recalled events are sure of their target (kept for them at the break); the memories get
+    # the rest; recalled events then take what the memories leave.
+    target = 0
+    if recall and plan.recall_target:
+        target = min(space, plan.recall_target, need("recall", recall, counter, space, plan.style))
     mem, mem_used = select_ranked(
-        "more_memories", more, space - used, plan.style, counter, plan.chunking
+        "more_memories", more, space - target, plan.style, counter, plan.chunking
     )
-    if chosen and space - used - mem_used > 0 and any(c.outcome == "dropped" for c in recall):
-        # More memories left room: recalled events may take it after all.
-        for c in chosen:
-            c.reset()
-        chosen, used = _select_recall(plan, recall, space - mem_used, counter)
-    elif not chosen and recall and space - mem_used > 0:
-        chosen, used = _select_recall(plan, recall, space - mem_used, counter)
-    for c in mem:
-        c.reason = "filled leftover budget: " + c.reason
+    chosen, used = _select_recall(plan, recall, space - mem_used, counter)
+    if source == "memories":
+        for c in mem:
+            c.reason = "filled leftover budget: " + c.reason
+    else:
+        for c in mem:
+            c.reason = "matches the query: " + c.reason
     # What is still left: the events just before the window, newest first.
-    have = {c.seq for c in chosen}
-    gap = [
-        _recall_form(c)
-        for c in reversed(secs_of(plan, "observations"))
-        if c.outcome == "dropped"
-        and c.seq is not None
-        and c.seq not in shown | have
-        and _flat(c.body) not in present
-    ]
-    frame = frame_cost("recall", plan.style, counter) if chosen else 0
-    more_gap, _ = select_ranked(
-        "recall", gap, space - used - mem_used + frame, plan.style, counter, False
-    )
+    have = shown | {c.seq for c in chosen if c.seq is not None}
+    more_gap = _gap_fill(plan, counter, space - used - mem_used, bool(chosen), have, present)
     for v in more_gap:
         original = v.variant
         assert original is not None
@@ -451,6 +457,39 @@ def _present(plan: Plan, out: Packed) -> set[str]:
             if line:
                 seen.add(_flat(line))
     return seen
+
+
+def _gap_fill(
+    plan: Plan,
+    counter: CountCache,
+    space: int,
+    framed: bool,
+    shown: set[int],
+    present: set[str],
+) -> list[Candidate]:
+    """Events just before the window that fit ``space`` (whole), newest first.
+
+    Why not select_ranked: its candidates would be every older event; these are made one at a
+    time, from the window's start backwards, only while they fit.
+    """
+    frame = 0 if framed else frame_cost("recall", plan.style, counter)
+    used, out = 0, []
+    misses = 0
+    for c in reversed(secs_of(plan, "observations")):
+        if used + frame >= space or misses >= 10:
+            break
+        if c.outcome != "dropped" or c.seq is None or c.seq in shown or _flat(c.body) in present:
+            continue
+        form = _recall_form(c)
+        n = form.count(counter)
+        if used + frame + n > space:
+            misses += 1
+            continue
+        used += n
+        form.include(f"fits: {n} tokens")
+        form.placed = "recall"
+        out.append(form)
+    return out
 
 
 def _recall_form(c: Candidate) -> Candidate:

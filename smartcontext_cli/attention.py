@@ -7,8 +7,9 @@ applies them and lets unused budget flow to the sections that need more.
 Guarantees:
 - Every policy's shares cover exactly the six sections (missing ones are 0) and sum to 1 within
   0.01, else a ``UsageError`` naming the policy; accepted shares are normalised to sum to 1.
-- Mode detection works on stemmed whole words with scores, never on substrings: "prefix" is not
-  "fix", "planet" is not "plan". A tie or a weak signal changes nothing.
+- Mode detection (intent.py) weighs intent over topic: the lead verb first ("Add a crash
+  reporter" is coding), on stemmed whole words, never substrings: "prefix" is not "fix",
+  "planet" is not "plan". A tie or a weak signal changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from itertools import pairwise
 from typing import Any
 
 from .errors import UsageError
@@ -176,113 +176,21 @@ def load_policies(tables: Mapping[str, Any] | None) -> dict[str, AttentionPolicy
 
 # Mode detection ---------------------------------------------------------------------------------
 
-# Stemmed words (and a few two-word phrases) with weights; stems come from text.terms, so
-# "failing", "failed" and "fails" all count as "fail".
-SIGNALS: dict[AttentionMode, dict[str, float]] = {
-    AttentionMode.DEBUGGING: {
-        "debug": 2,
-        "bug": 2,
-        "traceback": 2,
-        "except": 2,
-        "crash": 2,
-        "segfault": 2,
-        "stack trace": 2,
-        "error": 1.5,
-        "fail": 1.5,
-        "fix": 1.5,
-        "broken": 1.5,
-        "regress": 1.5,
-        "panic": 1.5,
-        "diagnos": 1.5,
-        "not work": 1.5,
-        "wrong": 1,
-        "hang": 1,
-        "flaki": 1,
-        "timeout": 1,
-        "reproduc": 1,
-    },
-    AttentionMode.CODING: {
-        "implement": 2,
-        "refactor": 2,
-        "featur": 1.5,
-        "code": 1,
-        "write": 1,
-        "add": 1,
-        "function": 1,
-        "class": 1,
-        "build": 1,
-        "creat": 1,
-        "endpoint": 1,
-        "test": 1,
-        "modul": 1,
-        "method": 1,
-        "migrat": 1,
-        "integr": 1,
-        "renam": 1,
-    },
-    AttentionMode.EXPLORING: {
-        "explor": 2,
-        "understand": 2,
-        "research": 2,
-        "learn": 1.5,
-        "investig": 1.5,
-        "overview": 1.5,
-        "explain": 1.5,
-        "discov": 1.5,
-        "survey": 1.5,
-        "how doe": 1.5,
-        "what is": 1,
-        "compar": 1,
-        "read": 1,
-        "why": 1,
-        "where": 1,
-    },
-    AttentionMode.PLANNING: {
-        "plan": 2,
-        "design": 2,
-        "architectur": 2,
-        "roadmap": 2,
-        "mileston": 2,
-        "strategi": 1.5,
-        "propos": 1.5,
-        "decid": 1.5,
-        "tradeoff": 1.5,
-        "trade off": 1.5,
-        "priorit": 1.5,
-        "break down": 1.5,
-        "outlin": 1.5,
-        "approach": 1,
-        "scope": 1,
-        "spec": 1,
-        "estim": 1,
-    },
-}
-MIN_SCORE = 1.5  # one strong word, or two weak ones
-MAX_HITS_PER_SIGNAL = 2  # repeating a word does not drown out the rest of the message
-
 
 def score_modes(message: str) -> dict[str, float]:
-    """Each built-in mode's evidence in ``message`` (0 when none)."""
-    from .text import terms
+    """Each built-in mode's evidence in ``message`` (0 when none); see intent.py."""
+    from .intent import score_modes as scores
 
-    stems = terms(message)
-    grams = stems + [f"{a} {b}" for a, b in pairwise(stems)]
-    counts: dict[str, int] = {}
-    for gram in grams:
-        counts[gram] = counts.get(gram, 0) + 1
-    return {
-        mode.value: sum(w * min(counts.get(s, 0), MAX_HITS_PER_SIGNAL) for s, w in signals.items())
-        for mode, signals in SIGNALS.items()
-    }
+    return scores(message)
 
 
 def detect_mode(message: str) -> AttentionMode | None:
-    """The clearly best-scoring mode, or None when the signal is weak or tied."""
-    scores = sorted(score_modes(message).items(), key=lambda kv: -kv[1])
-    (best, top), (_, second) = scores[0], scores[1]
-    if top < MIN_SCORE or top == second:
-        return None
-    return AttentionMode(best)
+    """The mode ``message`` asks for: its lead verb's intent first, then a question's kind,
+    then the clear winner of the evidence; None when the signal is weak or tied (intent.py)."""
+    from .intent import detect
+
+    found = detect(message)
+    return AttentionMode(found) if found else None
 
 
 class AttentionManager:

@@ -296,7 +296,8 @@ class Branches:
             docs = self.storage.list_docs(
                 branch.collection, start=seq_key(after + 1), limit=limit, reverse=True
             )
-            if len(docs) >= limit:
+            # Fewer than asked from a branch with no parent is all there is: no second read.
+            if len(docs) >= limit or (branch.parent is None and view is None):
                 return [], [SessionItem.from_dict(d) for _, d in reversed(docs)]
         return (view.items if view else []), self.raw_chain(branch, after)
 

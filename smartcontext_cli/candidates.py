@@ -14,14 +14,17 @@ Guarantees:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import layout
 from .errors import UsageError
 from .tokens import CountCache, block_hash
+
+if TYPE_CHECKING:
+    from .prepare import Preparer
 
 HALF_LIFE_DAYS = 14.0
 REPRISE_MAX_CHARS = 300
@@ -38,7 +41,7 @@ class Candidate:
     """One item that may go into the prompt, and what became of it."""
 
     section: str
-    body: str
+    _body: str  # read as ``body``, which prepares the candidate first (prepare.py)
     label: str
     relevance: float = 1.0  # its weight in the quality score, within its section
     rank: float = 0.0  # ordering score (higher first); lists arrive already sorted
@@ -62,19 +65,51 @@ class Candidate:
     placed: str | None = None  # the section it was emitted in, when not its own
     companion: Candidate | None = None  # recalled events: the turn that makes it understandable
     variant: Candidate | None = None  # a memory's rendering as a session-stream entry
+    # Set when the body is only a window of a much longer text: how its count was estimated.
+    partial: str = ""
+    shown: int = 0  # characters of the item's text the body holds (prepare.py)
+    # Deferred preparation (prepare.py): fills body, min_cut and keys on first use; a sizer
+    # counts an item whose body may be a window.
+    prepare: Callable[[Candidate], None] | None = field(default=None, repr=False, compare=False)
+    sizer: Callable[[Candidate, CountCache], int] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def ready(self) -> Candidate:
+        """The candidate with its body, min_cut and keys filled (prepared on first use)."""
+        if self.prepare is not None:
+            prepare, self.prepare = self.prepare, None
+            prepare(self)
+        return self
+
+    @property
+    def body(self) -> str:
+        """The item's text as it may appear in the prompt (prepared on first read)."""
+        if self.prepare is not None:
+            self.ready()
+        return self._body
+
+    @body.setter
+    def body(self, value: str) -> None:
+        self._body = value
 
     def shape(self, body: str) -> str:
         return layout.block(body) if self.raw else layout.item(body, self.lead)
 
     def render(self) -> str:
         if not self.text:
+            self.ready()
             self.text = self.shape(self.body)
             self.key = block_hash(self.text)
         return self.text
 
     def count(self, counter: CountCache) -> int:
         if self.tokens is None:
-            self.tokens = counter.count(self.render(), self.key, self.hint)
+            self.ready()
+            if self.sizer is not None:
+                self.tokens = self.sizer(self, counter)
+            else:
+                self.tokens = counter.count(self.render(), self.key, self.hint)
         return self.tokens
 
     def include(self, reason: str) -> None:
@@ -161,6 +196,26 @@ def as_item(obj: Any) -> ContextItem:
     raise UsageError(f"cannot compile an item of type {type(obj).__name__}")
 
 
+ADHOC = (
+    ("memories", "memory", "--memory"),
+    ("observations", "observation", "--observation"),
+    ("artifacts", "artifact", "--artifact"),
+    ("system", "system text", "--system"),
+)
+
+
+def require_text(given: dict[str, Sequence[Any]]) -> None:
+    """Refuse an empty ad-hoc item (``-M ""``): it would print an empty entry. ``given`` maps
+    ``memories``/``observations``/``artifacts``/``system`` to what the caller passed."""
+    for key, kind, option in ADHOC:
+        for value in given.get(key, ()):
+            text = value.text if isinstance(value, ContextItem) else str(value)
+            if not text.strip():
+                name = getattr(value, "name", None)
+                what = f"the artifact {name}" if name else f"an ad-hoc {kind}"
+                raise UsageError(f"{what} is empty ({option}): give it some text or leave it out")
+
+
 def split_lines(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
@@ -199,21 +254,47 @@ def _lexical(query: set[str], text: str) -> float:
 
 
 def rank_items(
-    section: str, items: Sequence[ContextItem], query: set[str], ref: datetime | None, decay: bool
+    section: str,
+    items: Sequence[ContextItem],
+    query: set[str],
+    ref: datetime | None,
+    decay: bool,
+    prep: Preparer | None = None,
 ) -> list[Candidate]:
-    """Candidates best first: relevance to the query, recency (decay) and importance."""
+    """Candidates best first: relevance to the query, recency (decay) and importance.
+
+    Relevance, the item's weight in the quality score (README, "Quality score"): 1 for every
+    item when there is no query. An item the search scored: its score over the section's best.
+    Any other item, those given for this compile included: the share of the query's words it
+    contains, over the best such share in its section, or as it is beside search results,
+    whose best is a full match. The store's standing memories (unscored) stay at 0. Given
+    (pinned) items rank first whatever their relevance, but count only for what they match.
+    """
+    limit = prep.window if prep is not None else None
     scored = [it.score for it in items if it.score is not None and it.score > 0]
     top = max(scored, default=0.0)
-    lexical = [_lexical(query, it.text + " " + (it.name or "")) for it in items] if not top else []
-    top_lex = max(lexical, default=0.0)
+
+    def words(it: ContextItem) -> str:
+        # Why the limit: only a window of a huge text can be in the prompt (prepare.py).
+        text = it.text if limit is None else it.text[:limit]
+        return text + " " + (it.name or "")
+
+    lexical = {
+        i: _lexical(query, words(it))
+        for i, it in enumerate(items)
+        if query and (not top or (it.pinned and it.score is None))
+    }
+    best = 1.0 if top else max(lexical.values(), default=0.0)
     out = []
     for i, it in enumerate(items):
-        if it.pinned or (not query and not top):
+        if not query and not top:
             rel = 1.0
         elif top and it.score is not None:
             rel = max(0.0, min(1.0, it.score / top))
+        elif i in lexical:
+            rel = lexical[i] / best if best else 0.0
         else:
-            rel = lexical[i] / top_lex if top_lex else 0.0
+            rel = 0.0
         age = _age_days(it.created_at, ref) if decay else None
         recency = 0.5 ** (age / HALF_LIFE_DAYS) if age is not None else 1.0
         score = (
@@ -221,50 +302,72 @@ def rank_items(
             if decay
             else (0.85 * rel + 0.15 * it.importance)
         )
-        out.append(make_candidate(section, it, rel, score + (1.0 if it.pinned else 0.0), i))
+        rank = score + (1.0 if it.pinned else 0.0)
+        out.append(make_candidate(section, it, rel, rank, i, prep))
     order = sorted(range(len(out)), key=lambda i: (-out[i].rank, i))
     return [out[i] for i in order]
 
 
-def make_candidate(section: str, it: ContextItem, rel: float, rank: float, index: int) -> Candidate:
-    """The candidate for ``it``; ``index`` (its input position) names it when it has no id."""
-    body = layout.clean(it.text)
-    min_cut = 0
-    if it.name is not None:
-        body, min_cut = layout.fenced(it.name, body, layout.language(it.name.split(" (")[0]))
+def make_candidate(
+    section: str,
+    it: ContextItem,
+    rel: float,
+    rank: float,
+    index: int,
+    prep: Preparer | None = None,
+) -> Candidate:
+    """The candidate for ``it``; ``index`` (its input position) names it when it has no id.
+
+    With ``prep`` its text is prepared (redacted, escaped, windowed) only when first needed.
+    """
     what = {
         "memories": "memory",
         "artifacts": "artifact",
         "observations": "observation",
         "recall": "event",
     }[section]
-    keys = (
-        set(it.tags)
-        | set(_ARTIFACT_REF.findall(body))
-        | set(_FILE.findall(body))
-        | set(_CODE.findall(body))
-    )
-    if it.id and it.id.startswith("#a"):
-        keys.add(it.id)
-    return Candidate(
+    cand = Candidate(
         section,
-        body,
+        "",
         f"{what} {it.id}" if it.id else f"{what} {index + 1} (given)",
-        ident=identity(it, body),
+        ident=identity(it),
         relevance=rel,
         rank=round(rank, 6),
-        lead=f"{it.role}: " if it.role else "",
-        fetch=it.fetch,
+        lead=f"{prep.escape(it.role) if prep is not None else it.role}: " if it.role else "",
+        fetch=prep.escape(it.fetch) if prep is not None and it.fetch else it.fetch,
         seq=it.seq,
-        min_cut=min_cut,
         # Why only then: an item with a slot of its own (a stored memory, or a count given by
         # the caller) keeps its count there; the rest go to the compile's count cache.
         hint=(it.token_encoding, it.token_count)
         if it.token_count is not None or hasattr(it.source, "importance")
         else None,
         source=it.source,
-        keys=tuple(sorted(keys)),
     )
+    if prep is None:
+        fill(cand, it, it.text, it.name, list(it.tags))
+    else:
+        prep.defer(cand, it)
+    return cand
+
+
+def fill(cand: Candidate, it: ContextItem, text: str, name: str | None, tags: list[str]) -> None:
+    """Set ``cand``'s body (fenced under ``name`` for artifact content), the position before
+    which it must not be cut, and its context-graph keys, from already prepared text."""
+    body = layout.clean(text)
+    min_cut = 0
+    if name is not None:
+        lang = layout.language((it.name or name).split(" (")[0])
+        body, min_cut = layout.fenced(name, body, lang)
+    keys = (
+        set(tags)
+        | set(_ARTIFACT_REF.findall(body))
+        | set(_FILE.findall(body))
+        | set(_CODE.findall(body))
+    )
+    if it.id and it.id.startswith("#a"):
+        keys.add(it.id)
+    cand.body, cand.min_cut, cand.keys = body, min_cut, tuple(sorted(keys))
+    cand.text = cand.key = ""
 
 
 def recall_lead(seq: int | None, created_at: str | None, role: str | None) -> str:
@@ -274,8 +377,9 @@ def recall_lead(seq: int | None, created_at: str | None, role: str | None) -> st
     return f"[#{seq}{' · ' + when if when else ''}] {role or 'event'}: "
 
 
-def identity(it: ContextItem, body: str) -> str:
-    """What an item is across compiles: a stored memory by id, an event by seq, else its text."""
+def identity(it: ContextItem) -> str:
+    """What an item is across compiles: a stored memory by id, an event by seq, else its text
+    (as given, with its name: the prepared body may not exist yet, prepare.py)."""
     source = it.source
     if source is not None and hasattr(source, "importance") and hasattr(source, "id"):
         return f"m:{source.id}"
@@ -283,14 +387,14 @@ def identity(it: ContextItem, body: str) -> str:
         return f"s:{it.seq}"
     if it.id and it.id.startswith("#a"):
         return f"a:{it.id}"
-    return f"t:{block_hash(body)[:24]}"
+    return f"t:{block_hash(f'{it.name or chr(0)}{chr(0)}{it.text}')[:24]}"
 
 
 def context_graph(included: list[Candidate]) -> list[Candidate]:
     """Cross-references: included items that share a tag, a file, an artifact or a code name."""
     groups: dict[str, list[Candidate]] = {}
     for c in included:
-        for key in c.keys:
+        for key in c.ready().keys:
             groups.setdefault(key, []).append(c)
     shared = sorted(
         ((k, v) for k, v in groups.items() if len(v) > 1), key=lambda kv: (-len(kv[1]), kv[0])
@@ -325,7 +429,15 @@ def task_groups(lines: Sequence[str], section_label: str) -> list[Candidate]:
             groups[-1].append(line.rstrip())
         else:
             groups.append([line.strip()])
+    # Why not raw when it starts with a joiner ("/deploy"): a raw block would start with it and
+    # break the block rule (layout.py); as a list entry ("- /deploy") it starts with "-".
     return [
-        Candidate("focus", "\n".join(g), f"{section_label} {g[0][:40]}", raw=True, cuttable=False)
+        Candidate(
+            "focus",
+            "\n".join(g),
+            f"{section_label} {g[0][:40]}",
+            raw=not layout.joins(g[0]),
+            cuttable=False,
+        )
         for g in groups
     ]

@@ -19,6 +19,35 @@ _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*(?=\s)|[。！？]")
 _WORD_END = re.compile(r"\S(?=\s)")
 
 
+def _closes(line: str, fence: str) -> bool:
+    """True when ``line`` closes a block opened by ``fence`` (CommonMark): the same character,
+    at least as many, indented at most three spaces, nothing after but spaces."""
+    match = _FENCE.match(line)
+    return (
+        match is not None
+        and match.group(1)[0] == fence[0]
+        and len(match.group(1)) >= len(fence)
+        and not line[match.end() :].strip()
+    )
+
+
+def _fences(text: str) -> list[tuple[int, str | None]]:
+    """Each line's start offset with the fence open *before* it (None outside code)."""
+    out: list[tuple[int, str | None]] = []
+    fence: str | None = None
+    pos = 0
+    for line in text.split("\n"):
+        out.append((pos, fence))
+        if fence is None:
+            match = _FENCE.match(line)
+            if match:
+                fence = match.group(1)
+        elif _closes(line, fence):
+            fence = None
+        pos += len(line) + 1
+    return out
+
+
 def cut_points(text: str) -> tuple[list[int], list[int]]:
     """Where ``text`` may be cut: (line and sentence ends, word ends in prose), ascending.
 
@@ -27,32 +56,27 @@ def cut_points(text: str) -> tuple[list[int], list[int]]:
     """
     primary: list[int] = []
     words: list[int] = []
-    fence: str | None = None
-    pos = 0
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for (pos, fence), line in zip(_fences(text), lines, strict=True):
         end = pos + len(line)
-        match = _FENCE.match(line)
-        if fence is None and match:
-            fence = match.group(1)[0] * 3
-        elif fence is not None and line.strip().startswith(fence):
-            fence = None
-        elif fence is None:
+        if fence is None and not _FENCE.match(line):
             primary.extend(pos + m.end() for m in _SENTENCE_END.finditer(line))
             words.extend(pos + m.end() for m in _WORD_END.finditer(line))
         if line.strip():
             primary.append(end)
-        pos = end + 1
     return sorted(set(primary)), sorted(set(words))
 
 
 def open_fence(text: str) -> str | None:
-    """The fence left open at the end of ``text``, if any (so a cut can close it)."""
+    """The fence left open at the end of ``text``, if any, exactly as it was opened (so a cut
+    closes it with the same fence: a shorter one would not close it)."""
     fence: str | None = None
     for line in text.split("\n"):
-        match = _FENCE.match(line)
-        if fence is None and match:
-            fence = match.group(1)
-        elif fence is not None and line.strip().startswith(fence[0] * 3):
+        if fence is None:
+            match = _FENCE.match(line)
+            if match:
+                fence = match.group(1)
+        elif _closes(line, fence):
             fence = None
     return fence
 
@@ -67,6 +91,9 @@ def cut_body(text: str, pos: int, fetch: str | None) -> str:
     fence = open_fence(kept)
     if fence is not None:
         return f"{kept}\n{fence}\n{cut_marker(fetch)}"
+    if _FENCE.match(kept[kept.rfind("\n") + 1 :]):
+        # A closing fence must stand alone on its line: the marker goes on the next one.
+        return f"{kept}\n{cut_marker(fetch)}"
     return f"{kept} {cut_marker(fetch)}"
 
 

@@ -85,8 +85,9 @@ class CompiledContext:
     def to_messages(self) -> list[dict[str, str]]:
         """Chat messages: the stable prefix and system text as ``system``, the rest as ``user``.
 
-        OpenAI's chat API takes the list as it is; for Anthropic's, pass the first message's
-        content as ``system=`` and the rest as ``messages=`` (README).
+        OpenAI's chat API takes the list as it is; Anthropic's takes the system message's
+        content as ``system=`` only when there is one, and the others as ``messages=`` (README).
+        A compile in the ``messages`` format always has a user message, or fails.
         """
         head = "".join(b.text for b in self.blocks if b.section in ("prefix", "system"))
         rest = "".join(b.text for b in self.blocks if b.section not in ("prefix", "system"))
@@ -141,6 +142,8 @@ class CompiledContext:
             line += f" · cache reuse {self.reuse['reuse_of_previous']:.0%} of the previous prompt"
         if self.cache_break:
             line += f" · planned cache break: {self.cache_break}"
+        elif self.replanned:
+            line += f" · re-planned: {self.replanned}"
         lines = [line]
         if level in ("normal", "full"):
             loaded = ", ".join(f"{v} {k}" for k, v in self.loaded.items() if v)
@@ -200,6 +203,7 @@ class CompiledContext:
             "dropped_not_recorded": max(0, len(dropped) - MAX_DROPPED_RECORDED),
             "blocks": [[b.key, b.tokens] for b in self.blocks],
             "cache_break": self.cache_break,
+            "replanned": self.replanned,
             "branch": self.branch,
             "policy": {
                 "name": self.policy.key,

@@ -17,6 +17,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from enum import Enum
@@ -39,13 +40,14 @@ from .candidates import (
     split_lines,
     task_groups,
 )
-from .errors import UsageError
+from .errors import BudgetError, SmartContextError, UsageError
 from .frozen import Frozen
 from .packing import GROUP_OF, REPRISE, Packed, Plan
 from .tokens import CountCache, Tokenizer, block_hash, default_cache_dir, model_profile
 
 if TYPE_CHECKING:
     from .compiled import CompiledContext
+    from .prepare import Preparer
 
 __all__ = ["ContextCompiler", "ContextItem", "TransparencyLevel", "as_item", "quality"]
 
@@ -124,6 +126,7 @@ class ContextCompiler:
         session_fetch: str | None = None,
         session_more: bool = False,
         recall: Sequence[tuple[Any, Any]] = (),
+        query_memories: Sequence[Any] | None = None,
         frozen: Frozen | None = None,
         frozen_key: str = "",
         created: str = "",
@@ -133,9 +136,11 @@ class ContextCompiler:
         Items may be strings, ``ContextItem``, or the store's Memory / SessionItem / Artifact.
         Observations are chronological (oldest first); the other lists are in any order.
         ``recall``: events from earlier in the session, best first, each with the turn that
-        makes it understandable (or None). ``frozen``: the state a previous compile returned
-        (``CompiledContext.frozen``), to continue it append-only (assembly.py); ``frozen_key``
-        and ``created`` label the state a break makes now.
+        makes it understandable (or None). ``query_memories``: memories for ``query`` when it
+        differs from the goal; ``memories`` are then the goal's (the kept head) and these fill
+        the tail, so a changing query never moves what the head holds (assembly.py).
+        ``frozen``: the state a previous compile returned (``CompiledContext.frozen``), to
+        continue it append-only; ``frozen_key`` and ``created`` label the state a break makes.
         """
         from .compiled import CompiledContext
 
@@ -146,17 +151,6 @@ class ContextCompiler:
         if format not in layout.FORMATS:
             raise UsageError(f"unknown format {format!r}: use {', '.join(layout.FORMATS)}")
         profile = model_profile(model, self.encoding, self.encoding is not None, safety_margin)
-        # Secrets never reach a prompt: every text is redacted before it is counted or packed.
-        from .redaction import Redactions, redact
-
-        found = Redactions()
-        goal = redact(goal, found) if goal else goal
-        prefix = redact(prefix, found) if prefix else prefix
-        system = _redact_all(system, found)
-        strategy = _redact_all(strategy, found)
-        tasks = [redact(t, found) for t in tasks]
-        compact_tasks = None if compact_tasks is None else [redact(t, found) for t in compact_tasks]
-        errors = [redact(e, found) for e in errors]
         if counter is None:
             counter = CountCache(Tokenizer(profile.encoding, self.cache_dir or default_cache_dir()))
         elif counter.encoding != profile.encoding:
@@ -164,29 +158,41 @@ class ContextCompiler:
                 f"the count cache is for {counter.encoding} but {profile.encoding} is in use"
             )
         effective = max(1, math.floor(token_budget * (1.0 - profile.margin)))
+        # Secrets never reach a prompt: every text is prepared (redacted, and escaped in xml)
+        # before it is counted or packed; items only when the packer first looks at them.
+        from .prepare import Preparer
+        from .redaction import redact
+
+        prep = Preparer(effective, xml=format == "xml")
+        text = prep.text
         mode_name = self.attention.resolve(mode)
         policy = self.attention.policy(mode_name)
-        query_text = query if query is not None else goal or ""
+        # The query ranks and is recorded; it is never printed, so it is not escaped.
+        query_text = redact(query if query is not None else goal or "")
         from .text import query_terms
 
         qterms = set(query_terms(query_text))
-        mem_items = [_redacted_item(as_item(m), found) for m in memories]
-        obs_items = [_redacted_item(as_item(o), found) for o in observations]
-        art_items = [_redacted_item(as_item(a), found) for a in artifacts]
-        for a in art_items:  # a multi-line string is content; one line is a reference
+        head_terms = set(query_terms(goal)) if query_memories is not None and goal else qterms
+        # Empty items are skipped: they would print an empty entry (the CLI refuses them).
+        mem_items = _texts(memories)
+        qmem_items = _texts(query_memories or ())
+        obs_items = _texts(observations)
+        art_items = _texts(artifacts)
+        for i, a in enumerate(art_items):  # a multi-line string is content; one line, a reference
             if a.name is None and "\n" in a.text.strip():
-                a.name = a.id or f"artifact {art_items.index(a) + 1}"
+                art_items[i] = dataclasses.replace(a, name=a.id or f"artifact {i + 1}")
         # Why not the session's time: ranking memories must not change when an event is added.
-        ref = reference_time([*mem_items, *art_items]) if temporal_decay else None
+        ref = reference_time([*mem_items, *qmem_items, *art_items]) if temporal_decay else None
         n_obs = len(obs_items)
         obs_cands = [
-            make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i)
+            make_candidate("observations", it, 0.9 ** (n_obs - 1 - i), 0.0, i, prep)
             for i, it in enumerate(obs_items)
         ]
-        goal_text = layout.clean(goal) if goal and goal.strip() else None
-        focus = task_groups([t for t in tasks if t.strip()], "task")
+        goal_text = layout.clean(text(goal)) if goal and goal.strip() else None
+        tasks = [text(t) for t in tasks if t.strip()]
+        focus = task_groups(tasks, "task")
         compact = task_groups(
-            [t for t in (compact_tasks if compact_tasks is not None else tasks) if t.strip()],
+            [text(t) for t in compact_tasks if t.strip()] if compact_tasks is not None else tasks,
             "task",
         )
         if goal_text and focus and len(goal_text) <= REPRISE_MAX_CHARS and "\n" not in goal_text:
@@ -200,8 +206,8 @@ class ContextCompiler:
             style=layout.style_of(format),
             budget=effective,
             shares=dict(policy.allocation),
-            prefix=prefix if prefix and prefix.strip() else None,
-            system=_lines_blocks(system),
+            prefix=text(prefix) if prefix and prefix.strip() else None,
+            system=[text(s) for s in _lines_blocks(system)],
             goal=goal_text,
             sections={
                 "strategy": [
@@ -213,33 +219,46 @@ class ContextCompiler:
                         cuttable=False,
                         ident=f"t:{block_hash(line)[:24]}",
                     )
-                    for i, line in enumerate(split_lines(strategy))
+                    for i, line in enumerate(split_lines(list(map(text, _lines_blocks(strategy)))))
                 ],
-                "memories": rank_items("memories", mem_items, qterms, ref, temporal_decay),
-                "artifacts": rank_items("artifacts", art_items, qterms, ref, temporal_decay),
+                "memories": rank_items(
+                    "memories", mem_items, head_terms, ref, temporal_decay, prep
+                ),
+                "artifacts": rank_items("artifacts", art_items, qterms, ref, temporal_decay, prep),
                 "errors": [
-                    Candidate("errors", layout.clean(e), f"error {i + 1}", cuttable=False)
+                    Candidate("errors", layout.clean(text(e)), f"error {i + 1}", cuttable=False)
                     for i, e in enumerate(errors)
                     if e.strip()
                 ],
                 "observations": obs_cands,
-                "recall": _recall_candidates(recall, qterms, found),
+                "recall": _recall_candidates(recall, prep),
+                **(
+                    {
+                        "more_memories": rank_items(
+                            "memories", qmem_items, qterms, ref, temporal_decay, prep
+                        )
+                    }
+                    if query_memories is not None
+                    else {}
+                ),
             },
             focus=focus,
             compact_tasks=compact,
             graph=context_graph if include_context_graph else None,
             chunking=semantic_chunking,
             strict=strict,
-            session_fetch=session_fetch,
+            session_fetch=prep.escape(session_fetch) if session_fetch else session_fetch,
             session_more=session_more,
             frozen=frozen,
             key=frozen_key,
             created=created,
         )
         packed = pack(plan, counter)
+        if format == "messages":
+            _require_user_message(plan, packed, token_budget, strict)
         notes = [profile.note] if profile.note and not profile.fallback else []
-        if found.total:
-            notes.append(found.summary() + " from the prompt")
+        if prep.found.total:
+            notes.append(prep.found.summary() + " from the prompt")
         if profile.fallback and profile.note:
             packed.warnings.insert(0, profile.note)
         if counter.tokenizer.warning:  # no encoding loaded: always said, not only when asked
@@ -262,7 +281,7 @@ class ContextCompiler:
             notes=notes,
             loaded={
                 "goal": int(goal_text is not None),
-                "memories": len(mem_items),
+                "memories": len(mem_items) + len(qmem_items),
                 "observations": n_obs,
                 "artifacts": len(art_items),
                 "strategy entries": len(plan.sections["strategy"]),
@@ -283,6 +302,7 @@ class ContextCompiler:
                 and c.tokens is not None
                 and c.hint is not None
                 and c.hint != (counter.label(c.key), c.tokens)
+                and not c.partial  # an estimate from a window is never stored as a count
                 and counter.tokenizer.exact
             ],
         )
@@ -307,27 +327,53 @@ class ContextCompiler:
         return explain_record(self.history[-1])
 
 
-def _recall_candidates(
-    pairs: Sequence[tuple[Any, Any]], qterms: set[str], found: Any
-) -> list[Candidate]:
+def _recall_candidates(pairs: Sequence[tuple[Any, Any]], prep: Preparer) -> list[Candidate]:
     """Recalled events as candidates, best first, each marked with its seq and time."""
-    items = [(_redacted_item(as_item(hit), found), mate) for hit, mate in pairs]
+    items = [(as_item(hit), mate) for hit, mate in pairs]
     top = max((it.score or 0.0 for it, _ in items), default=0.0)
     out = []
     for i, (it, mate) in enumerate(items):
         rel = (it.score or 0.0) / top if top > 0 else 0.0
-        c = _recalled(it, rel, i)
+        c = _recalled(it, rel, i, prep)
         if mate is not None:
-            c.companion = _recalled(_redacted_item(as_item(mate), found), 0.0, i)
+            c.companion = _recalled(as_item(mate), 0.0, i, prep)
         out.append(c)
     return out
 
 
-def _recalled(it: ContextItem, rel: float, index: int) -> Candidate:
-    c = make_candidate("recall", it, rel, rel, index)
-    c.lead = recall_lead(it.seq, it.created_at, it.role)
+def _recalled(it: ContextItem, rel: float, index: int, prep: Preparer) -> Candidate:
+    c = make_candidate("recall", it, rel, rel, index, prep)
+    c.lead = prep.escape(recall_lead(it.seq, it.created_at, it.role))
     c.fetch = "smartcontext session show --raw"
     return c
+
+
+def _require_user_message(plan: Plan, packed: Packed, budget: int, strict: bool) -> None:
+    """``messages`` must hold a user message: a list with only a system message (or none) is
+    no request at all, so the compile fails rather than print it."""
+    head = ("prefix", "system")
+    if any(b.section not in head for b in packed.ordered()):
+        return
+    wanted = bool(plan.goal or plan.focus) or any(
+        cands for section, cands in plan.sections.items() if section != "related"
+    )
+    if not wanted:
+        raise SmartContextError(
+            "--format messages needs a user message, but this compile has nothing for one: no "
+            "goal, and no memory, session event or ad-hoc item was selected beside the system "
+            "text (set a goal, or pass --query, --memory, --observation or --artifact)"
+        )
+    used = sum(b.tokens for b in packed.ordered())
+    message = (
+        f"--format messages needs a user message, but the budget of {budget} tokens leaves no "
+        f"room for one after the system text ({used} tokens): raise --budget or use another "
+        "format"
+    )
+    raise BudgetError(message) if strict else SmartContextError(message)
+
+
+def _texts(values: Sequence[Any]) -> list[ContextItem]:
+    return [it for it in map(as_item, values) if it.text and not it.text.isspace()]
 
 
 def _lines_blocks(value: str | Sequence[str] | None) -> list[str]:
@@ -351,28 +397,10 @@ def _decisions(plan: Plan, packed: Packed) -> list[dict[str, Any]]:
         for c in cands:
             where = c.placed or section
             shown = c.variant if c.variant is not None and where == "observations" else c
-            out.append(
-                decision(c.label, where, c.rank or c.relevance, shown.tokens, c.outcome, c.reason)
-            )
+            why = f"{c.reason} ({c.partial})" if c.partial else c.reason
+            score = c.rank or c.relevance
+            out.append(decision(c.label, where, score, shown.tokens, c.outcome, why))
             mate = c.companion
             if section == "recall" and mate is not None and mate.outcome != "dropped":
                 out.append(decision(mate.label, where, 0.0, mate.tokens, mate.outcome, mate.reason))
     return out
-
-
-def _redact_all(value: str | Sequence[str] | None, found: Any) -> str | Sequence[str] | None:
-    from .redaction import redact
-
-    if value is None or isinstance(value, str):
-        return redact(value, found) if value else value
-    return [redact(v, found) for v in value]
-
-
-def _redacted_item(item: Any, found: Any) -> Any:
-    """The item with its text redacted; a copy when it changed, so callers' objects stay intact."""
-    import dataclasses
-
-    from .redaction import redact
-
-    clean = redact(item.text, found)
-    return item if clean == item.text else dataclasses.replace(item, text=clean)

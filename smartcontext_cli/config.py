@@ -11,14 +11,19 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidNamespaceError, UsageError
 
-APP_NAME = "smartcontext"
+# Re-exported: where state lives is defined in paths (importable without this module).
+from .paths import APP_NAME as APP_NAME
+from .paths import home_dir as home_dir
+from .paths import platform_dir as _platform_dir  # noqa: F401 - tests and callers use it
+from .paths import user_config_path as user_config_path
+
 PROJECT_FILE = ".smartcontext.toml"
 NAMESPACE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -51,6 +56,85 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "transparency": ("off", "minimal", "normal", "full"),
     "compression_strategy": ("none", "heuristic", "hybrid"),
 }
+# Tables a config file may hold: [policies.NAME] (attention modes), [templates.NAME] (strategy).
+KNOWN_TABLES = ("policies", "templates")
+MIN_SESSION_TURNS = 2
+MAX_SAFETY_MARGIN = 0.9
+
+
+def check_budget(value: int) -> int:
+    if value < 1:
+        raise UsageError(f"budget must be a positive whole number of tokens, got {value}")
+    return value
+
+
+def check_max_session_turns(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < MIN_SESSION_TURNS:
+        raise UsageError(
+            f"max_session_turns must be a whole number of at least {MIN_SESSION_TURNS}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def check_safety_margin(value: float) -> float:
+    if not 0.0 <= value < MAX_SAFETY_MARGIN:
+        raise UsageError(
+            f"safety_margin must be at least 0 and below {MAX_SAFETY_MARGIN}, got {value}"
+        )
+    return value
+
+
+def check_timeout(value: float) -> float:
+    if not value > 0:
+        raise UsageError(f"summarizer_timeout must be a number of seconds above 0, got {value}")
+    return value
+
+
+def check_encoding(value: str) -> str:
+    from .tokens import resolve_encoding  # the code that uses it decides what is valid
+
+    resolve_encoding(value)
+    return value
+
+
+# One validator per key, run by ``config set``, by every config layer when it loads, and by
+# the code that uses the value (session limits, the tokenizer's margin): one rule each.
+VALIDATORS: dict[str, Any] = {
+    "budget": check_budget,
+    "max_session_turns": check_max_session_turns,
+    "safety_margin": check_safety_margin,
+    "summarizer_timeout": check_timeout,
+    "encoding": check_encoding,
+}
+
+
+def check_mode(value: str, tables: Mapping[str, Any] | None) -> str:
+    """A mode is a built-in one, ``auto``, or a valid ``[policies.NAME]``."""
+    from .attention import AttentionManager, load_policies
+
+    name = value.strip().lower()
+    if name == "auto":
+        return value
+    policies = {}
+    for policy, table in dict((tables or {}).get("policies") or {}).items():
+        try:
+            policies.update(load_policies({policy: table}))
+        except UsageError:
+            continue
+    manager = AttentionManager(auto_detect=False, custom_policies=policies)
+    if name not in manager.modes():
+        known = ", ".join([*manager.modes(), "auto"])
+        raise UsageError(f"mode must be one of {known}; got {value!r}")
+    return value
+
+
+def suggest(word: str, choices: Sequence[str]) -> str:
+    """ " (did you mean 'budget'?)" for a near miss, else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def validate_namespace(name: str) -> str:
@@ -65,42 +149,6 @@ def validate_namespace(name: str) -> str:
             "not starting with '.'"
         )
     return name
-
-
-def home_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory: ``override``, else ``$SMARTCONTEXT_HOME``, else the user data dir."""
-    if override:
-        return Path(override).expanduser()
-    env = os.environ.get("SMARTCONTEXT_HOME")
-    if env:
-        return Path(env).expanduser()
-    return _platform_dir("data")
-
-
-def user_config_path(home: Path | None = None) -> Path:
-    """The user config file; under ``SMARTCONTEXT_HOME`` when that is set, so it moves all state."""
-    if home is not None or os.environ.get("SMARTCONTEXT_HOME"):
-        return (home or home_dir()) / "config.toml"
-    return _platform_dir("config") / "config.toml"
-
-
-def _platform_dir(kind: str) -> Path:
-    """The user data or config directory, as platformdirs defines it.
-
-    Why Linux by hand: the XDG rule is two lines, and importing platformdirs costs ~3 ms of
-    every start-up; other systems ask platformdirs.
-    """
-    if sys.platform == "linux":
-        var, fallback = (
-            ("XDG_DATA_HOME", ".local/share") if kind == "data" else ("XDG_CONFIG_HOME", ".config")
-        )
-        base = os.environ.get(var, "").strip()
-        return (Path(base) if base else Path.home() / fallback) / APP_NAME
-    import platformdirs
-
-    if kind == "data":
-        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def git_root(start: Path | None = None) -> Path | None:
@@ -145,7 +193,15 @@ def check_key(key: str) -> list[str]:
     if not all(parts):
         raise UsageError(f"invalid key {key!r}")
     if len(parts) == 1 and key not in KNOWN_KEYS:
-        raise UsageError(f"unknown setting {key!r}; known: {', '.join(sorted(KNOWN_KEYS))}")
+        raise UsageError(
+            f"unknown setting {key!r}{suggest(key, list(KNOWN_KEYS))}; "
+            f"known: {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    if len(parts) > 1 and parts[0] not in KNOWN_TABLES:
+        raise UsageError(
+            f"unknown table {parts[0]!r}{suggest(parts[0], KNOWN_TABLES)}: "
+            f"tables are {' and '.join(KNOWN_TABLES)}"
+        )
     return parts
 
 
@@ -159,9 +215,20 @@ def _coerce(text: str) -> Any:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
-def write_setting(path: Path, key: str, text: str, private: bool = True) -> Any:
+def write_setting(
+    path: Path,
+    key: str,
+    text: str,
+    private: bool = True,
+    tables: Mapping[str, Any] | None = None,
+    warnings: list[str] | None = None,
+) -> Any:
     """Set ``key`` (dotted for tables) to the value ``text`` reads as in the TOML file ``path``.
 
+    The value passes the same checks as when a config file loads (``check_value``; ``mode``
+    against the custom policies in ``tables``), so nothing is written that a later command
+    would refuse. A table entry is written even while its policy is incomplete (policies are
+    built one share at a time); why it is not usable yet is appended to ``warnings``.
     The file is replaced atomically, so a failed write leaves the old one whole; other keys are
     kept. Returns the typed value written.
     """
@@ -175,13 +242,25 @@ def write_setting(path: Path, key: str, text: str, private: bool = True) -> Any:
     parts = check_key(key)
     value = parse_value(key, text) if len(parts) == 1 else _coerce(text)
     data = read_toml(path)
+    if len(parts) == 1 and key == "mode":
+        merged = {**(tables or {})}
+        if isinstance(data.get("policies"), dict):
+            merged["policies"] = {**merged.get("policies", {}), **data["policies"]}
+        check_mode(value, merged)
     node = data
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise UsageError(f"{part!r} is a value, not a table")
+            raise UsageError(f"{part!r} is a value, not a table ({path})")
         node = child
     node[parts[-1]] = value
+    if parts[0] == "policies" and len(parts) > 2 and warnings is not None:
+        from .attention import load_policies
+
+        try:
+            load_policies({parts[1]: data["policies"][parts[1]]})
+        except UsageError as exc:
+            warnings.append(f"policy {parts[1]!r} is not usable yet: {exc}")
     payload = tomli_w.dumps(data).encode("utf-8")
     # Why 0700/0600 when private: the user config sits in the data directory when
     # SMARTCONTEXT_HOME is set, which must stay private; a project file keeps its mode.
@@ -212,13 +291,26 @@ def parse_value(key: str, text: str) -> Any:
         value: Any = kind(text)
     except ValueError:
         raise UsageError(f"{key} must be {kind.__name__}, got {text!r}") from None
+    return check_value(key, value)
+
+
+def check_value(key: str, value: Any, tables: Mapping[str, Any] | None = None) -> Any:
+    """``value`` if it is valid for ``key`` (choices, ranges, the using code's own rule).
+
+    ``mode`` is checked against ``tables`` (custom policies) only when they are given: the
+    policies may come from another config layer, so ``Settings.load`` checks it last.
+    """
     choices = CHOICES.get(key)
     if choices and value not in choices:
-        raise UsageError(f"{key} must be one of {', '.join(choices)}; got {text!r}")
+        raise UsageError(f"{key} must be one of {', '.join(choices)}; got {value!r}")
     if key == "namespace":
         # Refused when written, not only when used: a bad name in a config file would break
         # every later command.
         validate_namespace(value)
+    if key in VALIDATORS:
+        VALIDATORS[key](value)
+    if key == "mode" and tables is not None:
+        check_mode(value, tables)
     return value
 
 
@@ -234,21 +326,37 @@ def _checked(key: str, value: Any, source: str) -> Any:
     if kind is float and type(value) is int:
         return float(value)
     if type(value) is not kind:
-        raise UsageError(f"{key} must be {kind.__name__}, got {value!r} ({source})")
+        raise UsageError(f"{key} must be {kind.__name__}, got {value!r}")
     return value
 
 
 @dataclass
 class Settings:
-    """The settings in force for one invocation, with where each value came from."""
+    """The settings in force for one invocation, with where each value came from.
+
+    ``files`` maps the sources ``user`` and ``project`` to their file, so every error about a
+    value names the file it is in; ``warnings`` lists what was ignored (unknown keys, invalid
+    policies), for the CLI to print once.
+    """
 
     home: Path
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    table_sources: dict[str, str] = field(default_factory=dict)
+    # The tables as written, invalid policies included (``config get`` shows what is there).
+    raw_tables: dict[str, Any] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
+
+    def where(self, source: str | None) -> str:
+        """Where a source lives, for messages: a file, an environment variable, a flag."""
+        if source in self.files:
+            return f"in {self.files[source]}"
+        return {"env": "from the environment", "flag": "flag"}.get(source or "", str(source))
 
     @classmethod
     def load(
@@ -260,33 +368,83 @@ class Settings:
         home_path = home_dir(home)
         settings = cls(home=home_path)
         settings._layer(dict(DEFAULTS), "default")
-        settings._layer(read_toml(user_config_path(home_path if home else None)), "user")
+        user = user_config_path(home_path if home else None)
+        settings.files["user"] = user
+        settings._layer(read_toml(user), "user")
         project = project_config_path(cwd)
         if project is not None:
+            settings.files["project"] = project
             settings._layer(read_toml(project), "project")
         env = {}
         for key in KNOWN_KEYS:
             raw = os.environ.get("SMARTCONTEXT_" + key.upper())
             if raw:
-                env[key] = parse_value(key, raw)
+                try:
+                    env[key] = parse_value(key, raw)
+                except UsageError as exc:
+                    raise UsageError(f"{exc} (from SMARTCONTEXT_{key.upper()})") from None
         settings._layer(env, "env")
         settings._layer({k: v for k, v in (flags or {}).items() if v is not None}, "flag")
+        settings._check_tables()
         return settings
 
     def _layer(self, data: Mapping[str, Any], source: str) -> None:
         for key, value in data.items():
             if isinstance(value, dict):
+                if key not in KNOWN_TABLES:
+                    self.warnings.append(
+                        f"unknown table [{key}] {self.where(source)} is ignored"
+                        f"{suggest(key, KNOWN_TABLES)}"
+                    )
+                    continue
                 # Tables ([policies.x], [templates.y]) merge per entry, later layers winning.
                 table = self.tables.setdefault(key, {})
                 table.update(value)
+                for name in value:
+                    self.table_sources[f"{key}.{name}"] = source
                 continue
-            value = _checked(key, value, source)
-            if key in CHOICES and value not in CHOICES[key]:
-                raise UsageError(
-                    f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r} ({source})"
+            if key not in KNOWN_KEYS and source in ("user", "project"):
+                self.warnings.append(
+                    f"unknown setting {key!r} {self.where(source)} is ignored"
+                    f"{suggest(key, list(KNOWN_KEYS))}"
                 )
+                continue
+            try:
+                value = _checked(key, value, source)
+                if source in ("user", "project"):
+                    check_value(key, value)
+                elif key in CHOICES and value not in CHOICES[key]:
+                    raise UsageError(
+                        f"{key} must be one of {', '.join(CHOICES[key])}; got {value!r}"
+                    )
+            except UsageError as exc:
+                raise UsageError(f"{exc} ({self.where(source)})") from None
             self.values[key] = value
             self.sources[key] = source
+
+    def _check_tables(self) -> None:
+        """Drop invalid policies with a warning (one bad table must not break every compile);
+        then check the mode in force against the policies that remain."""
+        import copy
+
+        self.raw_tables = copy.deepcopy(self.tables)
+        policies = self.tables.get("policies")
+        if policies:
+            from .attention import load_policies
+
+            for name in list(policies):
+                try:
+                    load_policies({name: policies[name]})
+                except UsageError as exc:
+                    where = self.where(self.table_sources.get(f"policies.{name}"))
+                    self.warnings.append(f"{exc} ({where}); the policy is ignored")
+                    del policies[name]
+        mode = self.values.get("mode")
+        if isinstance(mode, str) and self.sources.get("mode") != "default":
+            try:
+                check_mode(mode, self.tables)
+            except UsageError as exc:
+                raise UsageError(f"{exc} ({self.where(self.sources.get('mode'))})") from None
 
     def namespace(self, cwd: Path | None = None) -> str:
         """Flag, env or config namespace; else the git repository's name; else ``default``."""

@@ -44,6 +44,7 @@ class Frozen:
     last_event: str | None = None  # the newest observation at the break, shown or not
     allocation: dict[str, int] = field(default_factory=dict)
     marker: bool = False  # the stream opens with "earlier items not shown"
+    recall_target: int = 0  # tokens kept for recalled events at the break
     content: dict[str, str] = field(default_factory=dict)  # fingerprints of goal, prefix ...
     version: int = FORMAT_VERSION
 
@@ -69,6 +70,7 @@ class Frozen:
                 last_event=None if data.get("last_event") is None else str(data["last_event"]),
                 allocation={str(k): int(v) for k, v in dict(data.get("allocation") or {}).items()},
                 marker=bool(data.get("marker")),
+                recall_target=_int_or_none(data.get("recall_target")) or 0,
                 content={str(k): str(v) for k, v in dict(data.get("content") or {}).items()},
             )
         except (KeyError, TypeError, ValueError):

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 COMPILER = "compiler"
 LAYOUTS = "layouts"  # frozen.py's slots: what each argument combination's next compile keeps
 RECALL_MIN = 10
-RECALL_MAX = 200
+RECALL_TOKENS = 25  # recall ranks budget / 25 events: more than can fit beside the window
+RECALL_CONTEXT = 20  # the best recalled answers get the question before them, when it fits
 COMPILATIONS = "compilations"
 KEEP_RECORDS = 1000
 SESSION_FETCH = "smartcontext session show"
@@ -41,9 +42,12 @@ STANDING_KINDS = frozenset({"decision", "preference"})
 STANDING_IMPORTANCE = 0.8
 
 
-def candidate_limit(budget: int) -> int:
-    """How many memories to rank: far more than can fit (about 20 tokens each at the least)."""
-    return max(20, min(2000, budget // 20))
+def candidate_limit(budget: int, wide: bool = False) -> int:
+    """How many memories to rank: about as many as fit at 25 tokens each; ``wide``: as many as
+    fit at 5 (the least a memory takes), ranked only when the first pass left budget unused
+    while every candidate got in (``MemoryStore.compile``). No cap: a 128k budget can hold
+    thousands."""
+    return max(20, budget // (5 if wide else 25))
 
 
 class CompileMixin:
@@ -67,6 +71,7 @@ class CompileMixin:
         def get_stable_prefix(self) -> str | None: ...
         def strategy_entries(self) -> list[str]: ...
         def open_task_lines(self, compact: bool = False) -> list[str]: ...
+        def list_tasks(self, include_closed: bool = True) -> list[tuple[Any, int]]: ...
         def unresolved_error_lines(self) -> list[str]: ...
         def consume_cache_break(self) -> str | None: ...
         def pending_cache_break(self) -> str | None: ...
@@ -163,11 +168,14 @@ class CompileMixin:
         makes this compile a planned break. Returns exactly what ``smartcontext compile``
         prints (``render()``).
         """
+        from .candidates import require_text
         from .clock import now
         from .compiler import ContextCompiler
         from .errors import NotFoundError
         from .frozen import PLANNED_CHANGES, changes, find_slot, fingerprint
 
+        given = {"memories": memories, "observations": observations, "artifacts": artifacts}
+        require_text({**given, "system": system})
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
         # over the model's own encoding (tokens.model_profile).
@@ -180,7 +188,12 @@ class CompileMixin:
         goal = self.get_goal() if exists else None
         mode_name, mode_note = self._resolve_mode(mode, " ".join(t for t in (query, goal) if t))
         counter = self._counter(encoding, explicit_encoding, exists)
-        search_text = query if query is not None else goal or ""
+        # Why the open tasks too: the goal names the aim, the checklist what is being done now.
+        # "Write tests for token refresh" is what makes "tokens expire after 1h" relevant to
+        # the goal "Implement the OAuth2 login flow", which shares no word with it.
+        tasks = [t.text for t, _ in self.list_tasks(include_closed=False)] if exists else []
+        goal_text = " ".join([goal or "", *tasks]).strip()
+        search_text = query if query is not None else goal_text
         branch = self.current_branch() if exists else None
         strategy = self.strategy_entries() if exists else []
         prefix = self.get_stable_prefix() if exists else None
@@ -211,7 +224,21 @@ class CompileMixin:
             planned = "; ".join(reasons) or None
             replanned = planned or f"{', '.join(changed)} changed"
             frozen = None
-        memories_found = self._relevant(search_text, budget, frozen) if exists else []
+        # The head's memories follow the goal; a query that differs from it chooses its own,
+        # which fill the tail (assembly.py), so a changing query never moves the head.
+        separate = query is not None and query.strip() != (goal or "").strip()
+        head_text = goal_text if separate else search_text
+        memories_found, saturated = (
+            self._relevant(head_text, budget, frozen) if exists else ([], False)
+        )
+        query_found: list[Memory] | None = None
+        if separate:
+            query_found, q_saturated = (
+                self._relevant(query or "", budget, None, standing=False) if exists else ([], False)
+            )
+            held = {m.id for m in memories_found}
+            query_found = [m for m in query_found if m.id not in held]
+            saturated = saturated or q_saturated
         session, more = self._session(budget, frozen) if exists else ([], False)
         recall = self._recall(search_text, budget) if exists else []
         pinned = [_pinned(x) for x in (*memories, *observations, *artifacts)]
@@ -230,7 +257,7 @@ class CompileMixin:
             compact_tasks=self.open_task_lines(True) if exists else [],
             errors=self.unresolved_error_lines() if exists else [],
         )
-        if not any(gathered.values()):
+        if not any(gathered.values()) and not query_found:
             raise NotFoundError(
                 f"nothing to compile in namespace '{self.namespace}': "
                 "set a goal (smartcontext goal "
@@ -239,26 +266,42 @@ class CompileMixin:
         compiler = ContextCompiler(
             self.attention_manager(), encoding=encoding if explicit_encoding else None
         )
-        ctx = compiler.compile(
-            **gathered,
-            token_budget=budget,
-            include_context_graph=include_context_graph,
-            temporal_decay=temporal_decay,
-            semantic_chunking=semantic_chunking,
-            query=query,
-            format=format,
-            mode=mode_name,
-            strict=strict,
-            model=self.settings.get("model"),
-            safety_margin=self.settings.get("safety_margin"),
-            counter=counter,
-            session_fetch=SESSION_FETCH,
-            session_more=more,
-            recall=recall,
-            frozen=frozen,
-            frozen_key=key,
-            created=now(),
-        )
+        created = now()
+        gathered_query = query_found
+
+        def run() -> CompiledContext:
+            return compiler.compile(
+                **gathered,
+                token_budget=budget,
+                include_context_graph=include_context_graph,
+                temporal_decay=temporal_decay,
+                semantic_chunking=semantic_chunking,
+                query=query,
+                format=format,
+                mode=mode_name,
+                strict=strict,
+                model=self.settings.get("model"),
+                safety_margin=self.settings.get("safety_margin"),
+                counter=counter,
+                session_fetch=SESSION_FETCH,
+                session_more=more,
+                recall=recall,
+                query_memories=gathered_query,
+                frozen=frozen,
+                frozen_key=key,
+                created=created,
+            )
+
+        ctx = run()
+        if saturated and _underfilled(ctx):
+            # Every ranked memory got in, budget is left, and more may match: rank wider.
+            wider, _ = self._relevant(head_text, budget, frozen, wide=True)
+            gathered["memories"] = [*pinned[:n_mem], *wider]
+            if separate:
+                wider_q, _ = self._relevant(query or "", budget, None, wide=True, standing=False)
+                held = {m.id for m in wider}
+                gathered_query = [m for m in wider_q if m.id not in held]
+            ctx = run()
         ctx.branch = branch
         if mode_note:
             ctx.notes.insert(0, mode_note)
@@ -283,7 +326,15 @@ class CompileMixin:
         doc = self.storage.get_doc(COMPILER, f"counts-{tokenizer.name}") if exists else None
         return CountCache(tokenizer, dict((doc or {}).get("counts", {})))
 
-    def _relevant(self, text: str, budget: int, frozen: Frozen | None = None) -> list[Memory]:
+    def _relevant(
+        self,
+        text: str,
+        budget: int,
+        frozen: Frozen | None = None,
+        wide: bool = False,
+        standing: bool = True,
+    ) -> tuple[list[Memory], bool]:
+        """The memories to rank for ``text``, and whether search returned as many as asked."""
         from datetime import datetime, timezone
 
         from .clock import parse
@@ -291,19 +342,20 @@ class CompileMixin:
 
         newest = self.storage.list_memories(limit=1)
         if not newest:
-            return []
+            return [], False
         try:
             ref = parse(newest[0].created_at)
         except ValueError:
             ref = datetime.now(timezone.utc)
-        limit = candidate_limit(budget)
-        found = search(self.storage, text, limit, now=ref)
+        limit = candidate_limit(budget, wide)
+        found = search(self.storage, text, limit, now=ref) if text.strip() else []
+        saturated = len(found) >= limit
         # Why standing memories: a decision or preference binds the whole project even when it
         # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
         # rank after every match (relevance 0: they never raise the quality score) and take
         # only budget the matches left unused. Other unmatched memories stay out: padding.
         seen = {m.id for m in found}
-        for memory in self.storage.list_memories(limit=limit):
+        for memory in self.storage.list_memories(limit=limit) if standing else ():
             if len(found) >= limit:
                 break
             standing = memory.kind in STANDING_KINDS or memory.importance >= STANDING_IMPORTANCE
@@ -321,13 +373,22 @@ class CompileMixin:
                     held.score = 0.0
                     found.append(held)
                     seen.add(mid)
-        return found
+        return found, saturated
 
     def _session(self, budget: int, frozen: Frozen | None = None) -> tuple[list[SessionItem], bool]:
         """The newest session items that could possibly fit (and, continuing a prompt, every
         item since its window's start), and whether older ones exist."""
-        limit = max(100, min(50_000, budget // 4))
-        items = self.get_session_items(limit=limit + 1)
+        # Newest first, in pages, until the events read hold more tokens than the whole budget
+        # (each event's count is stored when it is added): older ones cannot be shown.
+        cap = max(100, min(50_000, budget // 4))
+        limit = min(cap, 400)
+        while True:
+            items = self.get_session_items(limit=limit + 1)
+            if len(items) <= limit or limit >= cap:
+                break
+            if sum(i.token_count or len(i.content) // 3 for i in items) > budget:
+                break
+            limit = min(cap, limit * 4)
         start = frozen.window_start if frozen is not None else None
         if start is not None and items and items[0].seq > start:
             items = self.get_session_items()
@@ -343,12 +404,12 @@ class CompileMixin:
 
         if not text.strip():
             return []
-        hits = self.search_session(text, limit=max(RECALL_MIN, min(RECALL_MAX, budget // 50)))
+        hits = self.search_session(text, limit=max(RECALL_MIN, budget // RECALL_TOKENS))
         collections = {b["name"]: _collection(b) for b in self._branch_records()}
         pairs = []
-        for hit in hits:
+        for rank, hit in enumerate(hits):
             mate = None
-            if hit.role != "user" and hit.branch in collections:
+            if rank < RECALL_CONTEXT and hit.role != "user" and hit.branch in collections:
                 prev = previous_event(self.storage, collections[hit.branch], hit.seq)
                 if prev is not None and prev.role == "user":
                     mate = _event_item(prev, None)
@@ -498,6 +559,13 @@ class CompileMixin:
             )
             raise NotFoundError(f"{what} in namespace '{self.namespace}'")
         return explain_record(doc)
+
+
+def _underfilled(ctx: CompiledContext) -> bool:
+    dropped = any(
+        d["outcome"] == "dropped" and d["item"].startswith("memory ") for d in ctx.decisions
+    )
+    return not dropped and ctx.total_tokens < 0.98 * ctx.effective_budget
 
 
 def _collection(branch: dict[str, Any]) -> str:

@@ -2,8 +2,11 @@
 
 Why it exists: the compiler's exact budget rests on one rule, kept here. Every block ends with
 ``"\\n"``, and every block but the first starts with a character that is neither whitespace nor
-``/``; so, by tokens.py's additivity property, a prompt's token count is exactly the sum of its
-blocks' counts, and the count of one block never depends on its neighbours.
+one of ``tokens.JOINERS`` (``/``); so, by tokens.py's additivity property, a prompt's token count
+is exactly the sum of its blocks' counts, and the count of one block never depends on its
+neighbours. Free text that starts with a joiner (a goal such as ``/review PR 12``) is glued to
+what comes before it in its own section instead: the section's header, or the previous system
+text or task (``joins``, ``glue_header``, ``merge_joined``).
 
 Guarantees:
 - ``text``, ``markdown`` and ``xml`` differ only in section headers and closers; an item renders
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePath
+
+from .tokens import JOINERS
 
 STYLES = ("text", "markdown", "xml")
 FORMATS = (*STYLES, "json", "messages")
@@ -47,14 +52,14 @@ TITLES = {
     "errors": "Unresolved errors",
     "observations": "Session",
     "recall": "Earlier in this session",
-    "more_memories": "More memories",
+    "more_memories": "Also relevant",
     "focus": "Focus",
 }
 XML_TAGS = {
     "observations": "session",
     "memories": "memories",
     "recall": "earlier",
-    "more_memories": "more-memories",
+    "more_memories": "also-relevant",
 }
 LANGUAGES = {
     "py": "python",
@@ -102,6 +107,33 @@ def header(section: str, style: str) -> str | None:
     return f"## {title}\n" if style == "markdown" else f"{title.upper()}:\n"
 
 
+def joins(text: str) -> bool:
+    """True when ``text`` starts with a character a pre-tokeniser may join to the block before."""
+    return text[:1] in JOINERS
+
+
+def glue_header(section: str, style: str) -> str:
+    """The header a free text starting with a joiner is glued to, in one block: the section's
+    own, or its title for the system text, which has none in markdown and text."""
+    own = header(section, style)
+    if own is not None:
+        return own
+    title = TITLES[section]
+    return f"## {title}\n" if style == "markdown" else f"{title.upper()}:\n"
+
+
+def merge_joined(bodies: list[str]) -> list[str]:
+    """Free texts of one section, each one that starts with a joiner joined to the one before
+    (``block(a) + block(b) == block(a + "\\n" + b)``: the same text, one block fewer)."""
+    out: list[str] = []
+    for body in bodies:
+        if out and joins(body):
+            out[-1] = f"{out[-1]}\n{body}"
+        else:
+            out.append(body)
+    return out
+
+
 def footer(section: str, style: str) -> str | None:
     if style != "xml" or section == "prefix":
         return None
@@ -115,6 +147,22 @@ def clean(text: str) -> str:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "replace").decode("utf-8")
     return text.rstrip().lstrip("\n\r")
+
+
+# Characters XML 1.0 cannot hold, even as character references: C0 controls but tab, newline
+# and carriage return; lone surrogates; U+FFFE and U+FFFF. Those Python counts as whitespace
+# (vertical tab, form feed, the four separators) become spaces, so trimming is unchanged.
+_XML_SPACE = "[\x0b\x0c\x1c-\x1f]"
+_NOT_XML = "[\x00-\x08\x0e-\x1b\ud800-\udfff\ufffe\uffff]"
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML character data: ``&`` and ``<`` escaped, ``>`` only after ``]]`` (the one
+    place it must be), and characters XML cannot hold replaced (U+FFFD, or a space for the
+    whitespace ones). The only tags in an xml prompt are then the compiler's own."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace("]]>", "]]&gt;")
+    # re's own cache compiles these once, and only in xml compiles.
+    return re.sub(_NOT_XML, "\ufffd", re.sub(_XML_SPACE, " ", out))
 
 
 def block(text: str) -> str:

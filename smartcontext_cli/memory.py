@@ -3,7 +3,8 @@
 It resolves settings (namespace, backend, data directory), opens the storage lazily, and offers
 the tiers of the spec: working context (goal), long-term memories, artifacts and the session log.
 Feature modules add their API as mixins (session, compiler, agent state), so this file stays the
-foundation. Every method is one storage transaction; nothing here prints.
+foundation. Every method is one storage transaction; nothing here prints. Reads of a namespace
+that has no store yet answer empty (or NotFoundError) and never create it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ def clean_text(text: str, what: str, max_bytes: int) -> str:
     except UnicodeEncodeError:
         raise UsageError(f"{what} is not valid UTF-8 text") from None
     return text
+
+
+def require_terms(query: str) -> None:
+    """Refuse a search with no searchable word (``""``, ``"?"``, an emoji): it would match
+    anything, and a CI step searching ``"$EMPTY"`` must not see a hit."""
+    from .text import query_terms
+
+    if not query_terms(query):
+        raise UsageError(f"nothing to search for in {query!r}: give at least one word")
 
 
 def _kind_filter(kind: str | None) -> str | None:
@@ -149,6 +159,45 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.storage.add_memories([memory])
         return memory
 
+    def remember_unique(
+        self,
+        content: str,
+        tags: Sequence[str] | None = None,
+        kind: str = "note",
+        importance: float = 0.5,
+        source: str = "user",
+        allow_duplicate: bool = False,
+    ) -> tuple[Memory, bool]:
+        """``remember`` unless a memory holds the same text (whitespace aside): then that one.
+
+        Returns ``(memory, created)``. Why a separate method: ``remember`` is also what
+        compaction and session end use, whose undo deletes what they added, so it must never
+        hand back a memory it did not create.
+        """
+        if allow_duplicate:
+            return self.remember(content, tags, kind, importance, source), True
+        with self.storage.transaction():  # no other process adds the same text in between
+            existing = self.find_duplicate(content)
+            if existing is not None:
+                return existing, False
+            return self.remember(content, tags, kind, importance, source), True
+
+    def find_duplicate(self, content: str) -> Memory | None:
+        """A memory whose text equals ``content`` after whitespace normalisation, if any."""
+        from .text import query_terms
+
+        wanted = " ".join(content.split())
+        if not wanted:
+            return None
+        terms = query_terms(wanted)
+        if terms:
+            # Every word of an identical text is in it: its BM25 pool holds it (the rarest
+            # words decide the ranking, and an identical text has them all).
+            pool = [m for m, _ in self.storage.bm25(terms, limit=50)]
+        else:  # no words at all (punctuation, emoji): rare, look at the recent ones
+            pool = self.storage.list_memories(limit=1000)
+        return next((m for m in pool if " ".join(m.content.split()) == wanted), None)
+
     def search(
         self,
         query: str,
@@ -160,7 +209,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
         if limit < 0:
             raise UsageError("limit must be zero or more")
-        return search(self.storage, query, limit, normalise_tags(tags), _kind_filter(kind))
+        tags, kind = normalise_tags(tags), _kind_filter(kind)
+        if not self.exists:  # a read that finds nothing must not create the namespace
+            return []
+        return search(self.storage, query, limit, tags, kind)
 
     def matching(self, query: str, limit: int = 1000) -> list[Memory]:
         """Memories containing every content word of ``query`` (stemmed, never fuzzy).
@@ -179,6 +231,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def resolve_id(self, ref: str) -> str:
         """A full memory id from an id or a unique prefix of at least four characters."""
         ref = ref.strip().lower()
+        if 0 < len(ref) < ids.MIN_PREFIX_LENGTH and all(c in "0123456789abcdef" for c in ref):
+            raise UsageError(
+                f"memory ids need at least {ids.MIN_PREFIX_LENGTH} characters, got {ref!r}"
+            )
         if not ids.is_id_prefix(ref):
             raise NotFoundError(f"no memory with id {ref!r}")
         if len(ref) == 32 and self.storage.get_memory(ref):
@@ -206,9 +262,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     def list(
         self, limit: int | None = 20, tags: Sequence[str] | None = None, kind: str | None = None
     ) -> list[Memory]:
-        return self.storage.list_memories(
-            limit=limit, tags=normalise_tags(tags), kind=_kind_filter(kind)
-        )
+        tags, kind = normalise_tags(tags), _kind_filter(kind)
+        if not self.exists:
+            return []
+        return self.storage.list_memories(limit=limit, tags=tags, kind=kind)
 
     def count(self) -> int:
         return self.storage.count_memories()
@@ -220,6 +277,8 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.storage.put_doc(WORKING, "goal", {"text": goal, "updated_at": now()})
 
     def get_goal(self) -> str | None:
+        if not self.exists:
+            return None
         doc = self.storage.get_doc(WORKING, "goal")
         return str(doc["text"]) if doc else None
 
@@ -251,6 +310,8 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         return artifact
 
     def get_artifact(self, ref: str) -> Artifact:
+        if not self.exists:
+            raise NotFoundError(f"no artifact {ref!r}")
         key = ref.strip().lstrip("#")
         if key.startswith("a") and key[1:].isdigit():
             doc = self.storage.get_doc(ARTIFACTS, key)
@@ -265,7 +326,20 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             raise NotFoundError(f"no artifact {ref!r}")
         return max(found, key=lambda a: int(a.id[1:]))
 
+    def delete_artifact(self, ref: str) -> Artifact:
+        """Delete an artifact (by ``#a1``, ``a1`` or name, as ``get_artifact``); returns it.
+
+        Its id is never reused (the counter only moves forward), so an old ``#a3`` in a
+        transcript can never point at different content.
+        """
+        with self.storage.transaction():
+            artifact = self.get_artifact(ref)
+            self.storage.delete_doc(ARTIFACTS, artifact.id)
+        return artifact
+
     def list_artifacts(self) -> builtins.list[Artifact]:
+        if not self.exists:
+            return []
         arts = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS)]
         return sorted(arts, key=lambda a: int(a.id[1:]))
 

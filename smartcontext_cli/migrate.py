@@ -38,7 +38,9 @@ def migrate_namespace(
     advance = progress_factory(total, "migrating") if progress_factory else None
     new = open_at(staging, target)
     try:
-        counts = import_records(new, iter_records(old, store.namespace), progress=advance)
+        counts = import_records(
+            new, iter_records(old, store.namespace), progress=advance, keep_counts=True
+        )
         if export_all(new) != export_all(old):
             raise UsageError("migration check failed: the new store differs; nothing was changed")
     except BaseException:

@@ -36,6 +36,9 @@ QUANTUM_PARTS = 4
 RELATED_SHARE = 0.1  # of the memories target, at most, for the context graph
 MAX_MISSES = 50  # a ranked section stops trying after this many items in a row do not fit
 REPRISE = "goal (repeated)"
+# Why: recitation counters a goal lost in the middle of a long prompt; in a short one the goal
+# is still in view, and its repeat would be most of what changes at the prompt's end.
+REPRISE_DISTANCE = 1000
 GROUP_OF = {
     "prefix": "system",
     "system": "system",
@@ -73,6 +76,7 @@ class Plan:
     frozen: Frozen | None = None  # what the previous compile chose (assembly.py)
     key: str = ""  # the argument combination a new Frozen is stored under
     created: str = ""  # the time a break made now is recorded with
+    recall_target: int = 0  # tokens of the tail kept for recalled events (assembly.py)
 
 
 @dataclass
@@ -236,9 +240,16 @@ def pack_ranked(
     return used
 
 
-def pack_focus(plan: Plan, avail: int, out: Packed, counter: CountCache) -> int:
-    """The checklist recited last (compact, then shortened, when tight), after a goal reprise."""
+def pack_focus(
+    plan: Plan, avail: int, out: Packed, counter: CountCache, reprise_goal: bool = True
+) -> int:
+    """The checklist recited last (compact, then shortened, when tight), after a goal reprise
+    (only when ``reprise_goal``: assembly.py repeats the goal only far from the top)."""
     reprise = [c for c in plan.focus if c.label == REPRISE]
+    if not reprise_goal:
+        for c in reprise:
+            c.reason = f"short prompt: the goal at its top is under {REPRISE_DISTANCE} tokens away"
+        reprise = []
     full = [c for c in plan.focus if c.label != REPRISE]
     compact = plan.compact_tasks or full
     frame = frame_cost("focus", out.style, counter)
@@ -280,16 +291,44 @@ def need(
 
 
 def pack_mandatory(plan: Plan, out: Packed, counter: CountCache) -> int:
-    """Charge the prefix, system text and goal; cut them (goal last) only when they cannot fit."""
+    """Charge the prefix, system text and goal; cut them (goal last) only when they cannot fit.
+
+    A goal or first system text that starts with a joiner is glued to its section's header in
+    one block (layout.py's rule), so its count cannot depend on the block before it.
+    """
     style = plan.style
-    goal = layout.block(plan.goal or "")
-    systems = [layout.block(s) for s in plan.system if s.strip()]
+    goal = (plan.goal or "").strip()
+    systems = layout.merge_joined([s.strip() for s in plan.system if s.strip()])
     prefix = layout.prefix_block(plan.prefix) if plan.prefix else ""
+    glued = {
+        "goal": layout.joins(goal),
+        # Why only then: in markdown and text the system text has no header, and with nothing
+        # before it (no prefix) it is the prompt's first block, where any start is safe.
+        "system": bool(systems) and layout.joins(systems[0]) and (style == "xml" or bool(prefix)),
+        "prefix": False,
+    }
+
+    def maker(section: str, index: int) -> Callable[[str], str]:
+        if section == "prefix":
+            return layout.prefix_block
+        if glued[section] and index == 0:
+            head = layout.glue_header(section, style)
+            return lambda body: head + layout.block(body)
+        return layout.block
+
+    def frame_of(section: str) -> int:
+        if not glued[section]:
+            return frame_cost(section, style, counter)
+        closing = layout.footer(section, style)
+        return counter.count(closing) if closing else 0
+
+    bodies = {"goal": [goal] if goal else [], "system": systems, "prefix": [plan.prefix or ""]}
+    if not prefix:
+        bodies["prefix"] = []
     parts = {
-        "prefix": counter.count(prefix) if prefix else 0,
-        "system": sum(counter.count(s) for s in systems)
-        + (frame_cost("system", style, counter) if systems else 0),
-        "goal": counter.count(goal) + frame_cost("goal", style, counter) if goal else 0,
+        section: sum(counter.count(maker(section, i)(b)) for i, b in enumerate(texts))
+        + (frame_of(section) if texts else 0)
+        for section, texts in bodies.items()
     }
     space = plan.budget
     if sum(parts.values()) > space and plan.strict:
@@ -297,26 +336,16 @@ def pack_mandatory(plan: Plan, out: Packed, counter: CountCache) -> int:
     kept: dict[str, list[tuple[str, int]]] = {"prefix": [], "system": [], "goal": []}
     # Why this order: the goal says what the prompt is for; the system text, then the prefix,
     # matter less when something has to give.
-    for section, texts, fetch in (
-        ("goal", [goal] if goal else [], "smartcontext goal"),
-        ("system", systems, None),
-        ("prefix", [prefix] if prefix else [], None),
-    ):
+    for section, fetch in (("goal", "smartcontext goal"), ("system", None), ("prefix", None)):
+        texts = bodies[section]
         if not texts:
             continue
-        frame = frame_cost(section, style, counter)
+        frame = frame_of(section)
         full = parts[section]
         budget_left = space - frame
         got = 0
-        for text in texts:
-            make = layout.prefix_block if section == "prefix" else layout.block
-            fit = fit_text(
-                text.rstrip("\n") if section != "prefix" else plan.prefix or "",
-                budget_left - got,
-                counter,
-                make,
-                fetch,
-            )
+        for i, text in enumerate(texts):
+            fit = fit_text(text, budget_left - got, counter, maker(section, i), fetch)
             if fit is None:
                 break
             kept[section].append(fit)
@@ -336,8 +365,9 @@ def pack_mandatory(plan: Plan, out: Packed, counter: CountCache) -> int:
     for section in ("prefix", "system", "goal"):
         if not kept[section]:
             continue
-        if section != "prefix" and layout.header(section, style):
-            out.add(section, layout.header(section, style) or "", counter)
+        opening = None if glued[section] else layout.header(section, style)
+        if section != "prefix" and opening:
+            out.add(section, opening, counter)
         for text, n in kept[section]:
             out.add(section, text, counter, n)
         if layout.footer(section, style):

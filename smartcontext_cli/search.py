@@ -107,7 +107,10 @@ def search(
             m.score = round(prior(m, now) - 1.0, 6)
         return _best_first(recent)[:limit]
     expanded = expand_typos(storage, qterms)
-    pool = storage.bm25(expanded, limit=max(limit * 4, 40), tags=tags, kind=kind)
+    # The re-scored pool: four times the limit (at least 40), but at most 200 more than asked,
+    # since a compile asks for hundreds and re-scoring reads every pooled memory.
+    pool_size = max(40, limit + min(limit * 3, 200))
+    pool = storage.bm25(expanded, limit=pool_size, tags=tags, kind=kind)
     candidates = rescore(storage, pool, expanded)
     phrase = query_phrase(query)
     qset = set(qterms)

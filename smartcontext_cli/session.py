@@ -153,14 +153,16 @@ class SessionMixin:
 
     def _tokens(self, items: list[SessionItem]) -> int:
         """The items' token count; items not yet counted (for this encoding) are counted now."""
-        from .tokens import Tokenizer, default_cache_dir
+        from .tokens import Tokenizer
 
         encoding = str(self.settings.get("encoding"))
         tokenizer = None
         total = 0
         for item in items:
             if item.token_count is None or item.meta.get("token_encoding") != encoding:
-                tokenizer = tokenizer or Tokenizer(encoding, default_cache_dir())
+                tokenizer = tokenizer or Tokenizer(
+                    encoding, self.settings.home / "cache" / "tokens"
+                )
                 n = tokenizer.count(item.content)
                 total += n
                 if tokenizer.exact:  # an estimate is reported, never stored as a count
@@ -348,8 +350,9 @@ class SessionMixin:
 
     def set_max_turns(self, n: int) -> SessionReport | None:
         """Persist the limit for this namespace and trim right away if the log is over it."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < MIN_TURNS:
-            raise UsageError(f"max_session_turns must be a whole number of at least {MIN_TURNS}")
+        from .config import check_max_session_turns  # the rule config files are held to
+
+        check_max_session_turns(n)
         self._persist_setting("max_session_turns", n)
         return self._auto_trim()
 

@@ -95,7 +95,9 @@ def search_events(
     else:
         owners = {b.collection: (b, upper) for b, upper in scope}
         collections = list(owners)
-    pool_size = max(limit * POOL_FACTOR, MIN_POOL)
+    # Four times the limit, as memory search, but at most 200 more: the pool is re-scored from
+    # the stored events, and a compile asks for hundreds.
+    pool_size = max(MIN_POOL, limit + min(limit * (POOL_FACTOR - 1), 200))
     found: list[tuple[Branch, SessionItem]] = []
     for collection, key, _ in storage.event_bm25(expanded, pool_size, collections):
         owner = owners.get(collection)
@@ -147,6 +149,9 @@ def previous_event(
 ) -> SessionItem | None:
     """The event just before ``seq`` in ``collection`` (sequence numbers are global, so it is
     the nearest lower one stored there, looked for within ``reach``)."""
+    doc = storage.get_doc(collection, f"{seq - 1:012d}")
+    if doc is not None:  # the usual case: one branch, consecutive numbers
+        return SessionItem.from_dict(doc)
     docs = storage.list_docs(collection, start=f"{max(0, seq - reach):012d}", limit=reach)
     before = [d for k, d in docs if int(k) < seq]
     return SessionItem.from_dict(before[-1]) if before else None

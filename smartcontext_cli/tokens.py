@@ -10,25 +10,24 @@ Guarantees:
 - Lazy: importing this module imports nothing heavy. tiktoken loads on the first count that is not
   already cached, and the parsed rank table is itself cached (``marshal``, keyed by the rank file's
   sha256) so a cold load skips the base64 parsing.
-- Block additivity: for these encodings, if ``a`` ends with ``"\\n"`` and ``b`` starts with a
-  non-whitespace character other than ``/``, then ``count(a + b) == count(a) + count(b)``: the
-  pre-tokeniser regexes never match across such a boundary (tests/test_tokens.py checks it with
-  hypothesis). The compiler renders prompts as such blocks, so a prompt's exact count is the sum
-  of its blocks' counts, and counts cached per block (``CountCache``) keep it exact without the
-  encoder.
+- Block additivity: for every encoding here, if ``a`` ends with ``"\\n"`` and ``b`` starts with
+  a character that is neither whitespace nor one of ``JOINERS``, then ``count(a + b) ==
+  count(a) + count(b)``: the pre-tokeniser regexes never match across such a boundary
+  (tests/test_block_rule.py checks it with hypothesis against the split patterns tiktoken
+  itself ships, and checks that ours are those). The compiler renders prompts as such blocks,
+  so a prompt's exact count is the sum of its blocks' counts, and counts cached per block
+  (``CountCache``) keep it exact without the encoder.
 - If no encoding can be loaded, ``estimate_tokens`` stands in and the tokenizer says so
   (``exact`` is False, ``warning`` is one line for stderr).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,11 @@ O200K_PATTERN = "|".join(
     ]
 )
 _OPENAI_BLOB = "https://openaipublic.blob.core.windows.net/encodings/"
+# Characters some encoding's pre-tokeniser joins to the newline that ends the block before:
+# o200k_base's punctuation piece `` ?[^\s\p{L}\p{N}]+[\r\n/]*`` runs on from ".\n" or ">\n"
+# into a following "/". cl100k_base joins nothing. No block but the first may start with one
+# (layout.py); the rule is the same for every encoding, so a prompt's text never depends on it.
+JOINERS = frozenset("/")
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ def rank_file(name: str) -> Path | None:
     if "TIKTOKEN_CACHE_DIR" in os.environ:
         cache = os.environ["TIKTOKEN_CACHE_DIR"]
     else:
+        import tempfile  # here: it imports random and more, which most compiles never need
+
         cache = os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(
             tempfile.gettempdir(), "data-gym-cache"
         )
@@ -137,6 +143,8 @@ def available_encodings() -> list[str]:
 
 
 def _parse_ranks(data: bytes) -> dict[bytes, int]:
+    import base64
+
     return {
         base64.b64decode(token): int(rank)
         for token, rank in (line.split() for line in data.splitlines() if line)
@@ -170,9 +178,13 @@ def _load_ranks(spec: EncodingSpec, cache_dir: Path | None) -> dict[bytes, int]:
     ranks = _parse_ranks(data)
     if cached is not None:
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
+            # Private like the rest of the data directory: 0700 directories, a 0600 file.
+            cached.parent.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            cached.parent.mkdir(exist_ok=True, mode=0o700)
             tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps(ranks))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(marshal.dumps(ranks))
             os.replace(tmp, cached)
         except OSError:
             pass  # a read-only data dir only costs speed
@@ -337,8 +349,10 @@ def model_profile(
     encoding when it is available offline. Any other model's counts are labelled estimates.
     """
     chosen = resolve_encoding(encoding)
-    if margin is not None and not 0.0 <= margin < 0.9:
-        raise UsageError(f"safety_margin must be at least 0 and below 0.9, got {margin}")
+    if margin is not None:
+        from .config import check_safety_margin  # the rule config files are held to
+
+        check_safety_margin(margin)
     if chosen != DEFAULT_ENCODING and rank_file(chosen) is None:
         # Asked for an encoding that is not on disk: never download; count with the one that
         # is, and keep a margin for the difference.

@@ -121,9 +121,28 @@ def test_no_signal_from_substrings_or_small_talk(message: str) -> None:
 
 
 def test_a_tie_changes_nothing() -> None:
-    scores = score_modes("debug the design")  # one strong word each for two modes
+    scores = score_modes("the crash and the milestone")  # one strong topic word each, no intent
     assert scores["debugging"] == scores["planning"] > 0
-    assert detect_mode("debug the design") is None
+    assert detect_mode("the crash and the milestone") is None
+
+
+@pytest.mark.parametrize(
+    ("message", "mode"),
+    [
+        # The cases: feature work that mentions a failure word is not debugging.
+        ("Add a crash reporter to the mobile app", AttentionMode.CODING),
+        ("Build an error dashboard", AttentionMode.CODING),
+        ("debug the design", AttentionMode.DEBUGGING),  # the lead verb is the intent
+        ("Write a roadmap for fixing our flaky tests", AttentionMode.PLANNING),  # what it makes
+        ("How do I fix the flaky login test?", AttentionMode.DEBUGGING),  # asks how to fix
+        ("Why does the export job time out?", AttentionMode.DEBUGGING),  # why + a failure
+        ("Why do we shard by tenant?", AttentionMode.EXPLORING),  # why, no failure
+        ("Tests fail after upgrading pandas", AttentionMode.DEBUGGING),  # a symptom, no lead
+        ("Investigate the billing module", None),  # "find out" alone says nothing more
+    ],
+)
+def test_intent_outweighs_topic(message: str, mode: AttentionMode | None) -> None:
+    assert detect_mode(message) is mode
 
 
 def test_manager_switches_returns_to_default_and_can_be_switched_off() -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from smartcontext_cli.attention import AttentionManager, AttentionMode, AttentionPolicy
 from smartcontext_cli.compiler import ContextCompiler, ContextItem
-from smartcontext_cli.errors import BudgetError, UsageError
+from smartcontext_cli.errors import BudgetError, SmartContextError, UsageError
 from smartcontext_cli.tokens import Tokenizer
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -86,7 +86,7 @@ def test_the_prompt_never_exceeds_the_budget(
     graph,
     chunking,
 ) -> None:
-    ctx = compiler.compile(
+    args = dict(
         goal=goal,
         memories=memories,
         observations=observations,
@@ -96,11 +96,18 @@ def test_the_prompt_never_exceeds_the_budget(
         tasks=tasks,
         errors=errors,
         strategy=strategy,
-        format=fmt,
         token_budget=budget,
         include_context_graph=graph,
         semantic_chunking=chunking,
     )
+    try:
+        ctx = compiler.compile(format=fmt, **args)
+    except SmartContextError as exc:
+        # messages refuse to print a list without a user message (exit 1, or 3 strict)
+        assert fmt == "messages" and "needs a user message" in str(exc)
+        heads = {b.section for b in compiler.compile(format="markdown", **args).blocks}
+        assert heads <= {"prefix", "system"}
+        return
     prompt = ctx.to_prompt()
     real = encoder.count(prompt)
     assert real <= budget
@@ -210,7 +217,15 @@ def test_order_serves_the_model(compiler) -> None:
     ]
     assert order == sorted(order)
     assert prompt.index("first") < prompt.index("second") < prompt.index("third")  # chronological
-    assert prompt.endswith("Goal: Ship v2\n[ ] 1. Release notes\n")  # goal again, checklist last
+    assert prompt.endswith("## Focus\n[ ] 1. Release notes\n")  # the checklist last
+    # The goal is repeated before it only when the prompt is long enough to lose it.
+    long = compiler.compile(
+        goal="Ship v2",
+        observations=[f"event {i}: checked the release notes draft {i}" for i in range(200)],
+        tasks=["[ ] 1. Release notes"],
+        token_budget=4000,
+    )
+    assert long.to_prompt().endswith("Goal: Ship v2\n[ ] 1. Release notes\n")
 
 
 def test_unused_budget_spills_to_sections_that_need_more(compiler, encoder) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartcontext_cli import MemoryStore
@@ -94,3 +94,81 @@ def test_compile_says_what_it_redacted_with_verbose(sc) -> None:
     result = sc("compile", "-v")
     assert GITHUB not in result.stdout and "[REDACTED:github token]" in result.stdout
     assert "redacted 1 secret (1 github token) from the prompt" in result.stderr
+
+
+# The triggers: a rule runs only when its literal is present, which never changes the result.
+
+
+def redact_every_rule(text: str) -> str:
+    """The reference: every rule applied, none skipped (what redact did before triggers)."""
+    from smartcontext_cli import redaction
+
+    for rule in redaction._COMPILED:
+        pattern, group, kind = rule.pattern, rule.group, rule.kind
+
+        def replace(match, group=group, kind=kind):
+            secret = match.group(group)
+            if redaction._ALREADY.fullmatch(secret):
+                return match.group(0)
+            start, end = match.span(group)
+            whole = match.group(0)
+            at = match.start(0)
+            return whole[: start - at] + f"[REDACTED:{kind}]" + whole[end - at :]
+
+        text = pattern.sub(replace, text)
+    return text
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        *SECRETS.values(),
+        "password",
+        "PASSWORD",
+        "paſſword",
+        "Pwd",
+        "apı_key",
+        "API-KEY",
+        "client_secret",
+        "Access_Token",
+        "private-key",
+        "BEARER",
+        "Bearer ",
+        "://",
+        "postgres://u:",
+        "@db",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END RSA PRIVATE KEY-----",
+        "=",
+        ": ",
+        " ",
+        "\n",
+        "'",
+        '"',
+        "abcdefghijklmnop123456",
+        "sk-",
+        "ghp_",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(FRAGMENTS, st.text(max_size=8)), max_size=12).map("".join))
+def test_triggers_never_change_what_is_redacted(text: str) -> None:
+    assert redact(text) == redact_every_rule(text)
+
+
+def test_case_insensitive_triggers_fold_as_re_does() -> None:
+    import re
+
+    from smartcontext_cli.redaction import _TRIGGERS, folded
+
+    letters = {ch for needles, fold, _ in _TRIGGERS if fold for n in needles for ch in n}
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for letter in sorted(letters):
+        for ch in re.findall(letter, everything, re.IGNORECASE):  # every character re matches
+            assert letter in folded(ch), f"{ch!r} matches {letter!r} under re.I but does not fold"
+
+
+def test_a_private_key_cut_short_is_redacted_to_the_end() -> None:
+    text = "deploy key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\nAAAA"
+    assert redact(text) == "deploy key:\n[REDACTED:private key]"

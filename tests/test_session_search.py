@@ -202,7 +202,8 @@ class SessionIndexMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.branches) < 4)
     @rule()
     def fork(self):
-        name = f"b{len(self.branches)}"
+        self.forks = getattr(self, "forks", 0) + 1
+        name = f"b{self.forks}"  # never a name used before, even after a delete
         self.store.create_branch(name, switch=True)
         self.branches.append(name)
 
@@ -267,3 +268,21 @@ TestSQLiteSessionIndex = SessionIndexMachine.TestCase
 TestSQLiteSessionIndex.settings = settings(**_settings)
 TestJSONSessionIndex = JSONSessionIndexMachine.TestCase
 TestJSONSessionIndex.settings = settings(**_settings)
+
+
+def test_migrating_keeps_every_event_searchable(tmp_path):
+    from smartcontext_cli.migrate import migrate_namespace
+
+    s = MemoryStore(namespace="mig", storage_backend="sqlite", base_dir=tmp_path)
+    s.add_session_item("user", "The canary runs in region ap-south-2")
+    for i in range(30):
+        s.add_session_item("assistant", f"step {i}")
+    s.compact_session_schema(preserve_recent=5)
+    before = [(h.seq, h.archived) for h in s.search_session("canary region")]
+    for target in ("json", "sqlite"):
+        migrate_namespace(s, target)
+        s.close()
+        s = MemoryStore(namespace="mig", base_dir=tmp_path)
+        assert s.backend == target
+        assert [(h.seq, h.archived) for h in s.search_session("canary region")] == before
+    s.close()

@@ -7,6 +7,7 @@ load only inside the commands that use them (compile, mcp, a table on a terminal
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ def imported_modules(args: list[str], home: Path, code: str | None = None) -> se
         capture_output=True,
         text=True,
         env=env,
+        stdin=subprocess.DEVNULL,  # `mcp` serves until end of input
         timeout=60,
         cwd=home.parent,
     )
@@ -60,6 +62,35 @@ def test_the_import_log_is_parsed(store_home):
     assert heavy_in(names) == ["rich.table"]
 
 
+def test_version_loads_neither_typer_nor_the_store(store_home):
+    names = imported_modules(["--version"], store_home)
+    assert "smartcontext_cli.cli" in names
+    assert not {"typer", "smartcontext_cli.memory", "sqlite3", "dataclasses"} & names
+
+
+def loaded_after(args: list[str], home: Path) -> set[str]:
+    """``sys.modules`` after running the CLI in a fresh interpreter (importtime does not list
+    modules imported through ``importlib.import_module``)."""
+    code = (
+        "import json, sys\nfrom smartcontext_cli.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('MODULES' + json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "SMARTCONTEXT_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    return set(json.loads(proc.stderr.rsplit("MODULES", 1)[1]))
+
+
+def test_a_command_imports_only_its_own_command_module(store_home):
+    names = loaded_after(["search", "x"], store_home)
+    assert "smartcontext_cli.cli.memories" in names and "smartcontext_cli.search" in names
+    others = {"agent_cmds", "session_cmd", "compile_cmd", "hook_cmd", "transfer", "working"}
+    assert not {f"smartcontext_cli.cli.{m}" for m in others} & names
+    assert {f"smartcontext_cli.cli.{m}" for m in others} <= loaded_after(["--help"], store_home)
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -70,6 +101,9 @@ def test_the_import_log_is_parsed(store_home):
         ["-n", "jsonns", "search", "x"],
         ["list"],
         ["remember", "a new memory"],
+        # The MCP command's help and client snippets never load the SDK; only serving does.
+        ["mcp", "--help"],
+        ["mcp", "config", "--client", "cursor"],
     ],
     ids=lambda a: " ".join(a),
 )
@@ -79,3 +113,9 @@ def test_everyday_commands_do_not_import_heavy_modules(store_home, args):
     if "search" in args:
         assert "smartcontext_cli.search" in names  # ...and searched a real store
     assert heavy_in(names) == []
+
+
+def test_serving_mcp_imports_the_sdk(store_home):
+    # A control for the two cases above: the server itself does load it.
+    names = imported_modules(["mcp"], store_home)
+    assert "mcp.server.lowlevel" in names and "smartcontext_cli.mcp_server.server" in names

@@ -1,115 +1,77 @@
 """The ``smartcontext`` command line: a thin front end over the library.
 
-Commands live one group per module and are registered explicitly below. ``main`` maps every
-``SmartContextError`` to one line on stderr and its exit code (1 runtime, 2 usage, 3 budget);
-a traceback appears only with ``SMARTCONTEXT_DEBUG=1``.
+Commands live one group per module (registered in ``_app``, imported only when run).
+``main`` maps every ``SmartContextError`` to one line on stderr and its exit code (1 runtime,
+2 usage, 3 budget); a traceback appears only with ``SMARTCONTEXT_DEBUG=1``.
+
+Why nothing heavy at module level: this module is the entry point, so what it imports every
+run pays for. ``--version`` answers from the package's ``__version__`` before Typer loads.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Annotated
-
-import typer
-import typer.main
-
-from smartcontext_cli import __version__
-from smartcontext_cli.errors import SmartContextError
-
-from . import (
-    agent_cmds,
-    compile_cmd,
-    completion,
-    config_cmd,
-    memories,
-    session_cmd,
-    transfer,
-    working,
-)
-from ._context import AppContext
-from ._lazy import command_for
-
-app = typer.Typer(
-    name="smartcontext",
-    help=(
-        "A persistent, per-project working memory for LLM tools, "
-        "compiled into token-budgeted prompts."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # Why plain help: Typer's Rich help imports rich.table and rendered --help in ~200 ms
-    # against ~130 ms plain; cli/_lazy keeps the Examples blocks as written.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+from typing import Any
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"smartcontext {__version__}")
-        raise typer.Exit()
+def __getattr__(name: str) -> Any:
+    # ``from smartcontext_cli.cli import app``: the full tree, built on first use.
+    if name == "app":
+        from ._app import full_app
+
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@app.callback()
-def root(
-    ctx: typer.Context,
-    namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Namespace to use.")
-    ] = None,
-    backend: Annotated[
-        str | None,
-        typer.Option("--backend", help="Storage backend for new namespaces: sqlite or json."),
-    ] = None,
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            "--home", help="Data directory (default: $SMARTCONTEXT_HOME or the user data dir)."
-        ),
-    ] = None,
-    verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
-    ] = 0,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    """Remember facts and decisions per project, search them, and compile them into prompts."""
-    ctx.obj = AppContext(home=home, backend=backend, namespace=namespace, verbose=verbose)
-    ctx.call_on_close(ctx.obj.close)
-
-
-for module in (
-    memories,
-    working,
-    transfer,
-    config_cmd,
-    agent_cmds,
-    completion,
-    compile_cmd,
-    session_cmd,
-):
-    module.register(app)
-
-
-def _click_command(argv: list[str]) -> typer.main._click.Command:
+def _click_command(argv: list[str]) -> Any:
     """The click command for ``argv``, built once per process and command.
 
     Why cached: typer rebuilds the tree from every command's signature on each call (about
     60 ms for 40 commands), which made in-process callers (tests, scripts) pay it per call.
-    Why only one command: a cold ``smartcontext search`` paid ~30 ms building the 39 it did
-    not run (see ``_lazy``; help and unknown names still get the full tree).
+    Why only one command: a cold ``smartcontext search`` paid ~30 ms building the commands it
+    did not run (see ``_lazy``; help and unknown names still get the full tree).
     """
-    return command_for(app, argv)
+    from ._lazy import command_for
+
+    return command_for(None, argv)
+
+
+def _root_help() -> None:
+    """The root help (bare, --help, -h) from the cache, rendered and cached on a miss."""
+    from smartcontext_cli.paths import home_dir
+
+    from . import _help_cache
+
+    home = home_dir()
+    text = _help_cache.load(home)
+    if text is None:
+        command = _click_command(["--help"])  # the full tree
+        ctx = command.make_context("smartcontext", [], resilient_parsing=True)
+        text = command.get_help(ctx) + "\n"  # as click echoes it
+        _help_cache.store(home, text)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    sys.exit(0)
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
+        # The one answer that needs no command tree (the root option prints the same line).
+        from smartcontext_cli import __version__
+
+        print(f"smartcontext {__version__}")
+        sys.exit(0)
+    if args in ([], ["--help"], ["-h"]):
+        _root_help()
+    import typer
+
+    from smartcontext_cli.errors import SmartContextError
+
     try:
         # Why the return value: with standalone_mode=False click returns the code of a
         # ``typer.Exit`` (search with no match, goal unset) instead of raising it.
-        args = sys.argv[1:] if argv is None else argv
         code = _click_command(args).main(args=args, prog_name="smartcontext", standalone_mode=False)
     except SmartContextError as exc:
         _fail(str(exc), exc.exit_code)
@@ -122,10 +84,11 @@ def main(argv: list[str] | None = None) -> None:
 
         if isinstance(exc, NoArgsIsHelpError) or not exc.format_message():
             # A group called without a command: its help on stdout (plain help arrives as the
-            # message; Rich help was printed already), click's exit code.
+            # message; Rich help was printed already) and exit 0, as gh and llm do: asking
+            # for help is not an error.
             if exc.format_message():
                 print(exc.format_message())
-            sys.exit(getattr(exc, "exit_code", 2))
+            sys.exit(0 if isinstance(exc, NoArgsIsHelpError) else getattr(exc, "exit_code", 2))
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:

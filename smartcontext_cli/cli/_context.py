@@ -7,15 +7,16 @@ many invocations in one process.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
-from smartcontext_cli.config import Settings
 from smartcontext_cli.errors import UsageError
-from smartcontext_cli.memory import MAX_ARTIFACT_BYTES, MemoryStore
+
+if TYPE_CHECKING:
+    from smartcontext_cli.config import Settings
+    from smartcontext_cli.memory import MemoryStore
 
 # Shared options, defined once and reused by every command that takes them.
 NamespaceOpt = Annotated[
@@ -32,26 +33,61 @@ TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repe
 KindOpt = Annotated[
     str | None, typer.Option("--kind", help="Kind: fact, decision, preference, note ...")
 ]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask; required when not on a terminal.")
+]
 
 
-@dataclass
+def confirm(yes: bool, question: str, what: str) -> None:
+    """Ask on a terminal; refuse in a pipe unless ``--yes`` (gh's rule for destructive verbs).
+
+    Why both streams: the question goes to stderr and the answer comes from stdin, so a
+    script with either redirected cannot answer it and must say --yes.
+    """
+    if yes:
+        return
+    if not (sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"not {what} without confirmation: pass --yes")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Exit(1)
+
+
 class AppContext:
-    home: Path | None = None
-    backend: str | None = None
-    namespace: str | None = None
-    verbose: int = 0
-    flags: dict[str, Any] = field(default_factory=dict)
-    _stores: dict[str | None, MemoryStore] = field(default_factory=dict)
-    _settings: Settings | None = None
+    """Why a plain class: a dataclass costs its generated code at every start-up, for one
+    object per invocation. The store and settings modules load when first needed."""
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        backend: str | None = None,
+        namespace: str | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.home = home
+        self.backend = backend
+        self.namespace = namespace
+        self.verbose = verbose
+        self.flags: dict[str, Any] = {}
+        self._stores: dict[str | None, MemoryStore] = {}
+        self._warned = False
 
     def settings(self, namespace: str | None = None) -> Settings:
         chosen = namespace if namespace is not None else self.namespace
         flags = {"backend": self.backend, "namespace": chosen, **self.flags}
-        return Settings.load(home=self.home, flags=flags)
+        from smartcontext_cli.config import Settings
+
+        settings = Settings.load(home=self.home, flags=flags)
+        if not self._warned:  # once per invocation, however often settings are loaded
+            self._warned = True
+            for warning in settings.warnings:
+                print(f"smartcontext: warning: {warning}", file=sys.stderr)
+        return settings
 
     def store(self, namespace: str | None = None) -> MemoryStore:
         """The namespace's store, opened once per invocation; backend notices go to stderr."""
         if namespace not in self._stores:
+            from smartcontext_cli.memory import MemoryStore
+
             store = MemoryStore(settings=self.settings(namespace))
             for notice in store.notices:
                 print(f"smartcontext: {notice}", file=sys.stderr)
@@ -72,16 +108,15 @@ def app_context(ctx: typer.Context) -> AppContext:
     return obj
 
 
-# Why a cap: `cat /dev/zero | smartcontext remember -` must fail, not fill the memory of the
-# machine; nothing the store accepts is larger than an artifact.
-MAX_INPUT_BYTES = MAX_ARTIFACT_BYTES
-
-
 def _read_capped(stream: BinaryIO, what: str, source: str) -> bytes:
-    data = stream.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
+    # Why a cap: `cat /dev/zero | smartcontext remember -` must fail, not fill the memory of
+    # the machine; nothing the store accepts is larger than an artifact.
+    from smartcontext_cli.memory import MAX_ARTIFACT_BYTES as cap
+
+    data = stream.read(cap + 1)
+    if len(data) > cap:
         raise UsageError(
-            f"the {what} {source} is larger than {MAX_INPUT_BYTES / 1e6:.0f} MB; nothing was stored"
+            f"the {what} {source} is larger than {cap / 1e6:.0f} MB; nothing was stored"
         )
     return data
 

@@ -41,7 +41,10 @@ def command_names(app: typer.Typer) -> dict[str, str]:
 
 def invoked_name(app: typer.Typer, argv: Sequence[str]) -> str | None:
     """The registered command named by ``argv``, or None when the full tree is needed."""
-    known = command_names(app)
+    return _name_in(command_names(app), argv)
+
+
+def _name_in(known: dict[str, str] | set[str] | Sequence[str], argv: Sequence[str]) -> str | None:
     args = iter(argv)
     for arg in args:
         if arg in ("-h", "--help", "--"):
@@ -50,7 +53,7 @@ def invoked_name(app: typer.Typer, argv: Sequence[str]) -> str | None:
             if arg in _VALUE_OPTIONS:
                 next(args, None)  # its value
             continue
-        return known.get(arg)
+        return arg if arg in known else None
     return None
 
 
@@ -83,17 +86,47 @@ def keep_blocks(help_text: str) -> str:
     )
 
 
+MAX_INT = 2**63 - 1  # SQLite's largest integer: every count, limit and id fits in it
+
+
 def _keep_all_blocks(command: typer.main._click.Command) -> None:
+    """Finish a built tree: help as written, whole summaries, and bounded integers."""
+    from typer._click import types
+
     if command.help:
         command.help = keep_blocks(command.help)
+        if not command.short_help:
+            # Why: click cuts a summary to ~45 characters in the command list ("Search
+            # memories, best match first (exit 1 when nothing..."); gh shows it whole.
+            command.short_help = command.help.strip().splitlines()[0].strip()
+    for param in command.params:
+        # Why: 2^63 and more reached SQLite as an OverflowError (an internal error); as a
+        # range, click refuses it as a usage error naming the option.
+        kind = param.type
+        if isinstance(kind, types.IntRange):
+            kind.max = MAX_INT if kind.max is None else kind.max
+            kind.min = -MAX_INT - 1 if kind.min is None else kind.min
+        elif isinstance(kind, types.IntParamType):
+            param.type = types.IntRange(-MAX_INT - 1, MAX_INT)
     for sub in (getattr(command, "commands", None) or {}).values():
         _keep_all_blocks(sub)
 
 
-def command_for(app: typer.Typer, argv: Sequence[str]) -> typer.main._click.Command:
-    """The click command to run ``argv`` with, built once per process and command."""
-    name = invoked_name(app, argv)
-    key = (id(app), name)
+def command_for(app: typer.Typer | None, argv: Sequence[str]) -> typer.main._click.Command:
+    """The click command to run ``argv`` with, built once per process and command.
+
+    With ``app`` None (the CLI's own), only the module of the invoked command is imported
+    (``_app.COMMANDS``); help and unknown names import them all.
+    """
+    from ._app import COMMANDS, app_for, full_app
+
+    if app is None:
+        name = _name_in(COMMANDS, argv)
+        app = app_for([COMMANDS[name]]) if name else full_app()
+        key: tuple[int, str | None] = (0, name)
+    else:
+        name = invoked_name(app, argv)
+        key = (id(app), name)
     if key not in _cache:
         command = typer.main.get_command(_only(app, name) if name else app)
         _keep_all_blocks(command)

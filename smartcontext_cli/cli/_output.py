@@ -49,6 +49,17 @@ def one_line(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def cell(text: str, width: int) -> str:
+    """A table cell: cut to ``width`` on a terminal, whole in a pipe (as gh and sqlite-utils
+    print whole values when stdout is not a terminal, so scripts never see a cut value)."""
+    return one_line(text, width) if stdout_is_terminal() else " ".join(text.split())
+
+
+def id_cell(item_id: str, width: int = 8) -> str:
+    """A memory id: its first ``width`` hex digits on a terminal, the whole id in a pipe."""
+    return item_id[:width] if stdout_is_terminal() else item_id
+
+
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
     """A Rich table on a terminal; tab-separated lines (no header) in a pipe."""
     if not stdout_is_terminal():

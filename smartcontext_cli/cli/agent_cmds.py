@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
+from smartcontext_cli import shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 
 from . import _output as o
-from ._context import JsonOpt, NamespaceOpt, app_context, read_text_arg
+from ._context import JsonOpt, NamespaceOpt, YesOpt, app_context, confirm, read_text_arg
 
 prefix_app = typer.Typer(help="The stable prompt prefix and KV-cache reuse.", no_args_is_help=True)
 todo_app = typer.Typer(
@@ -28,16 +29,22 @@ strategy_app = typer.Typer(
 )
 
 LastOpt = Annotated[int, typer.Option("--last", min=2, help="How many recent compiles to compare.")]
-IdArg = Annotated[str, typer.Argument(help="The id (3, or E3 for errors).")]
+TaskIdArg = Annotated[str, typer.Argument(help="The task id, e.g. 3.")]
+ErrorIdArg = Annotated[str, typer.Argument(help="The error id, e.g. E3.")]
 
 
 def _int_id(ref: str, letter: str) -> int:
-    text = ref.strip().lstrip("#")
-    if text[:1].upper() == letter:
+    """A task id (``3``) or an error id (``E3``, or ``3``): the forms the text output shows."""
+    text = ref.strip()
+    if letter == "E" and text[:1].upper() == "E":
         text = text[1:]
-    if not text.isdigit():
-        raise UsageError(f"invalid id {ref!r}: give a number such as 3")
+    if not text.isascii() or not text.isdigit():
+        example = "E3" if letter == "E" else "3"
+        raise UsageError(f"invalid {_WHAT[letter]} id {ref!r}: give one such as {example}")
     return int(text)
+
+
+_WHAT = {"E": "error", "T": "task"}
 
 
 def _pct(share: float | None) -> str:
@@ -54,6 +61,7 @@ def prefix_set(
         str, typer.Argument(help="The prefix text, or - for standard input (kept byte for byte).")
     ],
     namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Set the stable prefix that every compiled prompt starts with, byte for byte.
 
@@ -63,7 +71,10 @@ def prefix_set(
     """
     store = app_context(ctx).store(namespace)
     changed = store.set_stable_prefix(read_text_arg(text, "prefix"))
-    o.info("stable prefix set" if changed else "stable prefix unchanged")
+    if as_json:
+        o.emit_json({"changed": changed})
+    else:
+        o.info("stable prefix set" if changed else "stable prefix unchanged")
 
 
 @prefix_app.command("show")
@@ -89,7 +100,9 @@ def prefix_show(
 
 
 @prefix_app.command("clear")
-def prefix_clear(ctx: typer.Context, namespace: NamespaceOpt = None) -> None:
+def prefix_clear(
+    ctx: typer.Context, namespace: NamespaceOpt = None, as_json: JsonOpt = False
+) -> None:
     """Remove the stable prefix (the next compile is a planned cache break).
 
     Examples:
@@ -97,11 +110,11 @@ def prefix_clear(ctx: typer.Context, namespace: NamespaceOpt = None) -> None:
       smartcontext prefix clear -n other-project
     """
     store = app_context(ctx).store(namespace)
-    o.info(
-        "stable prefix cleared"
-        if store.exists and store.clear_stable_prefix()
-        else "no stable prefix to clear"
-    )
+    cleared = bool(store.exists and store.clear_stable_prefix())
+    if as_json:
+        o.emit_json({"cleared": cleared})
+    else:
+        o.info("stable prefix cleared" if cleared else "no stable prefix to clear")
 
 
 @prefix_app.command("break")
@@ -111,6 +124,7 @@ def prefix_break(
         str, typer.Option("--reason", "-r", help="Why the cache is being broken.")
     ] = "manual",
     namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Mark a planned cache break: the next compile may change early parts of the prompt.
 
@@ -119,7 +133,10 @@ def prefix_break(
       smartcontext prefix break --reason "switching to the billing task"
     """
     app_context(ctx).store(namespace).mark_cache_break(reason)
-    o.info("planned cache break marked; the next compile records it")
+    if as_json:
+        o.emit_json({"reason": reason})
+    else:
+        o.info("planned cache break marked; the next compile records it")
 
 
 @prefix_app.command("check")
@@ -209,16 +226,20 @@ def todo_add(
 def _status_command(status: str, verb: str) -> Any:
     def command(
         ctx: typer.Context,
-        task_id: IdArg,
+        task_id: TaskIdArg,
         note: Annotated[
             str, typer.Option("--note", help="A short note (why blocked, what was done).")
         ] = "",
         namespace: NamespaceOpt = None,
+        as_json: JsonOpt = False,
     ) -> None:
         task = (
             app_context(ctx).store(namespace).set_task_status(_int_id(task_id, "T"), status, note)
         )
-        o.info(f"task {task.id} {verb}: {o.one_line(task.text, 70)}")
+        if as_json:
+            o.emit_json(task.to_dict())
+        else:
+            o.info(f"task {task.id} {verb}: {o.one_line(task.text, 70)}")
 
     command.__doc__ = f"""Mark a task {verb}.
 
@@ -257,7 +278,7 @@ def todo_list(
     store = app_context(ctx).store(namespace)
     rows = store.list_tasks(include_closed=all_) if store.exists else []
     if as_json:
-        o.emit_json([{**t.to_dict(), "depth": d} for t, d in rows])
+        o.emit_json(shapes.tasks(rows))
     elif rows:
         from smartcontext_cli.checklist import MARKERS
 
@@ -273,18 +294,27 @@ def todo_list(
 @todo_app.command("clear")
 def todo_clear(
     ctx: typer.Context,
-    all_: Annotated[bool, typer.Option("--all", help="Remove every task, open ones too.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Remove every task, open ones too (asks first).")
+    ] = False,
+    yes: YesOpt = False,
     namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Remove done and skipped tasks (--all: every task); ids are never reused.
 
     Examples:
       smartcontext todo clear
-      smartcontext todo clear --all
+      smartcontext todo clear --all --yes
     """
     store = app_context(ctx).store(namespace)
+    if all_ and store.exists and store.list_tasks(include_closed=True):
+        confirm(yes, "Remove every task, open ones too?", "removing every task")
     removed = store.clear_tasks(everything=all_) if store.exists else 0
-    o.info(f"removed {removed} task{'s' if removed != 1 else ''}")
+    if as_json:
+        o.emit_json({"removed": removed})
+    else:
+        o.info(f"removed {o.counted(removed, 'task')}")
 
 
 # error -----------------------------------------------------------------------------------------
@@ -310,7 +340,7 @@ def error_log(
     store = app_context(ctx).store(namespace)
     group, new = store.log_error(action, read_text_arg(error, "error"), context)
     if as_json:
-        o.emit_json({**error_json(group), "new": new})
+        o.emit_json({**shapes.error_group(group), "new": new})
         return
     o.out(f"E{group.id}")
     if not new:
@@ -319,22 +349,15 @@ def error_log(
         o.info(f"this error was resolved before as E{group.recurrence_of}")
 
 
-def error_json(group: Any) -> dict[str, Any]:
-    from smartcontext_cli.error_memory import headline
-
-    data = group.to_dict()
-    del data["signature"]  # an internal comparison key, not part of the stable shape
-    return {**data, "headline": headline(group.error)}
-
-
 @error_app.command("resolve")
 def error_resolve(
     ctx: typer.Context,
-    error_id: IdArg,
+    error_id: ErrorIdArg,
     resolution: Annotated[
         str, typer.Option("--resolution", "-r", help="What fixed it (becomes a learned pattern).")
     ] = "",
     namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Mark an error resolved; its resolution is added to the strategy as a learned pattern.
 
@@ -343,6 +366,9 @@ def error_resolve(
       smartcontext error resolve 4
     """
     group = app_context(ctx).store(namespace).resolve_error(_int_id(error_id, "E"), resolution)
+    if as_json:
+        o.emit_json(shapes.error_group(group))
+        return
     o.info(
         f"E{group.id} resolved"
         + ("; learned pattern added to the strategy" if group.resolution else "")
@@ -365,7 +391,7 @@ def error_list(
     store = app_context(ctx).store(namespace)
     groups = store.list_errors(include_resolved=all_) if store.exists else []
     if as_json:
-        o.emit_json([error_json(g) for g in groups])
+        o.emit_json([shapes.error_group(g) for g in groups])
     elif groups:
         from smartcontext_cli.error_memory import headline
 
@@ -374,8 +400,8 @@ def error_list(
                 f"E{g.id}",
                 g.count,
                 "resolved" if g.resolved else "open",
-                o.one_line(g.action, 30),
-                o.one_line(headline(g.error), 80),
+                o.cell(g.action, 30),
+                o.cell(headline(g.error), 80),
             ]
             for g in groups
         ]
@@ -401,8 +427,12 @@ def strategy_init(
     domain: Annotated[
         str | None, typer.Option("--domain", "-d", help="The domain (default: the template's).")
     ] = None,
-    reset: Annotated[bool, typer.Option("--reset", help="Forget learned entries too.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Forget learned entries too (asks first).")
+    ] = False,
+    yes: YesOpt = False,
     namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Start the strategy from a template or blank; learned entries are kept unless --reset.
 
@@ -410,8 +440,16 @@ def strategy_init(
       smartcontext strategy init --template security_audit
       smartcontext strategy init --domain "payments API"
     """
-    s = app_context(ctx).store(namespace).initialize_strategy(domain, template, reset)
-    o.info(f"strategy v{s.version} ({s.domain}): {len(s.entries)} entries")
+    store = app_context(ctx).store(namespace)
+    if reset and store.exists and store.get_strategy(with_history=False) is not None:
+        confirm(yes, "Forget the strategy's learned entries?", "resetting the strategy")
+    s = store.initialize_strategy(domain, template, reset)
+    if as_json:
+        o.emit_json({**s.to_dict(), "ranked": store.strategy_entries()})
+    else:
+        o.info(
+            f"strategy v{s.version} ({s.domain}): {o.counted(len(s.entries), 'entry', 'entries')}"
+        )
 
 
 def _update_command(kind: str, name: str, what: str) -> Any:
@@ -419,9 +457,14 @@ def _update_command(kind: str, name: str, what: str) -> Any:
         ctx: typer.Context,
         text: str,
         namespace: NamespaceOpt = None,
+        as_json: JsonOpt = False,
     ) -> None:
-        s = app_context(ctx).store(namespace).update_strategy(kind, text)
-        o.info(f"strategy v{s.version}: {what} recorded")
+        store = app_context(ctx).store(namespace)
+        s = store.update_strategy(kind, text)
+        if as_json:
+            o.emit_json({**s.to_dict(), "ranked": store.strategy_entries()})
+        else:
+            o.info(f"strategy v{s.version}: {what} recorded")
 
     # Why here: annotations are strings (postponed evaluation) that typer resolves in module
     # globals, where the per-command help text does not exist; an object is used as is.
@@ -466,7 +509,7 @@ def strategy_show(
     store = app_context(ctx).store(namespace)
     s = store.get_strategy(with_history=False) if store.exists else None
     if as_json:
-        o.emit_json(None if s is None else {**s.to_dict(), "ranked": store.strategy_entries()})
+        o.emit_json(shapes.strategy(s, store.strategy_entries() if s else []))
     elif s is not None:
         o.out(
             f"Strategy v{s.version} ({s.domain}"
@@ -500,7 +543,7 @@ def strategy_history(
     else:
         o.table(
             ["version", "update", "text", "at"],
-            [[r["version"], r["kind"], o.one_line(r["text"], 70), r["at"][:19]] for r in records],
+            [[r["version"], r["kind"], o.cell(r["text"], 70), r["at"][:19]] for r in records],
         )
 
 

@@ -97,7 +97,14 @@ def compile_(
         bool,
         typer.Option("--no-chunking", help="Drop items that do not fit instead of cutting them."),
     ] = False,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            "--rerank", help="Re-rank everything now (a planned cache break), not append-only."
+        ),
+    ] = False,
     namespace: NamespaceOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Compile the goal, memories, session and checklist into one prompt on stdout.
 
@@ -109,6 +116,8 @@ def compile_(
       smartcontext compile -q "token refresh" --mode debugging -v
       git diff | smartcontext compile --artifact - --format messages
     """
+    if as_json:
+        fmt = "json"
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     from smartcontext_cli.compiler import ContextItem
@@ -141,6 +150,7 @@ def compile_(
         include_context_graph=not no_graph,
         temporal_decay=not no_decay,
         semantic_chunking=not no_chunking,
+        rerank=rerank,
     )
     sys.stdout.write(result.render())
     sys.stdout.flush()
@@ -175,7 +185,10 @@ def stats(
     )
     q = data["quality_scores"]
     if q["mean"] is None:
-        o.info("no compiles recorded yet: smartcontext compile")
+        if data.get("compilations") and last == 0:
+            o.info(f"{o.counted(data['compilations'], 'compile')} recorded; --last 0 shows none")
+        else:
+            o.info("no compiles recorded yet: smartcontext compile")
         return
     o.out(f"compiles: {data['compilations']} (last {len(q['values'])} shown)")
     o.out(

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from smartcontext_cli.config import check_key, project_config_path, user_config_path, write_setting
+from smartcontext_cli.config import (
+    check_key,
+    git_root,
+    project_config_path,
+    user_config_path,
+    write_setting,
+)
 from smartcontext_cli.errors import UsageError
 
 from . import _output as o
@@ -46,12 +52,17 @@ def config_get(
     """
     settings = app_context(ctx).settings()
     parts = check_key(key)
-    value: Any = settings.values.get(key) if len(parts) == 1 else settings.tables
+    value: Any = settings.values.get(key) if len(parts) == 1 else settings.raw_tables
+    source = settings.sources.get(key)
     if len(parts) > 1:
         for part in parts:
             value = value.get(part) if isinstance(value, dict) else None
+    elif key == "namespace" and value is None:
+        # The namespace in force even when no setting names it: the git repository's name.
+        value = settings.namespace()
+        source = "git repository" if git_root() else "default"
     if as_json:
-        o.emit_json({"key": key, "value": value, "source": settings.sources.get(key)})
+        o.emit_json({"key": key, "value": value, "source": source})
     elif value is not None:
         o.out(str(value))
     if value is None:
@@ -66,6 +77,7 @@ def config_set(
     ],
     value: Annotated[str, typer.Argument(help="The value.")],
     project: ProjectOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a setting to the user config (or the project's with --project).
 
@@ -74,8 +86,15 @@ def config_set(
       smartcontext config set backend json --project
     """
     path = _target(ctx, project)
-    parsed = write_setting(path, key, value, private=not project)
-    o.info(f"{key} = {parsed!r} in {path}")
+    warnings: list[str] = []
+    tables = app_context(ctx).settings().raw_tables
+    parsed = write_setting(path, key, value, private=not project, tables=tables, warnings=warnings)
+    for warning in warnings:
+        o.warn(warning)
+    if as_json:
+        o.emit_json({"key": key, "value": parsed, "file": str(path), "warnings": warnings})
+    else:
+        o.info(f"{key} = {parsed!r} in {path}")
 
 
 @config_app.command("list")
@@ -89,7 +108,13 @@ def config_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     settings = app_context(ctx).settings()
     if as_json:
         o.emit_json(
-            {"values": settings.values, "sources": settings.sources, "tables": settings.tables}
+            {
+                "values": settings.values,
+                "sources": settings.sources,
+                "tables": settings.raw_tables,
+                "files": {k: str(v) for k, v in settings.files.items()},
+                "warnings": settings.warnings,
+            }
         )
         return
     rows = [[k, v, settings.sources.get(k, "")] for k, v in sorted(settings.values.items())]
@@ -97,14 +122,18 @@ def config_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @config_app.command("path")
-def config_path(ctx: typer.Context, project: ProjectOpt = False) -> None:
+def config_path(ctx: typer.Context, project: ProjectOpt = False, as_json: JsonOpt = False) -> None:
     """Print the path of the user (or project) config file.
 
     Examples:
       smartcontext config path
       smartcontext config path --project
     """
-    o.out(str(_target(ctx, project)))
+    path = _target(ctx, project)
+    if as_json:
+        o.emit_json({"path": str(path), "exists": path.exists()})
+    else:
+        o.out(str(path))
 
 
 def register(app: typer.Typer) -> None:

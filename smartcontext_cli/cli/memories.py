@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
-from smartcontext_cli import ids
+from smartcontext_cli import ids, shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
+from smartcontext_cli.memory import require_terms
 from smartcontext_cli.models import Memory
+from smartcontext_cli.namespaces import missing_hint
 
 from . import _output as o
-from ._context import JsonOpt, KindOpt, LimitOpt, NamespaceOpt, TagOpt, app_context, read_text_arg
+from ._context import (
+    JsonOpt,
+    KindOpt,
+    LimitOpt,
+    NamespaceOpt,
+    TagOpt,
+    YesOpt,
+    app_context,
+    confirm,
+    read_text_arg,
+)
 
 
-def memory_json(m: Memory, with_score: bool = False) -> dict[str, Any]:
-    data = m.to_dict()
-    if with_score:
-        data["score"] = m.score
-    return data
+def named(store: Any) -> bool:
+    """True when the namespace was named (flag, environment, config), not derived from git:
+    a read of a named namespace that does not exist is a typo worth an error."""
+    return store.settings.values.get("namespace") is not None
 
 
 def memory_rows(memories: list[Memory], with_score: bool) -> list[list[Any]]:
@@ -28,7 +38,7 @@ def memory_rows(memories: list[Memory], with_score: bool) -> list[list[Any]]:
     top = max((m.score for m in memories), default=0.0)
     rows = []
     for m in memories:
-        row: list[Any] = [ids.short(m.id), m.kind, ",".join(m.tags), o.one_line(m.content, 80)]
+        row: list[Any] = [o.id_cell(m.id), m.kind, ",".join(m.tags), o.cell(m.content, 80)]
         if with_score:
             row.insert(1, f"{m.score / top:.2f}" if top > 0 else "-")
         rows.append(row)
@@ -44,21 +54,35 @@ def remember(
     ] = "note",
     importance: Annotated[float, typer.Option("--importance", help="0 to 1.")] = 0.5,
     source: Annotated[str, typer.Option("--source", help="Where it came from.")] = "user",
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option("--allow-duplicate", help="Store it even if the same text is remembered."),
+    ] = False,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remember a fact, decision or note; prints its new id.
+    """Remember a fact, decision or note; prints its id (the existing one for the same text).
 
     Examples:
       smartcontext remember "API uses JWT, tokens expire after 1h" -t auth --kind fact
       git log -1 --format=%B | smartcontext remember - --kind decision
     """
     store = app_context(ctx).store(namespace)
-    memory = store.remember(
-        read_text_arg(text, "memory"), tags=tag, kind=kind, importance=importance, source=source
+    memory, created = store.remember_unique(
+        read_text_arg(text, "memory"),
+        tags=tag,
+        kind=kind,
+        importance=importance,
+        source=source,
+        allow_duplicate=allow_duplicate,
     )
+    if not created:
+        o.info(
+            f"already remembered as {ids.short(memory.id)}: nothing stored "
+            "(--allow-duplicate stores it anyway)"
+        )
     if as_json:
-        o.emit_json({"id": memory.id, "namespace": store.namespace})
+        o.emit_json({"id": memory.id, "namespace": store.namespace, "created": created})
     else:
         o.out(memory.id)
 
@@ -78,10 +102,13 @@ def search(
       smartcontext search "database choice"
       smartcontext search postgre -k 10 --tag infra --json
     """
+    require_terms(query)
     store = app_context(ctx).store(namespace)
+    if not store.exists and named(store):
+        raise NotFoundError(missing_hint(store.settings, store.namespace))
     results = store.search(query, limit=limit, tags=tag, kind=kind) if store.exists else []
     if as_json:
-        o.emit_json([memory_json(m, with_score=True) for m in results])
+        o.emit_json([shapes.memory(m, with_score=True) for m in results])
     elif results:
         o.table(["id", "match", "kind", "tags", "content"], memory_rows(results, True))
     else:
@@ -99,19 +126,14 @@ def forget(
         str | None,
         typer.Option("--query", "-q", help="Delete memories containing every word of this query."),
     ] = None,
-    yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes", "-y", help="Do not ask; required when not on a terminal with --query."
-        ),
-    ] = False,
+    yes: YesOpt = False,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete memories by id, or those matching a query after confirmation.
+    """Delete memories by id or by query; asks first (--yes in scripts).
 
     Examples:
-      smartcontext forget 3f2a9c1b
+      smartcontext forget 3f2a9c1b --yes
       smartcontext forget --query "staging password" --yes
     """
     if bool(memory_ids) == bool(query):
@@ -121,8 +143,10 @@ def forget(
         raise NotFoundError(f"no memory matches: namespace '{store.namespace}' has no store yet")
     if memory_ids:
         # dict.fromkeys: the same id (or two prefixes of it) given twice is deleted once.
-        doomed_ids = list(dict.fromkeys(store.resolve_id(ref) for ref in memory_ids))
-        deleted = store.forget_many(doomed_ids)
+        doomed = [store.get(ref) for ref in dict.fromkeys(store.resolve_id(r) for r in memory_ids)]
+        if not yes:
+            for m in doomed:
+                o.info(f"  {ids.short(m.id)}  {o.one_line(m.content, 70)}")
     else:
         doomed = store.matching(query or "")
         if not doomed:
@@ -131,17 +155,13 @@ def forget(
         o.info(f"{o.counted(len(doomed), 'memory', 'memories')} {verb} every word of {query!r}:")
         for m in doomed:
             o.info(f"  {ids.short(m.id)}  {o.one_line(m.content, 70)}")
-        if not yes:
-            if not (sys.stdin.isatty() and sys.stderr.isatty()):
-                raise UsageError("not deleting without confirmation: pass --yes")
-            if not typer.confirm("Delete them?", default=False, err=True):
-                raise typer.Exit(1)
-        deleted = store.forget_many([m.id for m in doomed])
-        doomed_ids = [m.id for m in doomed]
+    confirm(yes, f"Delete {'it' if len(doomed) == 1 else 'them'}?", "deleting")
+    doomed_ids = [m.id for m in doomed]
+    deleted = store.forget_many(doomed_ids)
     if as_json:
         o.emit_json({"deleted": deleted, "ids": doomed_ids})
     else:
-        o.info(f"forgot {deleted} memor{'y' if deleted == 1 else 'ies'}")
+        o.info(f"forgot {o.counted(deleted, 'memory', 'memories')}")
 
 
 def list_(
@@ -161,9 +181,15 @@ def list_(
     store = app_context(ctx).store(namespace)
     memories = store.list(limit=limit, tags=tag, kind=kind) if store.exists else []
     if as_json:
-        o.emit_json([memory_json(m) for m in memories])
+        o.emit_json([shapes.memory(m) for m in memories])
     elif memories:
         o.table(["id", "kind", "tags", "content"], memory_rows(memories, False))
+    elif not store.exists and named(store):
+        raise NotFoundError(missing_hint(store.settings, store.namespace))
+    elif kind or tag:
+        parts = [f"of kind {kind!r}"] if kind else []
+        parts += [f"tagged {', '.join(tag)}"] if tag else []
+        o.info(f"no memories {' and '.join(parts)}")
     else:
         o.info("no memories yet: add one with smartcontext remember TEXT")
 
@@ -185,7 +211,7 @@ def show(
         raise NotFoundError(f"no memory with id {memory_id!r}")
     memory = store.get(memory_id)
     if as_json:
-        o.emit_json(memory_json(memory))
+        o.emit_json(shapes.memory(memory))
         return
     o.out(memory.content)
     o.info(

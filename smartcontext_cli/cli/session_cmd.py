@@ -11,12 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
+from smartcontext_cli import shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 from smartcontext_cli.models import SessionItem
 from smartcontext_cli.session import SessionReport
 
 from . import _output as o
-from ._context import JsonOpt, NamespaceOpt, app_context, read_text_arg
+from ._context import JsonOpt, NamespaceOpt, YesOpt, app_context, confirm, read_text_arg
 
 session_app = typer.Typer(
     help="The session log: add events, show, undo, end, limits.", no_args_is_help=True
@@ -52,13 +53,14 @@ def _describe(report: SessionReport | None) -> None:
     if report.action == "trim":
         o.info(
             f"trimmed with {report.strategy}: {report.events_before} -> "
-            f"{report.events_after} events, {_tokens(report)}"
+            f"{o.counted(report.events_after, 'event')}, {_tokens(report)}"
         )
     elif report.action == "compact":
         verb = "would compact" if report.dry_run else "compacted"
         o.info(
-            f"{verb} {report.compacted} events on branch {report.branch} into "
-            f"{len(report.sections)} summary items; the last {report.preserved} stay verbatim"
+            f"{verb} {o.counted(report.compacted, 'event')} on branch {report.branch} into "
+            f"{o.counted(len(report.sections), 'summary item')}; "
+            f"the last {report.preserved} stay verbatim"
         )
         o.info(
             f"{_tokens(report)}; long-term memory: {len(report.memories_added)} "
@@ -108,17 +110,7 @@ def session_add(
     item = store.add_session_item(role, read_text_arg(text, "session event"), command=command)
     _notices(store, seen)
     if as_json:
-        trim = store.last_trim.to_dict() if store.last_trim else None
-        o.emit_json(
-            {
-                "seq": item.seq,
-                "branch": item.branch,
-                "role": item.role,
-                "tokens": item.token_count,
-                "artifact": item.meta.get("artifact"),
-                "trimmed": trim,
-            }
-        )
+        o.emit_json(shapes.session_added(item, store.last_trim))
         return
     o.out(str(item.seq))
     _describe(store.last_trim)
@@ -282,8 +274,10 @@ def session_end(
         o.emit_json(report.to_dict())
         return
     o.info(
-        f"session ended on branch {report.branch}: {report.events_before} events archived, "
-        f"{len(report.memories_added)} memories saved ({report.memories_known} already known)"
+        f"session ended on branch {report.branch}: "
+        f"{o.counted(report.events_before, 'event')} archived, "
+        f"{o.counted(len(report.memories_added), 'memory', 'memories')} saved "
+        f"({report.memories_known} already known)"
     )
     o.info("a fresh session starts now; reopen the old one with: smartcontext compact --undo")
 
@@ -377,14 +371,14 @@ def compact(
             if dry_run:
                 o.info(
                     f"would {report.action} #{report.view} on branch {report.branch}: the log "
-                    f"would have {report.events_after} events again; "
-                    f"{report.memories_removed} memories would be removed"
+                    f"would have {o.counted(report.events_after, 'event')} again; "
+                    f"{o.counted(report.memories_removed, 'memory', 'memories')} would be removed"
                 )
             else:
                 o.info(
                     f"{report.action} #{report.view} on branch {report.branch}: the log has "
-                    f"{report.events_after} events again; "
-                    f"{report.memories_removed} memories removed"
+                    f"{o.counted(report.events_after, 'event')} again; "
+                    f"{o.counted(report.memories_removed, 'memory', 'memories')} removed"
                 )
     else:
         report = store.compact_session_schema(preserve_recent, not no_extract, dry_run)
@@ -541,9 +535,9 @@ def branch_compare(
         return
     a, b = result["branch1"], result["branch2"]
     o.info(
-        f"shared history: {result['common']['item_count']} events; "
-        f"{a['name']}: {a['item_count']} events (+{a['added_count']}); "
-        f"{b['name']}: {b['item_count']} events (+{b['added_count']})"
+        f"shared history: {o.counted(result['common']['item_count'], 'event')}; "
+        f"{a['name']}: {o.counted(a['item_count'], 'event')} (+{a['added_count']}); "
+        f"{b['name']}: {o.counted(b['item_count'], 'event')} (+{b['added_count']})"
     )
     rows = [
         [side["name"], i["seq"], i["role"], o.one_line(i["content"], 90)]
@@ -585,7 +579,7 @@ def branch_merge(
             }
         )
     elif merged:
-        o.info(f"merged {len(merged)} events from {source} into {target}")
+        o.info(f"merged {o.counted(len(merged), 'event')} from {source} into {target}")
     else:
         o.info(f"nothing to merge: {target} already has every event of {source}")
 
@@ -599,23 +593,25 @@ def branch_delete(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Delete even if some events were never merged.")
     ] = False,
+    yes: YesOpt = False,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete a session branch and its own events (refuses unmerged events without --force).
 
     Examples:
-      smartcontext branch delete experiment
-      smartcontext branch delete spike --force --json
+      smartcontext branch delete experiment --yes
+      smartcontext branch delete spike --force --yes --json
     """
     store = _store(ctx, namespace)
     if not store.exists:
         raise NotFoundError(f"no branch {name!r}")
+    confirm(yes, f"Delete session branch {name!r} and its own events?", "deleting a branch")
     removed = store.delete_branch(name, require_merged=not force)
     if as_json:
         o.emit_json({"deleted": name, "items": removed})
     else:
-        o.info(f"deleted branch {name} ({removed} events)")
+        o.info(f"deleted branch {name} ({o.counted(removed, 'event')})")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,12 +21,16 @@ def export(
         str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
     ] = None,
     namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export every record of a namespace as JSONL (one JSON object a line).
 
+    With --output, --json prints a summary ({"records", "namespace", "file"}); without it
+    the export itself is the JSON on stdout.
+
     Examples:
       smartcontext export > backup.jsonl
-      smartcontext export -n other-project -o other.jsonl
+      smartcontext export -n other-project -o other.jsonl --json
     """
     from smartcontext_cli.storage.transfer import write_jsonl
 
@@ -49,7 +53,10 @@ def export(
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         n = write_jsonl(store.storage, sys.stdout, store.namespace)
-    o.info(f"exported {o.counted(n - 1, 'record')} from '{store.namespace}'")
+    if as_json and output:
+        o.emit_json({"records": n - 1, "namespace": store.namespace, "file": output})
+    else:
+        o.info(f"exported {o.counted(n - 1, 'record')} from '{store.namespace}'")
 
 
 def import_(
@@ -79,17 +86,17 @@ def import_(
             raise UsageError(f"no such file: {file}")
         stream = path.open(encoding="utf-8", errors="strict")
         name = file
+    lines: list[int] = []
     try:
-        records = list(
-            read_jsonl(stream, name)
-        )  # parse all before writing: a bad line writes nothing
+        # Parse all before writing: a bad line writes nothing.
+        records = list(read_jsonl(stream, name, lines))
     except UnicodeDecodeError as exc:
         raise UsageError(f"{name} is not UTF-8 text (byte {exc.start})") from None
     finally:
         stream.close()
     advance = o.progress(sum(1 for r in records if r.get("type") == "memory"), "importing")
     try:
-        counts = import_records(store.storage, records, progress=advance)
+        counts = import_records(store.storage, records, progress=advance, origin=(name, lines))
     finally:
         o.progress_done(advance)  # gone before the summary or an error is printed
     if as_json:

@@ -6,10 +6,19 @@ from typing import Annotated
 
 import typer
 
+from smartcontext_cli import shapes
 from smartcontext_cli.errors import NotFoundError, UsageError
 
 from . import _output as o
-from ._context import JsonOpt, NamespaceOpt, app_context, read_file_arg, read_text_arg
+from ._context import (
+    JsonOpt,
+    NamespaceOpt,
+    YesOpt,
+    app_context,
+    confirm,
+    read_file_arg,
+    read_text_arg,
+)
 
 
 def goal(
@@ -31,13 +40,18 @@ def goal(
     if clear and text is not None:
         raise UsageError("give a goal or --clear, not both")
     if clear:
-        if store.exists:  # nothing to clear must not create the namespace
-            store.clear_goal()
-        o.info("goal cleared")
+        cleared = bool(store.exists and store.clear_goal())  # must not create the namespace
+        if as_json:
+            o.emit_json({"goal": None, "cleared": cleared})
+        else:
+            o.info("goal cleared" if cleared else "no goal to clear")
         return
     if text is not None:
         store.set_goal(read_text_arg(text, "goal"))
-        o.info("goal set")
+        if as_json:
+            o.emit_json({"goal": store.get_goal()})
+        else:
+            o.info("goal set")
         return
     current = store.get_goal() if store.exists else None
     if as_json:
@@ -73,7 +87,7 @@ def artifact_add(
         app_context(ctx).store(namespace).store_artifact(name, read_file_arg(file, "artifact"))
     )
     if as_json:
-        o.emit_json({"id": artifact.id, "ref": artifact.ref, "name": artifact.name})
+        o.emit_json({"id": artifact.ref, "name": artifact.name})
     else:
         o.out(artifact.ref)
 
@@ -96,7 +110,7 @@ def artifact_show(
         raise NotFoundError(f"no artifact {ref!r}")
     artifact = store.get_artifact(ref)
     if as_json:
-        o.emit_json(artifact.to_dict())
+        o.emit_json(shapes.artifact(artifact))
     else:
         o.out(artifact.content.rstrip("\n"))
 
@@ -116,13 +130,7 @@ def artifact_list(
     store = app_context(ctx).store(namespace)
     artifacts = store.list_artifacts() if store.exists else []
     if as_json:
-        o.emit_json(
-            [
-                {k: v for k, v in a.to_dict().items() if k != "content"}
-                | {"bytes": len(a.content.encode())}
-                for a in artifacts
-            ]
-        )
+        o.emit_json([shapes.artifact_summary(a) for a in artifacts])
     elif artifacts:
         o.table(
             ["id", "name", "bytes", "created"],
@@ -130,6 +138,33 @@ def artifact_list(
         )
     else:
         o.info("no artifacts yet: smartcontext artifact add NAME FILE")
+
+
+@artifact_app.command("delete")
+def artifact_delete(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Id (#a1 or a1) or name.")],
+    yes: YesOpt = False,
+    namespace: NamespaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete an artifact (asks first; --yes in scripts); its id is never reused.
+
+    Examples:
+      smartcontext artifact delete '#a1'
+      smartcontext artifact delete leaked-config.env --yes --json
+    """
+    store = app_context(ctx).store(namespace)
+    if not store.exists:
+        raise NotFoundError(f"no artifact {ref!r}")
+    artifact = store.get_artifact(ref)
+    o.info(f"  {artifact.ref}  {artifact.name}  ({len(artifact.content.encode()):,} bytes)")
+    confirm(yes, f"Delete {artifact.ref}?", "deleting the artifact")
+    store.delete_artifact(artifact.ref)
+    if as_json:
+        o.emit_json({"deleted": artifact.ref, "name": artifact.name})
+    else:
+        o.info(f"deleted {artifact.ref} ({artifact.name})")
 
 
 def register(app: typer.Typer) -> None:

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -377,23 +375,12 @@ def main() -> None:
         return
     rows = []
     if args.baseline != "none":
-        with tempfile.TemporaryDirectory(prefix="sc-baseline-") as tmp:
-            archive = subprocess.run(
-                ["git", "-C", str(ROOT), "archive", args.baseline],
-                capture_output=True,
-                check=True,
-            )
-            subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-            only = ["--compaction-only"] if args.compaction_only else []
-            child = subprocess.run(
-                [sys.executable, __file__, "--raw", "--code", tmp, "--convs", names, *only],
-                capture_output=True,
-                text=True,
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-            )
-            if child.returncode:
-                sys.exit(f"baseline run failed:\n{child.stderr}")
-            rows.append(summarise(f"before ({args.baseline})", json.loads(child.stdout)))
+        sys.path.insert(0, str(HERE))
+        from _baseline import measure_baseline
+
+        only = ["--compaction-only"] if args.compaction_only else []
+        data = measure_baseline(__file__, args.baseline, ["--convs", names, *only])
+        rows.append(summarise(f"before ({args.baseline})", data))
     rows.append(summarise("this checkout", measure(convs, args.compaction_only)))
     print_tables(rows, len(convs), args.compaction_only)
 

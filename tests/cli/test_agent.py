@@ -136,7 +136,7 @@ def test_todo_lifecycle(run) -> None:
     assert set(rows[0]) == TASK_KEYS
     assert "removed 2 tasks" in ok(run("todo", "clear")).stderr
     assert ok(run("todo", "add", "Next")).stdout.strip() == "4"  # ids never reused
-    ok(run("todo", "clear", "--all"))
+    ok(run("todo", "clear", "--all", "--yes"))
     assert ok(run("todo", "list", "--json")).json() == []
 
 
@@ -144,7 +144,7 @@ def test_todo_errors(run) -> None:
     missing = run("todo", "done", "9")
     assert missing.exit_code == 1 and "no task 9" in missing.stderr
     bad = run("todo", "done", "nine")
-    assert bad.exit_code == 2 and "invalid id" in bad.stderr
+    assert bad.exit_code == 2 and "invalid task id" in bad.stderr
     orphan = run("todo", "add", "x", "--parent", "5")
     assert orphan.exit_code == 1
 
@@ -171,7 +171,7 @@ def test_error_log_group_resolve_list(run) -> None:
     assert again.stdout.strip() == "E1" and "seen 2 times" in again.stderr
     ok(run("error", "log", "npm run build", "Module not found: Error: Can't resolve './App'"))
     rows = ok(run("error", "list", "--json")).json()
-    assert [(r["id"], r["count"]) for r in rows] == [(2, 1), (1, 2)]
+    assert [(r["id"], r["count"]) for r in rows] == [("E2", 1), ("E1", 2)]
     assert set(rows[0]) == ERROR_KEYS
     assert (
         rows[1]["context"] == "retry"
@@ -180,9 +180,9 @@ def test_error_log_group_resolve_list(run) -> None:
     listed = ok(run("error", "list")).stdout
     assert "E1\t2\topen\tpytest\tAssertionError: expected 200, got 503" in listed
     ok(run("error", "resolve", "E1", "--resolution", "start the API server first"))
-    assert [r["id"] for r in ok(run("error", "list", "--json")).json()] == [2]
+    assert [r["id"] for r in ok(run("error", "list", "--json")).json()] == ["E2"]
     all_rows = ok(run("error", "list", "--all", "--json")).json()
-    assert [(r["id"], r["resolved"]) for r in all_rows] == [(2, False), (1, True)]
+    assert [(r["id"], r["resolved"]) for r in all_rows] == [("E2", False), ("E1", True)]
     strategy = ok(run("strategy", "show", "--json")).json()
     assert strategy["learned_patterns"] == [
         'When `pytest` fails with "AssertionError: expected 200, got 503": '

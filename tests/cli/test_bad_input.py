@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartcontext_cli import InvalidNamespaceError, MemoryStore
+from smartcontext_cli.text import query_terms
 
 BACKENDS = ("sqlite", "json")
 ERROR = "smartcontext: error: "
@@ -191,8 +192,10 @@ def test_invalid_utf8_query_is_just_unmatched(home):
     proc = subprocess.run(
         [*cmd, "search", b"\xff\xfe", "--json"], capture_output=True, env=env, timeout=60
     )
-    assert proc.returncode in (0, 1)
-    assert b"Traceback" not in proc.stderr
+    # Undecodable bytes hold no searchable word: a usage error, one line.
+    assert proc.returncode == 2
+    assert proc.stderr.decode().startswith("smartcontext: error: nothing to search for")
+    assert proc.stderr.count(b"\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -391,6 +394,10 @@ def test_any_query_gives_a_result_list_or_nothing_found(sc, corpus):
     for query in ODD_QUERIES:
         # '--' ends options, so queries starting with '-' are queries too (see below).
         result = sc("search", "--json", "-k", "3", "--", query)
+        if not query_terms(query):  # nothing searchable: a usage error (issue 11)
+            one_error_line(result)
+            assert "nothing to search for" in result.stderr, query
+            continue
         assert result.exit_code in (0, 1), (query, result.stderr)
         hits = result.json()
         assert isinstance(hits, list) and len(hits) <= 3, query
@@ -411,8 +418,8 @@ def test_a_query_starting_with_a_dash_is_an_option_unless_after_double_dash(sc, 
     # Like every CLI: a leading dash starts an option (one clear line), '--' ends options.
     for query in ("-", "-1", "-kubernetes", "-postgresql", "--x"):
         result = sc("search", query)
-        if query == "-":
-            assert result.exit_code in (0, 1)
+        if query == "-":  # a query, but no searchable word in it
+            assert "nothing to search for in '-'" in one_error_line(result)
             continue
         one_error_line(result)
     assert sc("search", "--json", "--", "-kubernetes").json()[0]["id"] == corpus["k8s"]
@@ -443,7 +450,9 @@ def test_operators_are_plain_words(sc, corpus):
         assert top == {corpus[name] for name in expected}, (query, hits)
 
 
-def test_query_of_only_punctuation_lists_recent_memories(sc, corpus):
-    hits = sc("search", "?!", "--json", "-k", "2").json()
-    newest = sc("list", "--json", "--limit", "2").json()
-    assert [h["id"] for h in hits] == [m["id"] for m in newest] == [corpus["cafe"], corpus["near"]]
+def test_query_of_only_punctuation_is_a_usage_error(sc, corpus):
+    # It used to list the newest memories with match 1.00: a CI step searching "$EMPTY" saw
+    # a hit. Now nothing is searched and the exit code says so.
+    result = sc("search", "?!", "--json", "-k", "2")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "nothing to search for in '?!'" in result.stderr

@@ -130,7 +130,7 @@ def test_config_set_into_a_value_is_refused(sc, home):
 
 
 def test_config_get_unset_exits_1(sc):
-    result = sc("config", "get", "namespace")
+    result = sc("config", "get", "summarizer")
     assert result.exit_code == 1
     assert result.stdout == ""
     as_json = sc("config", "get", "policies.none", "--json")
@@ -145,7 +145,8 @@ def test_config_get_unknown_key_is_a_usage_error(sc):
 def test_config_list_shows_every_value_with_its_source(sc):
     sc("config", "set", "budget", "8000")
     data = sc("config", "list", "--json").json()
-    assert set(data) == {"values", "sources", "tables"}
+    assert set(data) == {"values", "sources", "tables", "files", "warnings"}
+    assert data["files"]["user"].endswith("config.toml") and data["warnings"] == []
     assert data["values"]["budget"] == 8000
     assert data["sources"]["budget"] == "user"
     assert data["values"]["backend"] == "sqlite"
@@ -180,13 +181,14 @@ def test_wrongly_typed_config_values_are_refused_by_name(sc, home, toml, fragmen
     result = sc("config", "list")
     assert result.exit_code == 2
     assert fragment in result.stderr
-    assert "(user)" in result.stderr
+    # Every config error names its file.
+    assert f"(in {home / 'config.toml'})" in result.stderr
 
 
 def test_float_settings_accept_whole_numbers(sc, home):
     home.mkdir(parents=True)
-    (home / "config.toml").write_text("safety_margin = 1\n", encoding="utf-8")
-    assert sc("config", "get", "safety_margin", "--json").json()["value"] == 1.0
+    (home / "config.toml").write_text("summarizer_timeout = 1\n", encoding="utf-8")
+    assert sc("config", "get", "summarizer_timeout", "--json").json()["value"] == 1.0
 
 
 # precedence ------------------------------------------------------------------------------------

@@ -57,10 +57,14 @@ def test_remember_prints_a_new_random_id_and_nothing_else(sc):
     assert result.stdout.count("\n") == 1
 
 
-def test_remember_same_text_twice_gives_two_memories(sc):
+def test_remember_same_text_twice_returns_the_existing_id(sc):
     first = remember(sc, "same words")
-    second = remember(sc, "same words")
-    assert first != second
+    again = sc("remember", "  same\n  words ")  # whitespace aside, the same text
+    assert again.stdout.strip() == first
+    assert again.stderr.startswith(f"already remembered as {first[:8]}")
+    assert len(sc("list", "--json").json()) == 1
+    forced = remember(sc, "same words", "--allow-duplicate")
+    assert forced != first
     assert len(sc("list", "--json").json()) == 2
 
 
@@ -68,7 +72,7 @@ def test_remember_json_shape(sc):
     result = sc("remember", "x marks the spot", "--json", "-n", "proj")
     assert result.exit_code == 0
     data = result.json()
-    assert set(data) == {"id", "namespace"}
+    assert set(data) == {"id", "namespace", "created"}
     assert HEX32.fullmatch(data["id"])
     assert data["namespace"] == "proj"
 
@@ -167,7 +171,7 @@ def test_search_plain_output_is_tab_separated_rows_in_a_pipe(sc, corpus):
     result = sc("search", "kubernetes")
     assert result.exit_code == 0
     first = result.stdout.splitlines()[0].split("\t")
-    assert first[0] == corpus["k8s"][:8]
+    assert first[0] == corpus["k8s"]  # whole ids in a pipe, as gh and sqlite-utils print them
     assert first[2:] == ["fact", "infra", "Deploys run on Kubernetes in the staging pool"]
     assert result.stderr == ""
 
@@ -209,7 +213,7 @@ def test_search_with_no_match_exits_1_with_empty_json(sc, corpus):
 def test_search_on_a_namespace_that_does_not_exist_creates_nothing(sc, home):
     result = sc("search", "anything", "-n", "ghost", "--json")
     assert result.exit_code == 1
-    assert result.json() == []
+    assert result.stderr.startswith("smartcontext: error: no namespace 'ghost' (namespaces:")
     assert not (home / "namespaces" / "ghost").exists()
 
 
@@ -231,7 +235,7 @@ def test_list_is_most_recent_first_with_limit_and_filters(sc):
     assert [m["id"] for m in sc("list", "--kind", "fact", "--json").json()] == [c, a]
     assert [m["id"] for m in sc("list", "-t", "x", "--json").json()] == [a]
     rows = sc("list").stdout.splitlines()
-    assert [r.split("\t")[0] for r in rows] == [c[:8], b[:8], a[:8]]
+    assert [r.split("\t")[0] for r in rows] == [c, b, a]
 
 
 def test_list_json_shape(sc):
@@ -285,7 +289,7 @@ def test_forget_by_ids_and_prefixes(sc):
     a = remember(sc, "alpha")
     b = remember(sc, "beta")
     c = remember(sc, "gamma")
-    result = sc("forget", a, b[:5], "--json")
+    result = sc("forget", a, b[:5], "--json", "--yes")
     assert result.exit_code == 0
     assert result.json() == {"deleted": 2, "ids": [a, b]}
     assert [m["id"] for m in sc("list", "--json").json()] == [c]
@@ -293,7 +297,9 @@ def test_forget_by_ids_and_prefixes(sc):
 
 def test_forget_plain_output_reports_on_stderr(sc):
     a = remember(sc, "alpha")
-    result = sc("forget", a)
+    refused = sc("forget", a)  # destructive: --yes in a pipe
+    assert refused.exit_code == 2 and "pass --yes" in refused.stderr
+    result = sc("forget", a, "--yes")
     assert result.exit_code == 0
     assert result.stdout == ""
     assert "forgot 1 memory" in result.stderr
@@ -301,7 +307,7 @@ def test_forget_plain_output_reports_on_stderr(sc):
 
 def test_forget_the_same_memory_twice_in_one_call(sc):
     a = remember(sc, "alpha")
-    result = sc("forget", a, a[:6], "--json")
+    result = sc("forget", a, a[:6], "--json", "-y")
     assert result.json() == {"deleted": 1, "ids": [a]}
 
 
@@ -400,7 +406,7 @@ def _run_on_terminal(args: list[str], answer: bytes | None, home: Path) -> tuple
             if not chunk:
                 break
             seen += chunk
-        if answer is not None and not sent and b"Delete them?" in seen:
+        if answer is not None and not sent and b"[y/N]" in seen:
             os.write(leader, answer)
             sent = True
         if proc.poll() is not None and not ready:
@@ -414,7 +420,7 @@ def _run_on_terminal(args: list[str], answer: bytes | None, home: Path) -> tuple
 def test_forget_query_asks_on_a_terminal(sc, home, answer, code, left):
     remember(sc, "the staging password is hunter2")
     exit_code, screen = _run_on_terminal(["forget", "--query", "staging password"], answer, home)
-    assert "Delete them?" in screen
+    assert "Delete it? [y/N]" in screen
     assert exit_code == code
     assert len(sc("list", "--json").json()) == left
 

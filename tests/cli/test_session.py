@@ -124,7 +124,7 @@ def test_compact_dry_run_compact_and_undo(sc):
     assert len(rows(sc("session", "show", "--raw"))) == 12
     assert sc("search", "reporting database").exit_code == 0
     undo = sc("compact", "--undo")
-    assert "the log has 12 events again; 1 memories removed" in undo.stderr
+    assert "the log has 12 events again; 1 memory removed" in undo.stderr
     assert len(rows(sc("session", "show"))) == 12
     nothing = sc("compact", "--undo")
     assert nothing.exit_code == 1 and "nothing to undo" in nothing.stderr
@@ -135,7 +135,7 @@ def test_compact_dry_run_compact_and_undo(sc):
 def test_session_end(sc):
     add(sc, "user", "We decided to ship on Friday the 14th.")
     result = sc("session", "end", "--summary", "Shipping plan agreed")
-    assert result.exit_code == 0 and "1 events archived, 2 memories saved" in result.stderr
+    assert result.exit_code == 0 and "1 event archived, 2 memories saved" in result.stderr
     assert sc("session", "show", "--json").json() == []
     assert sc("list", "--kind", "note", "--json").json()[0]["content"] == "Shipping plan agreed"
     again = sc("session", "end")
@@ -157,22 +157,24 @@ def test_branch_commands(sc):
     ]
     assert rows(sc("branch", "list"))[1][:4] == ["*", "exp", "main", "2"]
     compare = sc("branch", "compare", "main")
-    assert "shared history: 1 events; main: 1 events (+0); exp: 2 events (+1)" in compare.stderr
+    assert "shared history: 1 event; main: 1 event (+0); exp: 2 events (+1)" in compare.stderr
     assert rows(compare) == [["exp", "2", "assistant", "Trying a queue"]]
     assert sc("branch", "compare", "main", "exp", "--json").json()["common"]["item_count"] == 1
     assert sc("branch", "switch", "main").exit_code == 0
-    refused = sc("branch", "delete", "exp")
+    asks = sc("branch", "delete", "exp")  # destructive: --yes in a pipe
+    assert asks.exit_code == 2 and "pass --yes" in asks.stderr
+    refused = sc("branch", "delete", "exp", "--yes")
     assert refused.exit_code == 2 and "--force" in refused.stderr
     merged = sc("branch", "merge", "exp", "--json").json()
     assert (merged["target"], merged["merged"]) == ("main", 1)
     assert "nothing to merge" in sc("branch", "merge", "exp").stderr
-    assert sc("branch", "delete", "exp", "--json").json() == {"deleted": "exp", "items": 1}
+    assert sc("branch", "delete", "exp", "--json", "-y").json() == {"deleted": "exp", "items": 1}
     missing = sc("branch", "switch", "exp")
     assert missing.exit_code == 1 and "no branch 'exp'" in missing.stderr
-    main = sc("branch", "delete", "main")
+    main = sc("branch", "delete", "main", "--yes")
     assert main.exit_code == 2 and "cannot be deleted" in main.stderr
     assert sc("branch", "create", "spike", "--from", "main").exit_code == 0
-    assert sc("branch", "delete", "spike", "--force").exit_code == 0
+    assert sc("branch", "delete", "spike", "--force", "--yes").exit_code == 0
     no_git = sc("branch", "switch", "--follow-git")
     assert no_git.exit_code == 2 and "git repository" in no_git.stderr
 
