@@ -16,7 +16,10 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .compression import near_duplicate
@@ -110,12 +113,37 @@ def not_smaller(replacing: int, new_tokens: int, old_tokens: int) -> str:
     )
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: compacting 10,000 events allocates a few hundred
+    thousand small objects, none of them cyclic garbage, and the collector's passes over them
+    were a sixth of the time. The previous state is restored, and a collection can run later."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def compact(
     store: SessionMixin,
     preserve_recent: int,
     extract_insights: bool,
     dry_run: bool,
     max_items: int | None = None,
+) -> SessionReport:
+    with gc_paused():
+        return _compact(store, preserve_recent, extract_insights, dry_run, max_items)
+
+
+def _compact(
+    store: SessionMixin,
+    preserve_recent: int,
+    extract_insights: bool,
+    dry_run: bool,
+    max_items: int | None,
 ) -> SessionReport:
     from .session import SessionReport
 

@@ -181,11 +181,13 @@ class Digest:
             into["failed"] += run["failed"]
 
 
-def _answered(items: Sequence[SessionItem], position: int) -> bool:
-    """Whether someone else spoke (not merely acknowledged) within the next two events."""
+def _answered(items: Sequence[SessionItem], acks: Sequence[bool], position: int) -> bool:
+    """Whether someone else spoke (not merely acknowledged) within the next two events;
+    ``acks[i]``: whether event ``i`` is an acknowledgement."""
     role = items[position].role
-    for later in items[position + 1 : position + 3]:
-        if later.role != role and later.role != "summary" and not is_acknowledgement(later):
+    for later in range(position + 1, min(position + 3, len(items))):
+        other = items[later].role
+        if other != role and other != "summary" and not acks[later]:
             return True
     return False
 
@@ -201,6 +203,7 @@ def build_digest(
     units: list[excerpts.Unit] = []
     seen: dict[tuple[str, str], excerpts.Analysis] = {}
     tokens = 0
+    acks = [is_acknowledgement(item) for item in items]  # each event's, once
     for position, item in enumerate(items):
         if item.role == "summary":
             if isinstance(item.meta.get("digest"), dict):
@@ -215,7 +218,7 @@ def build_digest(
         digest._span(item, repeats)
         digest.repeats += repeats - 1
         tokens += item.token_count or len(item.content) // 4
-        if is_acknowledgement(item):
+        if acks[position]:
             digest.acks += 1
             continue
         text = REPEAT_MARK.sub("", item.content)
@@ -245,7 +248,7 @@ def build_digest(
                     open_errors.pop()[1]["resolution"] = record(item, sentence)
                     fixes.append(sentence)
         units += excerpts.units_of(
-            item.seq, item.role, item.created_at, text, _answered(items, position), fixes, seen
+            item.seq, item.role, item.created_at, text, _answered(items, acks, position), fixes, seen
         )
     digest.sentences += len(units)
     budget = share * tokens + DIGEST_FLOOR if units else 0

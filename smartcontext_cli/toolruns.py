@@ -32,6 +32,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from .text import contains_any
+
 TOOL_ROLES = frozenset({"tool", "output", "command", "shell"})
 MAX_HEADLINE = 300
 # Arguments that name a file or a path: runs on different files are one kind of run.
@@ -289,7 +291,7 @@ SIGNATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
 def sniff(text: str) -> str | None:
     """The tool whose output ``text`` looks like, or None."""
     for tool, marks in SIGNATURES:
-        if any(m in text for m in marks):
+        if contains_any(text, marks):
             if tool == "ruff" and not ("All checks passed!" in text or ruff_headline(text)):
                 continue
             return tool
@@ -318,7 +320,7 @@ FAILURE_HINTS = (
 def headline(tool: str | None, text: str) -> str | None:
     """The line that says why a run of ``tool`` failed, or None when it did not fail."""
     text = ANSI.sub("", text) if "\x1b" in text else text
-    if not any(h in text for h in FAILURE_HINTS):
+    if not contains_any(text, FAILURE_HINTS):
         return None
     parse = HEADLINES.get(tool or "")
     # A known tool's silence means it passed; only a crash (a traceback, an exit status)
