@@ -247,8 +247,9 @@ def build_digest(
                 if open_errors and RESOLUTION.search(sentence):
                     open_errors.pop()[1]["resolution"] = record(item, sentence)
                     fixes.append(sentence)
+        answered = _answered(items, acks, position)
         units += excerpts.units_of(
-            item.seq, item.role, item.created_at, text, _answered(items, acks, position), fixes, seen
+            item.seq, item.role, item.created_at, text, answered, fixes, seen
         )
     digest.sentences += len(units)
     budget = share * tokens + DIGEST_FLOOR if units else 0
