@@ -45,6 +45,7 @@ ROLE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
 # an artifact's limit is read, so that it can be.
 MAX_EVENT_BYTES = 1_000_000
 MAX_INPUT_BYTES = 50_000_000
+MAX_ITEM_BYTES = MAX_INPUT_BYTES  # the name the MCP server's schema imports
 MAX_COMMAND_CHARS = 1000
 MIN_TURNS = 2
 
