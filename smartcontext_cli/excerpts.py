@@ -362,7 +362,9 @@ def select(
     chosen: list[int] = []
     used: set[int] = set()
     spent = 0.0
-    while heap and spent < budget:
+    cheapest = min(costs.values(), default=0.0)
+    # Past the point where not even the cheapest sentence fits, nothing more can be taken.
+    while heap and budget - spent >= cheapest:
         _, i = heapq.heappop(heap)
         u = units[i]
         g = gain(i)
