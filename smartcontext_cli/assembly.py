@@ -399,10 +399,14 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
             recall.append(c)
     # The query's own memories when it differs from the goal, else what the head left.
     source = "more_memories" if "more_memories" in plan.sections else "memories"
-    more = []
-    for c in secs_of(plan, source):
-        if c.outcome != "dropped":
+    # After the query's memories, the goal's memories the head had no room for: budget left at
+    # the end goes to every section that still has candidates (issue 9), in rank order.
+    sources = [source] if source == "memories" else [source, "memories"]
+    more, seen = [], set()
+    for c in (c for s in sources for c in secs_of(plan, s)):
+        if c.outcome != "dropped" or c.ident in seen:
             continue
+        seen.add(c.ident)
         if _flat(c.body) in present:
             c.reason = "its text is already in the prompt"
         else:
@@ -418,15 +422,22 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
         "more_memories", more, space - target, plan.style, counter, plan.chunking
     )
     chosen, used = _select_recall(plan, recall, space - mem_used, counter)
-    if source == "memories":
-        for c in mem:
-            c.reason = "filled leftover budget: " + c.reason
-    else:
-        for c in mem:
-            c.reason = "matches the query: " + c.reason
+    queried = {id(c) for c in secs_of(plan, "more_memories")}
     # What is still left: the events just before the window, newest first.
     have = shown | {c.seq for c in chosen if c.seq is not None}
-    more_gap = _gap_fill(plan, counter, space - used - mem_used, bool(chosen), have, present)
+    more_gap, gap_used = _gap_fill(
+        plan, counter, space - used - mem_used, bool(chosen), have, present
+    )
+    # The last tokens: memories small enough for what recall left (its items are longer).
+    rest = space - used - mem_used - gap_used
+    if rest > 0 and more:
+        paid = frame_cost("more_memories", plan.style, counter) if mem else 0
+        extra, _ = select_ranked(
+            "more_memories", more, rest + paid, plan.style, counter, plan.chunking
+        )
+        if extra:
+            order = {id(c): i for i, c in enumerate(more)}
+            mem = sorted([*mem, *extra], key=lambda c: order[id(c)])
     for v in more_gap:
         original = v.variant
         assert original is not None
@@ -436,6 +447,9 @@ def _tail(plan: Plan, out: Packed, counter: CountCache, space: int, shown: set[i
     if chosen:
         emit("recall", sorted(chosen, key=lambda c: c.seq or 0), out, counter)
     if mem:
+        for c in mem:
+            why = "matches the query: " if id(c) in queried else "filled leftover budget: "
+            c.reason = why + c.reason
         emit("more_memories", mem, out, counter)
 
 
@@ -466,8 +480,9 @@ def _gap_fill(
     framed: bool,
     shown: set[int],
     present: set[str],
-) -> list[Candidate]:
-    """Events just before the window that fit ``space`` (whole), newest first.
+) -> tuple[list[Candidate], int]:
+    """Events just before the window that fit ``space`` (whole), newest first, and the tokens
+    they take (with the recall frame when they open the section).
 
     Why not select_ranked: its candidates would be every older event; these are made one at a
     time, from the window's start backwards, only while they fit.
@@ -489,7 +504,7 @@ def _gap_fill(
         form.include(f"fits: {n} tokens")
         form.placed = "recall"
         out.append(form)
-    return out
+    return out, (used + frame if out else 0)
 
 
 def _recall_form(c: Candidate) -> Candidate:

@@ -350,6 +350,23 @@ def make_candidate(
     return cand
 
 
+# Context-graph keys by body, for this process (like prepare._PREPARED): three regex scans a
+# text, the same texts compile after compile.
+_KEYS: dict[str, frozenset[str]] = {}
+KEYS_MAX = 65_536
+
+
+def _keys_of(body: str) -> frozenset[str]:
+    keys = _KEYS.get(body)
+    if keys is None:
+        keys = frozenset(_ARTIFACT_REF.findall(body)) | frozenset(_FILE.findall(body))
+        keys |= frozenset(_CODE.findall(body))
+        if len(_KEYS) >= KEYS_MAX:
+            _KEYS.clear()
+        _KEYS[body] = keys
+    return keys
+
+
 def fill(cand: Candidate, it: ContextItem, text: str, name: str | None, tags: list[str]) -> None:
     """Set ``cand``'s body (fenced under ``name`` for artifact content), the position before
     which it must not be cut, and its context-graph keys, from already prepared text."""
@@ -358,12 +375,7 @@ def fill(cand: Candidate, it: ContextItem, text: str, name: str | None, tags: li
     if name is not None:
         lang = layout.language((it.name or name).split(" (")[0])
         body, min_cut = layout.fenced(name, body, lang)
-    keys = (
-        set(tags)
-        | set(_ARTIFACT_REF.findall(body))
-        | set(_FILE.findall(body))
-        | set(_CODE.findall(body))
-    )
+    keys = set(tags) | _keys_of(body)
     if it.id and it.id.startswith("#a"):
         keys.add(it.id)
     cand.body, cand.min_cut, cand.keys = body, min_cut, tuple(sorted(keys))

@@ -18,9 +18,12 @@ Guarantees:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .gcpause import gc_paused
 
 if TYPE_CHECKING:
     from .compiled import CompiledContext
@@ -141,6 +144,7 @@ class CompileMixin:
 
     # compile ----------------------------------------------------------------------------------
 
+    @gc_paused
     def compile(
         self,
         query: str | None = None,
@@ -386,12 +390,19 @@ class CompileMixin:
             items = self.get_session_items(limit=limit + 1)
             if len(items) <= limit or limit >= cap:
                 break
-            if sum(i.token_count or len(i.content) // 3 for i in items) > budget:
+            held = sum(i.token_count or len(i.content) // 3 for i in items)
+            if held > budget:
                 break
-            limit = min(cap, limit * 4)
+            # The next page is sized by what this one held, so a large budget takes one more
+            # read, not one per doubling (each read starts again at the newest event).
+            limit = min(cap, max(limit * 2, math.ceil(limit * 1.25 * budget / max(1, held))))
         start = frozen.window_start if frozen is not None else None
         if start is not None and items and items[0].seq > start:
-            items = self.get_session_items()
+            # Every event since the window's start: by seq, that many (seqs of a log rise by
+            # one), else the whole log.
+            items = self.get_session_items(limit=items[-1].seq - start + 2)
+            if items and items[0].seq > start:
+                items = self.get_session_items()
             since = sum(1 for i in items if i.seq >= start)
             keep = max(limit, since)
             return items[-keep:], len(items) > keep

@@ -4,7 +4,8 @@ Why it exists: every text must be redacted (and, in xml, escaped) before it is c
 packed, but a compile over 10,000 session events or a 13 MB ``--artifact`` must not pay for
 text that cannot fit. So an item is prepared only when the packer first looks at it
 (``Candidate.ready``), each distinct text once per compile, and a text far longer than the
-budget only up to a window that alone needs more than the whole budget.
+budget only up to a window that alone needs more than the whole budget. Within a process the
+prepared form of a text is remembered (``_PREPARED``), so compiling again costs only what is new.
 
 Guarantees:
 - No secret reaches a prompt: every text in a prompt went through ``Preparer.text`` (redaction,
@@ -19,6 +20,7 @@ Guarantees:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from . import layout
@@ -32,6 +34,27 @@ WINDOW_MIN_CHARS = 16_384
 # Why 8: prose and code average 3-5 characters per token, so a window of 8 per token of budget
 # almost always proves at once that the text cannot fit; when it does not, it doubles.
 WINDOW_CHARS_PER_TOKEN = 8
+
+
+# Prepared texts of this process, by (text, xml): a long-running agent or MCP server compiles
+# the same memories and events again and again, and redaction is a pure function of the text.
+# Bounded: cleared whole when full (a compile then prepares afresh, as a new process would).
+_PREPARED: dict[tuple[str, bool], tuple[str, Counter[str]]] = {}
+PREPARED_MAX = 65_536
+
+
+def _prepared(value: str, xml: bool) -> tuple[str, Counter[str]]:
+    """``value`` redacted (and escaped in xml), with what was redacted, memoised."""
+    hit = _PREPARED.get((value, xml))
+    if hit is None:
+        found = Redactions()
+        done = redact(value, found)
+        if xml:
+            done = layout.xml_text(done)
+        if len(_PREPARED) >= PREPARED_MAX:
+            _PREPARED.clear()
+        hit = _PREPARED[(value, xml)] = (done, found.counts)
+    return hit
 
 
 def window_of(text: str, size: int) -> str:
@@ -60,9 +83,8 @@ class Preparer:
         """``value`` redacted and, in xml, escaped; once per distinct text."""
         done = self._memo.get(value)
         if done is None:
-            done = redact(value, self.found)
-            if self.xml:
-                done = layout.xml_text(done)
+            done, kinds = _prepared(value, self.xml)
+            self.found.counts.update(kinds)
             self._memo[value] = done
         return done
 

@@ -179,6 +179,26 @@ def test_the_whole_budget_is_used_when_candidates_remain(store, count):
         assert budget * 0.98 <= used <= budget, (budget, used)
 
 
+def test_budget_left_by_a_narrow_query_goes_to_the_goals_memories(store, count):
+    store.set_compression_strategy("none")
+    store.set_goal("Speed up the deploy pipeline")
+    for i in range(1200):
+        store.remember(f"Fact {i}: the deploy pipeline stage {i % 9} takes {i % 60} s on {i}")
+    for i in range(20):
+        store.remember(f"Redis note {i}: eviction policy allkeys-lru on shard {i}")
+    for i in range(10):  # a short session: most of the session's share is left over
+        store.add_session_item("user", f"step {i} done")
+    ctx = store.compile(query="redis eviction", token_budget=12000)
+    prompt = ctx.render()
+    assert any(d["outcome"] == "dropped" for d in ctx.decisions)  # candidates remain
+    assert 12000 * 0.98 <= count(prompt) <= 12000
+    assert all(f"Redis note {i}:" in prompt for i in range(20))
+    why = [d["reason"].split(":")[0] for d in ctx.decisions if d["section"] == "more_memories"]
+    assert why.count("matches the query") == 20  # the query's own, named as such
+    tail = [d for d in ctx.decisions if d["reason"].startswith("filled leftover budget")]
+    assert tail and all(d["outcome"] != "dropped" for d in tail)
+
+
 TEXT = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
     min_size=1,

@@ -176,7 +176,22 @@ def redactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(text, found)
 
     monkeypatch.setattr(prepare, "redact", spy)
+    monkeypatch.setattr(prepare, "_PREPARED", {})  # nothing prepared earlier in this process
     return seen
+
+
+def test_a_text_is_redacted_once_per_process_and_reported_every_compile(
+    redactions: list[str],
+) -> None:
+    secret = "deploy with token=ghp_" + "a" * 36
+    compiler = ContextCompiler()
+    first = compiler.compile(goal="deploy", memories=[secret], token_budget=500)
+    second = compiler.compile(goal="deploy", memories=[secret], token_budget=500)
+    assert first.to_prompt() == second.to_prompt()
+    assert "ghp_" not in second.to_prompt() and "[REDACTED:github token]" in second.to_prompt()
+    said = "redacted 1 secret (1 github token) from the prompt"
+    assert said in first.notes and said in second.notes
+    assert redactions.count(secret) == 1
 
 
 def test_session_events_that_cannot_fit_are_never_redacted(redactions: list[str]) -> None:

