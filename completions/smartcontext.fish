@@ -339,6 +339,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from remember' -s n -x -a '(
 complete -c smartcontext -n '__fish_seen_subcommand_from remember' -s t
 complete -c smartcontext -n '__fish_seen_subcommand_from remember' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a search -d 'Search memories, best match first (exit 1 when nothing matches).'
+complete -c smartcontext -n '__fish_seen_subcommand_from search' -l explain
 complete -c smartcontext -n '__fish_seen_subcommand_from search' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from search' -l kind -x -a 'fact decision preference note insight pattern error'
 complete -c smartcontext -n '__fish_seen_subcommand_from search' -l limit

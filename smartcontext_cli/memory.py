@@ -13,7 +13,7 @@ import builtins
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ids
 from .agent import AgentStateMixin
@@ -32,6 +32,9 @@ from .models import (
 from .session import SessionMixin
 from .storage import existing_backend, namespace_dir, open_storage
 from .storage.base import Storage
+
+if TYPE_CHECKING:
+    from .search import Hit
 
 MAX_MEMORY_BYTES = 1_000_000
 MAX_ARTIFACT_BYTES = 50_000_000
@@ -213,6 +216,23 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         if not self.exists:  # a read that finds nothing must not create the namespace
             return []
         return search(self.storage, query, limit, tags, kind)
+
+    def search_explained(
+        self,
+        query: str,
+        limit: int = 5,
+        tags: Sequence[str] | None = None,
+        kind: str | None = None,
+    ) -> builtins.list[Hit]:
+        """``search`` with why each memory ranked (``Hit.explain()``: terms, boosts, context)."""
+        from .search import rank
+
+        if limit < 0:
+            raise UsageError("limit must be zero or more")
+        hits = rank(self.storage, query, limit, normalise_tags(tags), _kind_filter(kind))
+        for hit in hits:
+            hit.memory.score = hit.score
+        return hits
 
     def matching(self, query: str, limit: int = 1000) -> list[Memory]:
         """Memories containing every content word of ``query`` (stemmed, never fuzzy).

@@ -199,8 +199,9 @@ def test_typo_tolerance_does_not_invent_matches(make_store):
 def test_importance_breaks_a_tie(make_store):
     store = make_store(
         [
+            # Not the same text (that would be a duplicate, collapsed): the same score.
             mem("retry failed jobs three times", "low", 3, importance=0.1),
-            mem("retry failed jobs three times", "high", 3, importance=0.9),
+            mem("retry failed jobs four times", "high", 3, importance=0.9),
             *CORPUS,
         ]
     )
@@ -211,7 +212,7 @@ def test_recency_breaks_a_tie(make_store):
     store = make_store(
         [
             mem("feature flags live in LaunchDarkly", "old", 400),
-            mem("feature flags live in LaunchDarkly", "new", 0.5),
+            mem("feature flags stay in LaunchDarkly", "new", 0.5),
             *CORPUS,
         ]
     )
@@ -380,8 +381,46 @@ def test_a_short_answer_outranks_a_long_text_repeating_the_words(home, backend: 
     store = MemoryStore(namespace="length", storage_backend=backend)
     # FTS5's own bm25 (k1=1.2, b=0.75) puts this long text first; the re-scoring must not.
     filler = " ".join(f"w{i}" for i in range(20))
-    store.remember(" ".join(["deploy window"] * 6) + f" {filler} notes from the retro")
+    # Four repetitions at five times the length: BM25 (k1=1.2, b=1) saturates the counts and
+    # charges the length; at six and more the two meet, whatever b.
+    store.remember(" ".join(["deploy window"] * 4) + f" {filler} notes from the retro")
     answer = store.remember("Deploy window: Tuesdays 10-12 UTC")
     for i in range(30):  # a store large enough for the idf of 'deploy' to be meaningful
         store.remember(f"unrelated note {i} about lunch")
     assert store.search("deploy window", limit=1)[0].id == answer.id
+
+
+@pytest.mark.parametrize(
+    ("query", "speaker"),
+    [
+        ("Can you remind me what I said about the release freeze?", "user"),
+        ("Could you tell me when I planned the release freeze?", "user"),
+        ("What did you suggest for the release freeze?", "assistant"),
+        # A summary is of both speakers' turns: the better words win, not the user's turn.
+        ("Can you summarize what I decided about the release freeze at noon?", "assistant"),
+    ],
+)
+def test_a_question_finds_the_turn_of_the_speaker_it_asks_about(make_store, query, speaker):
+    # A request ("can you ...") names the assistant only as the one asked: the question is
+    # about the user's turns. Both turns hold the same words at the same length.
+    store = make_store(
+        [
+            mem("the release freeze starts friday noon", "u", 2, tags=["user"], source="c:1"),
+            mem("release freeze starts friday at noon", "a", 1, tags=["assistant"], source="c:1"),
+            *(mem(f"lunch menu item {i}", f"n{i}", 3) for i in range(20)),
+        ]
+    )
+    assert top(store, query, limit=1) == [mid("u" if speaker == "user" else "a")]
+
+
+def test_words_about_the_conversation_itself_do_not_rank(make_store):
+    # "discussed", "earlier", "conversation": every turn of a chat is about the conversation;
+    # a turn saying so is no better an answer.
+    store = make_store(
+        [
+            mem("we discussed this earlier in the conversation", "meta", 1),
+            mem("the staging database moves to eu-west-2", "db", 2),
+            *(mem(f"lunch menu item {i}", f"n{i}", 3) for i in range(20)),
+        ]
+    )
+    assert top(store, "What did we discuss earlier about the staging database?") == [mid("db")]

@@ -45,6 +45,29 @@ def memory_rows(memories: list[Memory], with_score: bool) -> list[list[Any]]:
     return rows
 
 
+def explain_text(memory_id: str, why: dict[str, Any]) -> str:
+    """One hit's explanation as a few plain lines (``search --explain``)."""
+    terms = ", ".join(
+        f"{t} weight {d['weight']:.3g} (tf {d['tf']:g}"
+        + (f", neighbours {d['neighbour_tf']:g})" if d["neighbour_tf"] else ")")
+        for t, d in sorted(why["terms"].items(), key=lambda kv: -kv[1]["weight"])
+    )
+    boosts = ", ".join(f"{k} {v:.3g}" for k, v in why["boosts"].items()) or "none"
+    lines = [
+        f"{ids.short(memory_id)}  score {why['score']:.6g} = (bm25 in context {why['context']:.4g}"
+        f" + neighbours {why['smoothing']:.4g}) x prior {why['prior']:.4f} x boosts"
+        + (f" + identifier {why['identifier_lift']:.4g}" if why["identifier_lift"] else ""),
+        f"  terms: {terms or '-'}",
+        f"  boosts: {boosts}",
+    ]
+    if why["previous"] or why["next"]:
+        near = [ids.short(x) if x else "-" for x in (why["previous"], why["next"])]
+        lines.append(f"  neighbours: previous {near[0]}, next {near[1]}")
+    if why["collapsed"]:
+        lines.append("  near-duplicates folded in: " + ", ".join(map(ids.short, why["collapsed"])))
+    return "\n".join(lines)
+
+
 def remember(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="The text to remember, or - to read standard input.")],
@@ -93,6 +116,9 @@ def search(
     limit: LimitOpt = 5,
     tag: TagOpt = None,
     kind: KindOpt = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show why each memory ranked: terms, boosts.")
+    ] = False,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -101,16 +127,25 @@ def search(
     Examples:
       smartcontext search "database choice"
       smartcontext search postgre -k 10 --tag infra --json
+      smartcontext search "refresh_token()" --explain
     """
     require_terms(query)
     store = app_context(ctx).store(namespace)
     if not store.exists and named(store):
         raise NotFoundError(missing_hint(store.settings, store.namespace))
-    results = store.search(query, limit=limit, tags=tag, kind=kind) if store.exists else []
+    hits = store.search_explained(query, limit, tag, kind) if store.exists else []
+    results = [h.memory for h in hits]
     if as_json:
-        o.emit_json([shapes.memory(m, with_score=True) for m in results])
+        rows = [shapes.memory(m, with_score=True) for m in results]
+        if explain:
+            for row, hit in zip(rows, hits, strict=True):
+                row["explain"] = hit.explain()
+        o.emit_json(rows)
     elif results:
         o.table(["id", "match", "kind", "tags", "content"], memory_rows(results, True))
+        if explain:
+            for hit in hits:
+                o.out(explain_text(hit.memory.id, hit.explain()))
     else:
         o.info("no memories match")
     if not results:

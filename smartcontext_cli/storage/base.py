@@ -7,6 +7,7 @@ need no new storage code: documents (``collection``/``key`` -> JSON object) and 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -64,7 +65,36 @@ class Storage(Protocol):
         ...
 
     def vocabulary(self, first_char: str) -> list[str]:
-        """Indexed terms starting with ``first_char`` (the fuzzy matcher's candidates)."""
+        """Indexed terms starting with ``first_char``, any prefix (the fuzzy matcher's candidates:
+        search asks for one or two letters)."""
+        ...
+
+    def candidates(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> dict[str, tuple[Memory, Counter[str]]]:
+        """Search's candidates: about the ``limit`` best memories by ``bm25``, best first, each
+        with its term counts (as ``indexed``).
+
+        Exact where that is cheap; a backend may bound its reads for a query matching very many
+        memories and return the best of what it read (SQLite: ``sqlite_pool``), so this is a
+        candidate set to re-rank, not a ranking to rely on.
+        """
+        ...
+
+    def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
+        """Memories by id with their index terms counted (ids not stored are left out).
+
+        The counters may be shared with the backend's cache: read them, never change them.
+        """
+        ...
+
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        """Each memory's previous and next memory id of the same ``source``, by
+        (created_at, id): its neighbours in the conversation or session it came from."""
         ...
 
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from smartcontext_cli.text import terms as text_terms
+from smartcontext_cli.text import document_terms
 
 EVENT_COLLECTION = re.compile(r"session(-[0-9]+)?\Z")
 K1 = 1.2
@@ -35,9 +35,12 @@ def is_event_collection(collection: str) -> bool:
 
 
 def event_terms(data: dict[str, Any]) -> list[str]:
-    """The index terms of one stored event (its content; nothing else is searched)."""
+    """The index terms of one stored event: its content's, and the times it refers to."""
     content = data.get("content")
-    return text_terms(content) if isinstance(content, str) else []
+    if not isinstance(content, str):
+        return []
+    stamp = data.get("created_at")
+    return document_terms(content, created_at=stamp if isinstance(stamp, str) else "")
 
 
 def fts5_idf(n_rows: int, hits: int) -> float:

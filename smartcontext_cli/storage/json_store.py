@@ -230,6 +230,7 @@ class _MemoryIndex:
         # Sorted keys, kept with insort (a memmove) so a write never re-sorts the whole store.
         self.by_time: list[tuple[str, str]] = []  # (created_at, id) ascending
         self.ids: list[str] = []
+        self.by_source: dict[str, list[tuple[str, str]]] = {}  # source -> (created_at, id)
         self._vocab: list[str] | None = None
 
     def put(self, memory: Memory) -> None:
@@ -250,6 +251,7 @@ class _MemoryIndex:
             docs.add(mid)
         insort(self.by_time, (record["created_at"], mid))
         insort(self.ids, mid)
+        insort(self.by_source.setdefault(record["source"], []), (record["created_at"], mid))
 
     def discard(self, mid: str) -> None:
         record = self.records.pop(mid, None)
@@ -265,6 +267,10 @@ class _MemoryIndex:
         self.total_tokens -= self.lengths.pop(mid)
         del self.by_time[bisect_left(self.by_time, (record["created_at"], mid))]
         del self.ids[bisect_left(self.ids, mid)]
+        thread = self.by_source[record["source"]]
+        del thread[bisect_left(thread, (record["created_at"], mid))]
+        if not thread:
+            del self.by_source[record["source"]]
 
     def vocabulary(self) -> list[str]:
         if self._vocab is None:
@@ -326,9 +332,17 @@ def _m001_initial(storage: JSONStorage) -> None:
         _write_json(storage.path / COUNTERS_FILE, {})
 
 
+def _m002_snowball_terms(storage: JSONStorage) -> None:
+    # Why nothing to rewrite: this backend keeps no terms on disk; it tokenises every memory and
+    # event when it loads them, so the new terms (text.TERMS_VERSION 2) apply on first read. The
+    # record says which terms the store was last opened with, as SQLite's m008 does.
+    storage.path.joinpath(MEMORIES_DIR).mkdir(mode=0o700, exist_ok=True)
+
+
 # Named, ordered upgrades of the layout; each runs once and is recorded in store.json.
 MIGRATIONS: list[tuple[str, Callable[[JSONStorage], None]]] = [
     ("m001_initial", _m001_initial),
+    ("m002_snowball_terms", _m002_snowball_terms),
 ]
 
 
@@ -675,6 +689,38 @@ class JSONStorage(TransferMixin):
         vocab = self._index().vocabulary()
         start = bisect_left(vocab, first_char)
         return vocab[start : bisect_left(vocab, first_char + "\uffff")]
+
+    def candidates(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> dict[str, tuple[Memory, Counter[str]]]:
+        # Always exact here: the whole index is in memory, and this backend serves small stores.
+        terms = list(dict.fromkeys(query_terms))
+        return self.indexed([m.id for m, _ in self.bm25(terms, limit, tags, kind)])
+
+    def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
+        index = self._index()
+        return {
+            mid: (_to_memory(index.records[mid]), index.freqs[mid])
+            for mid in dict.fromkeys(ids)
+            if mid in index.records
+        }
+
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        index = self._index()
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for m in memories:
+            thread = index.by_source.get(m.source, [])
+            key = (m.created_at, m.id)
+            i = bisect_left(thread, key)
+            prev = thread[i - 1][1] if i > 0 else None
+            j = i + 1 if i < len(thread) and thread[i] == key else i
+            nxt = thread[j][1] if j < len(thread) else None
+            out[m.id] = (prev, nxt)
+        return out
 
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
         with self.transaction():

@@ -176,6 +176,60 @@ def _m007_session_events(db: sqlite3.Connection) -> None:
     rebuild(db)
 
 
+def _m008_snowball_terms(db: sqlite3.Connection) -> None:
+    # Why: terms changed (text.TERMS_VERSION 2): Snowball stems instead of Porter's, whole
+    # identifiers ("refresh_token", "auth_service") beside their words, and time and kind terms
+    # ("_day_2024_03_15", "_kind_decision"). Identifier and time terms hold '_', which FTS5 must
+    # keep inside a token, so both indexes are re-created with ``tokenchars '_'``. Every memory
+    # is re-tokenised and re-keyed into its impact cell (the cells ignore the new stop stems),
+    # the term counts recounted, and the session events re-indexed.
+    import json
+
+    from smartcontext_cli.text import document_terms
+
+    from .sqlite_events import rebuild
+
+    _run_script(
+        db,
+        f"""
+        DROP TABLE IF EXISTS memories_vocab;
+        DROP TABLE IF EXISTS memories_fts;
+        CREATE VIRTUAL TABLE memories_fts USING fts5(
+            terms, content='memories', content_rowid='rowid', tokenize="{FTS_TOKENIZER}"
+        );
+        CREATE VIRTUAL TABLE memories_vocab USING fts5vocab(memories_fts, 'row');
+        DROP TABLE IF EXISTS events_fts;
+        CREATE VIRTUAL TABLE events_fts USING fts5(
+            terms, content='events', content_rowid='rowid', tokenize="{FTS_TOKENIZER}"
+        );
+        """,
+    )
+    rows = db.execute(
+        "SELECT rowid, content, tags, kind, created_at FROM memories ORDER BY rowid"
+    ).fetchall()
+    # Negative first: the new rowids may be any old one, and a rowid is unique at every step.
+    db.execute("UPDATE memories SET rowid = -rowid")
+    next_rowid: dict[int, int] = {}
+    moves = []
+    for rowid, content, tags, kind, created_at in rows:
+        toks = document_terms(content, json.loads(tags), kind, created_at)
+        cell = cell_of(Counter(toks), len(toks))
+        new = next_rowid.get(cell, cell << CELL_SHIFT)
+        next_rowid[cell] = new + 1
+        moves.append((new, " ".join(toks), -rowid))
+    db.executemany("UPDATE memories SET rowid = ?, terms = ? WHERE rowid = ?", moves)
+    db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('rebuild')")
+    db.execute("DELETE FROM memories_terms")
+    db.execute("INSERT INTO memories_terms SELECT term, doc FROM memories_vocab")
+    # A memory's neighbours in its conversation: the same source, the next created_at.
+    db.execute("CREATE INDEX IF NOT EXISTS memories_thread ON memories (source, created_at, id)")
+    rebuild(db)
+
+
+# The tokenizer of both FTS5 indexes since m008: terms arrive space-separated from Python, and
+# '_' belongs to a term ("refresh_token", "_day_2024_03_15").
+FTS_TOKENIZER = "ascii tokenchars '_'"
+
 # Named, ordered migrations; each runs once and is recorded in the ``migrations`` table.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", _m001_initial),
@@ -185,4 +239,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m005_impact_rowids", _m005_impact_rowids),
     ("m006_explicit_fts_delete", _m006_explicit_fts_delete),
     ("m007_session_events", _m007_session_events),
+    ("m008_snowball_terms", _m008_snowball_terms),
 ]

@@ -29,6 +29,7 @@ length needs a migration that re-keys every memory (see ``sqlite_migrations._m00
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import sqlite3
@@ -101,13 +102,16 @@ def cell_of(counts: Counter[str], length: int) -> int:
     return _CELL_NUMBER[(_bucket(_TF_EDGES, top), _bucket(_DL_EDGES, length))]
 
 
-def suffix_bounds(avgdl: float) -> list[float]:
-    """``out[c]``: the largest factor bound of cell ``c`` or any later cell (index 0: inf)."""
+@functools.lru_cache(maxsize=16)
+def suffix_bounds(avgdl: float) -> tuple[float, ...]:
+    """``out[c]``: the largest factor bound of cell ``c`` or any later cell (index 0: inf).
+
+    Cached: a store's mean length changes only with its writes, and this is 160 cells."""
     bounds = [_cell_bound(t, d, avgdl) for t, d in _CELLS]
     out = [math.inf, *bounds, 0.0]
     for i in range(len(bounds), 0, -1):
         out[i] = max(out[i], out[i + 1])
-    return out
+    return tuple(out)
 
 
 def _varint(buf: bytes, i: int) -> tuple[int, int]:

@@ -19,12 +19,13 @@ from typing import Any
 
 from smartcontext_cli.errors import StoreCorruptError, UsageError
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
-from smartcontext_cli.text import terms as text_terms
+from smartcontext_cli.text import document_terms
 
 from .base import SCHEMA_VERSION
 from .events import is_event_collection
 from .sqlite_events import SQLiteEventsMixin, index_event, unindex_events
 from .sqlite_migrations import MIGRATIONS
+from .sqlite_pool import approximate, candidate_rowids
 from .sqlite_ranking import (
     CELL_SHIFT,
     DECOMPOSE_MAX_TERMS,
@@ -42,13 +43,29 @@ from .sqlite_ranking import (
 from .transfer import TransferMixin
 
 _COLUMNS = ", ".join(MEMORY_FIELDS)
+_COUNTS_CACHE = 20_000
 MMAP_BYTES = 1 << 30  # address space only; pages are read on demand and shared with the OS
 _SELECT = f"SELECT {_COLUMNS} FROM memories"
 _SELECT_ROWID = f"SELECT {_COLUMNS}, rowid FROM memories"
+_SELECT_TERMS = f"SELECT {_COLUMNS}, terms FROM memories"
+_SELECT_TERMS_ROWID = f"SELECT {_COLUMNS}, terms, rowid FROM memories"
+_PREV_IN_SOURCE = (
+    "SELECT id FROM memories WHERE source = ? AND (created_at, id) < (?, ?) "
+    "ORDER BY created_at DESC, id DESC LIMIT 1"
+)
+_NEXT_IN_SOURCE = (
+    "SELECT id FROM memories WHERE source = ? AND (created_at, id) > (?, ?) "
+    "ORDER BY created_at, id LIMIT 1"
+)
+
+
+def memory_terms(memory: Memory) -> list[str]:
+    """A memory's index terms (``text.document_terms``): the same on every backend."""
+    return document_terms(memory.content, memory.tags, memory.kind, memory.created_at)
 
 
 def index_terms(memory: Memory) -> str:
-    return " ".join(text_terms(memory.content + " " + " ".join(memory.tags)))
+    return " ".join(memory_terms(memory))
 
 
 def _row_to_memory(row: Sequence[Any]) -> Memory:
@@ -110,6 +127,9 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             self.db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self.db.execute("PRAGMA cache_size = -16000")  # KiB: 16 MB, for writers' b-trees
             self._depth = 0
+            # Term counts by the stored terms text. Why keyed by the text: it is read anyway,
+            # hashing it costs far less than counting it, and a changed memory has new text.
+            self._counts: dict[str, Counter[str]] = {}
             if not self._up_to_date():
                 self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -181,7 +201,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         cells: list[int] = []
         counts: Counter[str] = Counter()
         for m in memories:
-            toks = text_terms(m.content + " " + " ".join(m.tags))
+            toks = memory_terms(m)
             per_term = Counter(toks)
             counts.update(per_term.keys())
             cells.append(cell_of(per_term, len(toks)))
@@ -353,6 +373,12 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         # ORDER BY cost more than the ranking itself. Matches are read best cell first and the
         # read stops once no later memory can reach the k-th best (sqlite_ranking.top_k);
         # only the winners, with every tie at the cut, are joined.
+        return self._ordered_hits(self._ranked(query_terms, limit, match), limit)
+
+    def _ranked(
+        self, query_terms: Sequence[str], limit: int, match: str
+    ) -> list[tuple[int, float]]:
+        """(rowid, bm25) of the exact top ``limit`` and every tie at the cut (unsorted)."""
         n_rows, avgdl = index_totals(self.db)
         live = [(term, n) for term in query_terms if (n := self.doc_freq(term))]
         if any(term in STOP_STEMS for term, _ in live):
@@ -373,15 +399,46 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
                 ranked = top_k_common(self.db, limit, weighted, avgdl)
             else:
                 ranked = top_k(self.db, match, limit, sum(w for _, w in weighted), avgdl)
-        return self._ordered_hits(ranked, limit)
+        return ranked
 
-    def _ordered_hits(
-        self, ranked: list[tuple[int, float]], limit: int
-    ) -> list[tuple[Memory, float]]:
-        """The best ``limit`` (rowid, bm25) hits as memories, ``bm25, created_at DESC, id``.
+    def candidates(
+        self,
+        query_terms: Sequence[str],
+        limit: int,
+        tags: Sequence[str] = (),
+        kind: str | None = None,
+    ) -> dict[str, tuple[Memory, Counter[str]]]:
+        # Exact where that is cheap; bounded reads where it is not (sqlite_pool).
+        if not query_terms or limit <= 0:
+            return {}
+        terms = list(dict.fromkeys(query_terms))
+        if tags or kind:
+            hits = self._bm25_filtered(fts_query(terms), limit, tags, kind)
+            return self.indexed([m.id for m, _ in hits])
+        n_rows, avgdl = index_totals(self.db)
+        live = [(term, n) for term in terms if (n := self.doc_freq(term))]
+        if approximate(live, any(term in STOP_STEMS for term, _ in live)):
+            weighted = [(term, idf(n_rows, n)) for term, n in live]
+            ranked = candidate_rowids(self.db, weighted, limit, avgdl)
+        else:
+            ranked = self._ranked(terms, limit, fts_query(terms))
+        best = [rowid for rowid, _ in self._winners(ranked, limit)]
+        out: dict[str, tuple[Memory, Counter[str]]] = {}
+        if best:
+            marks = ",".join("?" * len(best))
+            rows = self.db.execute(f"{_SELECT_TERMS_ROWID} WHERE rowid IN ({marks})", best)
+            by_rowid = {row[-1]: row[:-1] for row in rows}
+            for rowid in best:
+                if rowid in by_rowid:
+                    memory, counts = self._with_counts(by_rowid[rowid])
+                    out[memory.id] = (memory, counts)
+        return out
 
-        Why two reads: a tie group at the cut can hold thousands of rows; ordering them needs
-        only ``created_at`` and ``id``, so whole rows are read for the winners alone.
+    def _winners(self, ranked: list[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
+        """The best ``limit`` (rowid, bm25) hits, ordered ``bm25, created_at DESC, id``.
+
+        Why a read of its own: a tie group at the cut can hold thousands of rows; ordering
+        them needs only ``created_at`` and ``id``, so whole rows are read for the winners alone.
         """
         keys: dict[int, tuple[str, str]] = {}
         for part in _chunks([rowid for rowid, _ in ranked]):
@@ -394,13 +451,19 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         hits.sort(key=lambda hit: hit[3])
         hits.sort(key=lambda hit: hit[2], reverse=True)
         hits.sort(key=lambda hit: hit[1])
-        best = hits[:limit]
+        return [(rowid, r) for rowid, r, _, _ in hits[:limit]]
+
+    def _ordered_hits(
+        self, ranked: list[tuple[int, float]], limit: int
+    ) -> list[tuple[Memory, float]]:
+        """The best ``limit`` (rowid, bm25) hits as memories, ``bm25, created_at DESC, id``."""
+        best = self._winners(ranked, limit)
         if not best:
             return []
         marks = ",".join("?" * len(best))
         rows = self.db.execute(f"{_SELECT_ROWID} WHERE rowid IN ({marks})", [h[0] for h in best])
         by_rowid = {row[-1]: _row_to_memory(row[:-1]) for row in rows}
-        return [(by_rowid[rowid], -float(r)) for rowid, r, _, _ in best if rowid in by_rowid]
+        return [(by_rowid[rowid], -float(r)) for rowid, r in best if rowid in by_rowid]
 
     def _bm25_filtered(
         self, match: str, limit: int, tags: Sequence[str], kind: str | None
@@ -429,6 +492,35 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             (first_char, first_char + "\uffff"),
         )
         return [r[0] for r in rows]
+
+    def indexed(self, ids: Sequence[str]) -> dict[str, tuple[Memory, Counter[str]]]:
+        out: dict[str, tuple[Memory, Counter[str]]] = {}
+        for part in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(f"{_SELECT_TERMS} WHERE id IN ({marks})", part):
+                memory, counts = self._with_counts(row)
+                out[memory.id] = (memory, counts)
+        return out
+
+    def _with_counts(self, row: Sequence[Any]) -> tuple[Memory, Counter[str]]:
+        """A memory row with its stored terms last, as (memory, term counts), counts cached."""
+        text = row[-1]
+        counts = self._counts.get(text)
+        if counts is None:
+            if len(self._counts) >= _COUNTS_CACHE:
+                self._counts.clear()
+            counts = self._counts[text] = Counter(text.split(" ")) if text else Counter()
+        return _row_to_memory(row[:-1]), counts
+
+    def adjacent(self, memories: Sequence[Memory]) -> dict[str, tuple[str | None, str | None]]:
+        # Both reads walk the (source, created_at, id) index of m008 one step.
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for m in memories:
+            key = (m.source, m.created_at, m.id)
+            prev = self.db.execute(_PREV_IN_SOURCE, key).fetchone()
+            nxt = self.db.execute(_NEXT_IN_SOURCE, key).fetchone()
+            out[m.id] = (prev[0] if prev else None, nxt[0] if nxt else None)
+        return out
 
     def set_token_counts(self, counts: dict[str, tuple[str, int]]) -> None:
         with self.transaction():

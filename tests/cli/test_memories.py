@@ -363,9 +363,9 @@ def test_forget_query_with_yes_deletes_only_memories_with_every_word(sc):
 def test_forget_query_never_deletes_a_fuzzy_only_match(sc):
     mid = remember(sc, "We chose PostgreSQL 16")
     # search finds it through typo tolerance...
-    assert sc("search", "postgre", "--json").json()[0]["id"] == mid
+    assert sc("search", "postgrse", "--json").json()[0]["id"] == mid
     # ...but forget never acts on a guess.
-    result = sc("forget", "--query", "postgre", "--yes")
+    result = sc("forget", "--query", "postgrse", "--yes")
     assert result.exit_code == 1
     assert "no memory contains every word" in result.stderr
     assert len(sc("list", "--json").json()) == 1
@@ -445,5 +445,5 @@ def test_search_table_shows_each_hit_relative_to_the_best(sc) -> None:
     rows = [line.split("\t") for line in sc("search", "token expiry").stdout.splitlines()]
     assert [(r[1], r[4]) for r in rows] == [
         ("1.00", "API uses JWT; tokens expire after 1h"),
-        ("0.50", "Never log raw tokens"),
+        ("0.37", "Never log raw tokens"),  # one of two words, no phrase
     ]

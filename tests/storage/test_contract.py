@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from smartcontext_cli.errors import SmartContextError
 from smartcontext_cli.models import Memory
 from smartcontext_cli.storage import Storage, open_storage
-from smartcontext_cli.text import query_terms, terms
+from smartcontext_cli.text import MEMORY_EXTRA_TERMS, query_terms, terms
 
 
 def at(second: int) -> str:
@@ -194,7 +194,8 @@ def test_vocabulary_and_doc_freq_follow_every_write(storage: Storage):
     assert storage.doc_freq("replic") == 0
     storage.update_memory(Memory(content="mysql vacuum", id=a.id, created_at=a.created_at))
     assert storage.vocabulary("p") == []
-    assert storage.vocabulary("") == ["mysql", "vacuum"]
+    # Besides words: the kind and time terms every memory has (_kind_note, _day_...).
+    assert [t for t in storage.vocabulary("") if not t.startswith("_")] == ["mysql", "vacuum"]
 
 
 def test_bm25_basics(storage: Storage):
@@ -588,9 +589,11 @@ def test_bm25_follows_the_fts5_formula(storage: Storage):
     def expected(tf: int, dl: int, hits: int, n: int, avgdl: float) -> float:
         idf = math.log((n - hits + 0.5) / (hits + 0.5))
         idf = idf if idf > 0 else 1e-6  # FTS5 clamps: a term in half the rows still counts a bit
+        # Every memory also holds its kind and the day, week and month it was written.
+        dl += MEMORY_EXTRA_TERMS
         return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / avgdl))
 
-    avgdl = 12 / 6
+    avgdl = 12 / 6 + MEMORY_EXTRA_TERMS
     got = {m.content: s for m, s in storage.bm25(["alpha", "beta"], 10)}
     assert got == pytest.approx(
         {
@@ -606,7 +609,9 @@ def test_bm25_follows_the_fts5_formula(storage: Storage):
     # Two more 'alpha' rows: 4 of 8 rows hold it, so its IDF is clamped to 1e-6.
     storage.add_memories([mem("alpha", 10), mem("alpha", 11)])
     got = {m.created_at: s for m, s in storage.bm25(["alpha"], 10)}
-    assert got[at(10)] == pytest.approx(expected(1, 1, 4, 8, 14 / 8), rel=1e-12)
+    assert got[at(10)] == pytest.approx(
+        expected(1, 1, 4, 8, 14 / 8 + MEMORY_EXTRA_TERMS), rel=1e-12
+    )
     assert got[at(10)] < 1e-5
 
 
@@ -746,5 +751,6 @@ def test_index_stats_are_the_bm25_inputs_and_agree(open_store: Callable[..., Sto
     for store in stores:
         assert store.index_stats() == (0, 0.0)
         store.add_memories([Memory(content=t, id=f"{i:032x}") for i, t in enumerate(texts)])
-    # Three rows; terms: 3 + 2 + 5 (plus none from tags) = 10, so avgdl 10/3.
-    assert [s.index_stats() for s in stores] == [(3, pytest.approx(10 / 3))] * 2
+    # Three rows; terms: 3 + 2 + 5 (plus none from tags) = 10, and each memory's kind and
+    # three time terms, so avgdl 10/3 + 4.
+    assert [s.index_stats() for s in stores] == [(3, pytest.approx(10 / 3 + 4))] * 2

@@ -259,7 +259,7 @@ def test_a_minimal_hand_written_marker_is_upgraded_on_open(tmp_path: Path):
     (ns / "store.json").write_text('{"backend": "json", "schema_version": 1}')
     store = JSONStorage(ns)
     try:
-        assert store.applied_migrations() == ["m001_initial"]
+        assert store.applied_migrations() == ["m001_initial", "m002_snowball_terms"]
         assert store.get_meta("schema_version") == "1"
         assert (ns / "memories").is_dir()
     finally:

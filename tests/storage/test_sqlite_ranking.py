@@ -28,8 +28,13 @@ from smartcontext_cli.storage.sqlite_ranking import (
     cell_of,
     index_totals,
 )
-from smartcontext_cli.storage.sqlite_store import SQLiteStorage, _row_to_memory, fts_query
-from smartcontext_cli.text import terms
+from smartcontext_cli.storage.sqlite_store import (
+    SQLiteStorage,
+    _row_to_memory,
+    fts_query,
+    memory_terms,
+)
+from smartcontext_cli.text import MEMORY_EXTRA_TERMS, terms
 
 WORDS = ["redis", "cache", "deploy", "the", "postgres", "pool", "token", "a", "timeout", "auth"]
 
@@ -139,14 +144,14 @@ def test_rowids_carry_the_cell_and_follow_an_edit(tmp_path: Path):
             row = storage.db.execute("SELECT rowid FROM memories WHERE id = ?", (memory_id,))
             return int(row.fetchone()[0]) >> CELL_SHIFT
 
-        def expected(text: str) -> int:
-            toks = terms(text)
+        def expected(memory: Memory) -> int:
+            toks = memory_terms(memory)  # words, kind and time terms: what FTS5 holds
             return cell_of(Counter(toks), len(toks))
 
-        assert cell(short.id) == expected(short.content) != cell(long.id)
+        assert cell(short.id) == expected(short) != cell(long.id)
         short.content = "redis " + "cache " * 30
         storage.update_memory(short)
-        assert cell(short.id) == expected(short.content) == cell(long.id)
+        assert cell(short.id) == expected(short) == cell(long.id)
         assert found(storage, ["cach"], 5) == reference(storage, ["cach"], 5)
         assert {mid for mid, _ in found(storage, ["cach"], 5)} == {short.id, long.id}
     finally:
@@ -158,9 +163,10 @@ def test_index_totals_are_the_row_count_and_mean_length(tmp_path: Path):
     try:
         keep, gone = Memory(content="a b c"), Memory(content="redis")
         storage.add_memories([keep, gone])
-        assert index_totals(storage.db) == (2, 2.0)
+        # Lengths count the kind and the three time terms of each memory too.
+        assert index_totals(storage.db) == (2, 2.0 + MEMORY_EXTRA_TERMS)
         storage.delete_memories([gone.id])
-        assert index_totals(storage.db) == (1, 3.0)
+        assert index_totals(storage.db) == (1, 3.0 + MEMORY_EXTRA_TERMS)
     finally:
         storage.close()
 
