@@ -93,7 +93,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l namespace -x
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -s n -x -a '(__smartcontext_namespaces)'
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -x -a '(__smartcontext_branches)'
-complete -c smartcontext -n '__fish_use_subcommand' -a compact -d 'Compact the session log: old events become a typed digest, insights go to memory.'
+complete -c smartcontext -n '__fish_use_subcommand' -a compact -d 'Compact the session log: old events become a digest, insights go to memory.'
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l dry-run
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l namespace -x -a '(__smartcontext_namespaces)'
@@ -358,9 +358,11 @@ complete -c smartcontext -n '__fish_seen_subcommand_from search' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a session -d 'The session log: add events, show, undo, end, limits.'
 complete -c smartcontext -n '__fish_seen_subcommand_from session' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a add -d 'Append an event to the current branch\'s session log; prints its sequence number.'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l command
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l namespace -x -a '(__smartcontext_namespaces)'
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l strategy -x -a 'none heuristic hybrid'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -s c
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -s n -x -a '(__smartcontext_namespaces)'
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a end -d 'Close the session: decisions and facts go to long-term memory, the log to the archive.'
