@@ -170,6 +170,11 @@ def test_session_add_then_compile_and_search(server, ns: str) -> None:
     assert hits["session"][0]["archived"] is False
     both = server.ok("search", query="importer", namespace=ns)  # scope all (the default)
     assert set(both) == {"memories", "session"} and both["session"]
+    run = server.ok(
+        "session_add", role="tool", content="3 passed", command="pytest -q", namespace=ns
+    )
+    hit = server.ok("search", query="passed", scope="session", namespace=ns)["session"][0]
+    assert hit["seq"] == run["seq"] and hit["meta"]["command"] == "pytest -q"
 
 
 def test_goal_todo_errors_strategy(server, ns: str) -> None:
