@@ -93,7 +93,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l namespace -x
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -s n -x -a '(__smartcontext_namespaces)'
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from switch' -x -a '(__smartcontext_branches)'
-complete -c smartcontext -n '__fish_use_subcommand' -a compact -d 'Compact the session log: old events become a typed digest, insights go to memory.'
+complete -c smartcontext -n '__fish_use_subcommand' -a compact -d 'Compact the session log: old events become a digest, insights go to memory.'
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l dry-run
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from compact' -l namespace -x -a '(__smartcontext_namespaces)'
@@ -143,7 +143,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from config' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a get -d 'Print the value in force for a setting (exit 1 when unset).'
 complete -c smartcontext -n '__fish_seen_subcommand_from get' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from get' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from get' -x -a 'backend budget compression_strategy database_url encoding max_session_turns mode model namespace safety_margin summarizer summarizer_timeout transparency'
+complete -c smartcontext -n '__fish_seen_subcommand_from get' -x -a 'backend backups budget compression_strategy database_url encoding max_session_turns mode model namespace redact safety_margin summarizer summarizer_timeout transparency'
 complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a list -d 'List the settings in force and where each comes from (passwords shown as ***).'
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
@@ -155,7 +155,13 @@ complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l project
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from set' -x -a 'backend budget compression_strategy database_url encoding max_session_turns mode model namespace safety_margin summarizer summarizer_timeout transparency'
+complete -c smartcontext -n '__fish_seen_subcommand_from set' -x -a 'backend backups budget compression_strategy database_url encoding max_session_turns mode model namespace redact safety_margin summarizer summarizer_timeout transparency'
+complete -c smartcontext -n '__fish_use_subcommand' -a doctor -d 'Check every namespace (or one): integrity, schema, indexes, documents, counters.'
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l json
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l namespace -x -a '(__smartcontext_namespaces)'
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l repair
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -s n -x -a '(__smartcontext_namespaces)'
+complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a error -d 'Error memory: failures kept in view until resolved.'
 complete -c smartcontext -n '__fish_seen_subcommand_from error' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from error; and not __fish_seen_subcommand_from list log resolve' -a list -d 'List unresolved errors, most recent first (--all adds resolved ones).'
@@ -352,9 +358,11 @@ complete -c smartcontext -n '__fish_seen_subcommand_from search' -l help
 complete -c smartcontext -n '__fish_use_subcommand' -a session -d 'The session log: add events, show, undo, end, limits.'
 complete -c smartcontext -n '__fish_seen_subcommand_from session' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a add -d 'Append an event to the current branch\'s session log; prints its sequence number.'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -l command
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l namespace -x -a '(__smartcontext_namespaces)'
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l strategy -x -a 'none heuristic hybrid'
+complete -c smartcontext -n '__fish_seen_subcommand_from add' -s c
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -s n -x -a '(__smartcontext_namespaces)'
 complete -c smartcontext -n '__fish_seen_subcommand_from add' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from add end pop search set-max-turns set-strategy show status' -a end -d 'Close the session: decisions and facts go to long-term memory, the log to the archive.'

@@ -40,6 +40,7 @@ class AgentStateMixin:
     if TYPE_CHECKING:  # provided by MemoryStore
 
         def get_goal(self) -> str | None: ...
+        def admit(self, value: Any, what: str) -> Any: ...
 
         @property
         def exists(self) -> bool: ...
@@ -53,7 +54,7 @@ class AgentStateMixin:
         """
         from . import cache
 
-        return cache.set_prefix(self.storage, text)
+        return cache.set_prefix(self.storage, self.admit(text, "stable prefix"))
 
     def get_stable_prefix(self) -> str | None:
         from . import cache
@@ -114,12 +115,12 @@ class AgentStateMixin:
     def add_task(self, text: str, parent: int | None = None) -> Task:
         from . import checklist
 
-        return checklist.add(self.storage, text, parent)
+        return checklist.add(self.storage, self.admit(text, "task"), parent)
 
     def set_task_status(self, task_id: int, status: str, note: str = "") -> Task:
         from . import checklist
 
-        return checklist.set_status(self.storage, task_id, status, note)
+        return checklist.set_status(self.storage, task_id, status, self.admit(note, "task note"))
 
     def list_tasks(self, include_closed: bool = True) -> list[tuple[Task, int]]:
         """Tasks in list order with their depth (0 for top level)."""
@@ -147,14 +148,21 @@ class AgentStateMixin:
         """Remember a failure; returns its group and whether the group is new."""
         from . import error_memory
 
-        return error_memory.log(self.storage, action, error, context)
+        return error_memory.log(
+            self.storage,
+            self.admit(action, "error"),
+            self.admit(error, "error"),
+            self.admit(context, "error context"),
+        )
 
     def resolve_error(self, error_id: int, resolution: str = "") -> ErrorGroup:
         """Mark an error group resolved; a resolution text becomes a learned strategy pattern."""
         from . import error_memory, strategy
 
         with self.storage.transaction():
-            group = error_memory.resolve(self.storage, error_id, resolution)
+            group = error_memory.resolve(
+                self.storage, error_id, self.admit(resolution, "resolution")
+            )
             if group.resolution:
                 strategy.update(
                     self.storage,
@@ -190,13 +198,17 @@ class AgentStateMixin:
         from . import strategy
 
         return strategy.initialize(
-            self.storage, domain, template, self.settings.tables.get("templates"), reset
+            self.storage,
+            self.admit(domain, "strategy"),
+            template,
+            self.settings.tables.get("templates"),
+            reset,
         )
 
     def update_strategy(self, kind: str, text: str) -> Strategy:
         from . import strategy
 
-        return strategy.update(self.storage, kind, text)
+        return strategy.update(self.storage, kind, self.admit(text, "strategy entry"))
 
     def get_strategy(self, with_history: bool = True) -> Strategy | None:
         from . import strategy

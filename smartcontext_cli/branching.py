@@ -18,8 +18,9 @@ branch's own items always come after its fork point and the raw chain is ordered
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,13 @@ class View:
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["items"] = [i.to_dict() for i in self.items]
-        return data
+        # Not ``asdict``: its recursive deep copy of the items (a digest's records in their
+        # meta) was a fifth of compacting 10,000 events. A JSON round trip copies in C, and the
+        # view is stored as JSON anyway.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["items"] = [{f.name: getattr(i, f.name) for f in fields(i)} for i in self.items]
+        copied: dict[str, Any] = json.loads(json.dumps(data))
+        return copied
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> View:

@@ -8,8 +8,9 @@ Guarantees, whatever the strategy:
 * Decisions, errors, code, numbers, paths and identifiers are kept verbatim: only tool outputs
   are shortened, and two items merge only when they carry the same numbers and names.
 * ``heuristic`` is deterministic and offline. ``hybrid`` runs the heuristic, then an external
-  summariser command (text on stdin, summary on stdout, no shell, with a timeout); when it fails
-  the heuristic result is used and ``notice`` says why.
+  summariser command (text on stdin, redacted; summary on stdout, no shell, with a timeout) over
+  the events no summary covers yet, never over an earlier summary; decisions and errors follow
+  it verbatim. When the summariser fails the heuristic result is used and ``notice`` says why.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from dataclasses import dataclass, field
 from .models import SessionItem
 
 STRATEGIES = ("none", "heuristic", "hybrid")
-TOOL_ROLES = frozenset({"tool", "observation", "output", "command", "shell"})
+# Roles whose long text is output, shortened to its ends (the whole kept as an artifact). An
+# observation's output is shortened like a tool's, but it is no tool run (see toolruns).
+LONG_OUTPUT_ROLES = frozenset({"tool", "observation", "output", "command", "shell"})
 VERBATIM_ROLES = frozenset({"decision", "error"})
+HEAD_CHARS, TAIL_CHARS = 4000, 2000
 ACK_ROLES = frozenset({"user", "assistant"})
 # Words that make up an acknowledgement. Deliberately without "yes", "agreed" or "right": those
 # answer a question, and the answer may be the decision itself.
@@ -120,6 +124,19 @@ def shorten(text: str, ref: str) -> str:
     return f"{text[:800]}\n… [{omitted} characters omitted; full output: {ref}] …\n{text[-400:]}"
 
 
+def head_and_tail(text: str, ref: str, size: str) -> str:
+    """A huge output's first and last lines (at most ``HEAD_CHARS`` and ``TAIL_CHARS``, cut at
+    a line end where one is near) around a line naming the artifact that holds all of it."""
+    head = text[:HEAD_CHARS]
+    cut = head.rfind("\n")
+    head = head[:cut] if cut > HEAD_CHARS // 2 else head
+    tail = text[-TAIL_CHARS:]
+    cut = tail.find("\n")
+    tail = tail[cut + 1 :] if 0 <= cut < TAIL_CHARS // 2 else tail
+    omitted = text.count("\n", len(head), len(text) - len(tail))
+    return f"{head}\n… [{size} output, {omitted:,} lines omitted; full output: {ref}] …\n{tail}"
+
+
 def _note(
     events: int, dropped: int, merged: int, shortened: int, refs: Sequence[str], upto: int
 ) -> SessionItem:
@@ -189,7 +206,7 @@ def heuristic(items: Sequence[SessionItem], save_artifact: Callable[[str, str], 
             meta=dict(item.meta),
         )
         if (
-            item.role in TOOL_ROLES
+            item.role in LONG_OUTPUT_ROLES
             and "artifact" not in item.meta
             and (text.count("\n") >= LONG_LINES or len(text) > LONG_CHARS)
         ):
@@ -281,7 +298,12 @@ def hybrid(
     command: str | None,
     timeout: float,
 ) -> Compressed:
-    """The heuristic, then the summariser over its result; decisions and errors stay verbatim."""
+    """The heuristic, then the summariser over its new events; decisions and errors verbatim.
+
+    Never a summary of a summary: earlier summaries (a summariser's, a trim's note, a digest)
+    are kept as they are, ahead of the new one, and only the events after them are sent. The
+    text sent is redacted like a prompt (it leaves the machine).
+    """
     base = heuristic(items, save_artifact)
     if not command:
         base.notice = (
@@ -289,19 +311,47 @@ def hybrid(
             "'llm -m gpt-4o-mini'); used the heuristic strategy"
         )
         return base
+    earlier = [i for i in items if i.role == "summary"]
+    fresh = [i for i in base.items if i.role != "summary"]
+    if not fresh:
+        return base
+    from .redaction import redact
+
     try:
-        summary = run_summarizer(command, SUMMARY_PROMPT + render(base.items), timeout)
+        summary = run_summarizer(command, redact(SUMMARY_PROMPT + render(fresh)), timeout)
     except SummarizerError as exc:
         base.notice = f"summarizer {command!r} failed ({exc}); used the heuristic strategy"
         return base
-    verbatim = [i for i in base.items if i.role in VERBATIM_ROLES]
-    lines = [f"[summary of {len(items)} earlier events by {command}]", summary]
+    lines = [f"[summary of {len(fresh)} earlier events by {command}]", summary]
+    verbatim = verbatim_lines(fresh)
     if verbatim:
         lines.append("Kept verbatim:")
-        lines.extend(f"- {i.role}: {i.content}" for i in verbatim)
-    meta = {"summarizer": command, "events": len(items), "artifacts": base.artifacts}
+        lines.extend(verbatim)
+    meta = {"summarizer": command, "events": len(fresh), "artifacts": base.artifacts}
     item = SessionItem(role="summary", content="\n".join(lines), meta=meta)
-    return Compressed([item], "hybrid", base.dropped, base.merged, base.shortened, base.artifacts)
+    return Compressed(
+        [*earlier, item], "hybrid", base.dropped, base.merged, base.shortened, base.artifacts
+    )
+
+
+def verbatim_lines(items: Sequence[SessionItem]) -> list[str]:
+    """Decisions and errors as written: ``decision``/``error`` events whole, decision sentences
+    of the conversation, and failing tool runs' headlines."""
+    from .excerpts import DECISION, split
+    from .toolruns import TOOL_ROLES, describe_run
+
+    out = []
+    for i in items:
+        text = REPEAT_MARK.sub("", i.content).strip()
+        if i.role in VERBATIM_ROLES:
+            out.append(f"- {i.role}: {text}")
+        elif i.role in TOOL_ROLES:
+            label, failure, _ = describe_run(i.meta.get("command"), text, i.role)
+            if failure:
+                out.append(f"- error: {label}: {failure}")
+        elif DECISION.search(text):
+            out.extend(f"- {i.role}: {s}" for s in split(text) if DECISION.search(s))
+    return out
 
 
 def compress(

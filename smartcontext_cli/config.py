@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "transparency": "off",
     "max_session_turns": 100,
     "compression_strategy": "heuristic",
+    "redact": "redact",
+    "backups": 5,
 }
 # Keys a user may set, with the type their text form is parsed into.
 KNOWN_KEYS: dict[str, type] = {
@@ -51,11 +53,14 @@ KNOWN_KEYS: dict[str, type] = {
     "summarizer_timeout": float,
     "model": str,
     "safety_margin": float,
+    "redact": str,
+    "backups": int,
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "backend": ("sqlite", "json", "postgres"),
     "transparency": ("off", "minimal", "normal", "full"),
     "compression_strategy": ("none", "heuristic", "hybrid"),
+    "redact": ("redact", "warn", "off"),
 }
 # Tables a config file may hold: [policies.NAME] (attention modes), [templates.NAME] (strategy).
 KNOWN_TABLES = ("policies", "templates")
@@ -92,6 +97,14 @@ def check_timeout(value: float) -> float:
     return value
 
 
+def check_backups(value: int) -> int:
+    if value < 0:
+        raise UsageError(
+            f"backups must be a whole number of backups to keep (0: none), got {value}"
+        )
+    return value
+
+
 def check_encoding(value: str) -> str:
     from .tokens import resolve_encoding  # the code that uses it decides what is valid
 
@@ -107,6 +120,7 @@ VALIDATORS: dict[str, Any] = {
     "safety_margin": check_safety_margin,
     "summarizer_timeout": check_timeout,
     "encoding": check_encoding,
+    "backups": check_backups,
 }
 
 
@@ -274,7 +288,9 @@ def write_setting(
     payload = tomli_w.dumps(data).encode("utf-8")
     # Why 0700/0600 when private: the user config sits in the data directory when
     # SMARTCONTEXT_HOME is set, which must stay private; a project file keeps its mode.
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from .files import private_dirs
+
+    private_dirs(path.parent)
     if private:
         mode = 0o600
     elif path.exists():

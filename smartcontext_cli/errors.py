@@ -35,6 +35,10 @@ class StoreCorruptError(SmartContextError):
     """A store file could not be read; it is named and never overwritten."""
 
 
+class StoreMovedError(SmartContextError):
+    """The store was moved away (``migrate``) after this process opened it; nothing was written."""
+
+
 class BackendMismatchError(SmartContextError):
     """A namespace exists with a different backend than the one asked for."""
 

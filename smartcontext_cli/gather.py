@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .storage.base import Storage
     from .tokens import CountCache
 
+MAX_BUDGET = 100_000_000
 COMPILER = "compiler"
 LAYOUTS = "layouts"  # frozen.py's slots: what each argument combination's next compile keeps
 RECALL_MIN = 10
@@ -83,6 +84,7 @@ class CompileMixin:
         def get_session_items(self, limit: int | None = None) -> list[SessionItem]: ...
         def current_branch(self) -> str: ...
         def list_artifacts(self) -> list[Any]: ...
+        def admit(self, value: Any, what: str) -> Any: ...
 
     # mode -------------------------------------------------------------------------------------
 
@@ -181,6 +183,12 @@ class CompileMixin:
         given = {"memories": memories, "observations": observations, "artifacts": artifacts}
         require_text({**given, "system": system})
         budget = int(self.settings.get("budget", 4000) if token_budget is None else token_budget)
+        if budget > MAX_BUDGET:
+            from .errors import UsageError
+
+            # Why a ceiling: no model reads this much, and the sizes derived from the budget
+            # (candidates, session window) must stay within what the stores can bind.
+            raise UsageError(f"the token budget is at most {MAX_BUDGET:,}, got {budget:,}")
         # Explicit: --encoding, or config/env that is not the default. Only then does it win
         # over the model's own encoding (tokens.model_profile).
         explicit_encoding = encoding is not None or self.settings.sources.get("encoding") not in (
@@ -455,7 +463,10 @@ class CompileMixin:
             ctx.cache_break = self.consume_cache_break() or planned
             n = self.storage.next_counter("compilation")
             ctx.compile_id = n
-            self.storage.put_doc(COMPILATIONS, f"{n:08d}", ctx.record(n, now()))
+            record = ctx.record(n, now())
+            # The query is kept in the record: it passes the same door as any stored text.
+            record["query"] = self.admit(record.get("query"), "compile query")
+            self.storage.put_doc(COMPILATIONS, f"{n:08d}", record)
             if n > KEEP_RECORDS and n % 100 == 0:
                 for key, _ in self.storage.list_docs(COMPILATIONS, limit=100):
                     if int(key) <= n - KEEP_RECORDS:

@@ -88,6 +88,9 @@ def is_recorded(store: MemoryStore, sha: str) -> bool:
 def record_commit(store: MemoryStore, commit: Commit, merge: bool = False) -> list[str] | None:
     """Record ``commit``; its memory ids, or None when it was recorded before."""
     memories = commit_memories(commit, merge)
+    for memory in memories:  # a commit message is text entering the store: the same door
+        memory.content = store.admit(memory.content, "commit memory")
+    subject = store.admit(commit.subject, "commit subject")
     storage = store.storage
     with storage.transaction():
         if storage.get_doc(COMMITS, commit.sha) is not None:
@@ -98,7 +101,7 @@ def record_commit(store: MemoryStore, commit: Commit, merge: bool = False) -> li
             commit.sha,
             {
                 "short": commit.short,
-                "subject": commit.subject,
+                "subject": subject,
                 "merge": merge,
                 "memories": [m.id for m in memories],
                 "recorded_at": now(),

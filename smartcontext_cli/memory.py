@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,9 +115,28 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         self.home: Path = self.settings.home
         self.directory = namespace_dir(self.home, self.namespace)
         self.notices: list[str] = []
+        # What admission found in text entering the store (``admit``): for the CLI to report.
+        self.admitted: list[str] = []
+        self.last_backup: Path | None = None
+        self._finish_migration()
         self.backend = self._choose_backend()
         self.pooled = pooled
         self._storage: Storage | None = None
+
+    def _finish_migration(self) -> None:
+        """Finish (or undo) a migration a crash interrupted, before anything reads the store."""
+        root = self.home / "namespaces"
+        if not root.is_dir():
+            return
+        with os.scandir(root) as entries:
+            # Ours (".migrating-<ns>") and older versions' (".migrating-<ns>-<time>").
+            leftover = any(e.name.startswith(f".migrating-{self.namespace}") for e in entries)
+        if leftover or (self.directory / ".migration.json").exists():
+            from .migrate import recover
+
+            done = recover(self.home, self.namespace, self.settings.get("database_url"))
+            if done:
+                self.notices.append(done)
 
     def _choose_backend(self) -> str:
         wanted = str(self.settings.get("backend"))
@@ -135,15 +154,34 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
     @property
     def storage(self) -> Storage:
+        """The namespace's store; a namespace that does not exist is created by its first write.
+
+        Why not on first use: a command that fails (or only reads) must not leave an empty
+        namespace behind (``storage.guard``).
+        """
         if self._storage is None:
+            from .storage.guard import GuardedStorage
+
             url = self.settings.get("database_url")
             pool = None
             if self.pooled and self.backend == "postgres":
                 from .storage.postgres_connection import require_url, shared_pool
 
                 pool = shared_pool(require_url(url))
-            self._storage = open_storage(
-                self.home, self.namespace, self.backend, database_url=url, pool=pool
+
+            def opener() -> Storage:
+                return open_storage(
+                    self.home, self.namespace, self.backend, database_url=url, pool=pool
+                )
+
+            # PostgreSQL opens without creating anything (its namespace appears with its first
+            # write), so it is opened at once; a local namespace only when it exists.
+            local = self.backend != "postgres"
+            self._storage = GuardedStorage(
+                opener,
+                exists=not local or self.exists,
+                backend=self.backend,
+                where=self.directory,
             )
         return self._storage
 
@@ -152,10 +190,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         if self.backend == "postgres":
             # The database is the truth: a teammate may have created the namespace, and a
             # namespace exists only once something was written (opening creates nothing).
-            from .storage.postgres_store import PostgresStorage
-
-            storage = self.storage
-            return isinstance(storage, PostgresStorage) and storage.has_namespace()
+            return bool(self.storage.has_namespace())  # type: ignore[attr-defined]
         return existing_backend(self.directory) is not None
 
     def close(self) -> None:
@@ -168,6 +203,35 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # the door: text entering the store -------------------------------------------------------
+
+    def admit(self, value: Any, what: str) -> Any:
+        """``value`` (text, or JSON data) as it may enter the store, per the ``redact`` setting.
+
+        ``redact`` (default): each credential becomes ``[REDACTED:<kind>]`` here, before
+        anything is written, so the original never touches the disk. ``warn``: stored as
+        given, and said so. ``off``: stored as given. Either way ``admitted`` says what was
+        found (kinds and counts, never the secrets), and every compile redacts again.
+        """
+        from .redaction import Redactions, redact_data
+
+        policy = str(self.settings.get("redact", "redact"))
+        if policy == "off" or not value:
+            return value
+        found = Redactions()
+        clean = redact_data(value, found)
+        if not found.total:
+            return value
+        kinds = found.summary().partition(" (")[2].rstrip(")")
+        if policy == "warn":
+            self.admitted.append(
+                f"warning: the {what} holds {found.total} secret(s) ({kinds}); stored as given "
+                "because redact = warn"
+            )
+            return value
+        self.admitted.append(f"redacted {found.total} secret(s) ({kinds}) from the {what}")
+        return clean
 
     # long-term memories ----------------------------------------------------------------------
 
@@ -182,7 +246,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         if not isinstance(source, str) or not source or not is_utf8(source):
             raise UsageError(f"invalid source {source!r}: give a short text such as user or git")
         memory = Memory(
-            content=clean_text(content, "memory", MAX_MEMORY_BYTES).strip(),
+            content=self.admit(clean_text(content, "memory", MAX_MEMORY_BYTES).strip(), "memory"),
             tags=normalise_tags(tags),
             kind=validate_kind(kind),
             importance=validate_importance(importance),
@@ -208,6 +272,10 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         """
         if allow_duplicate:
             return self.remember(content, tags, kind, importance, source), True
+        # Compared as it would be stored: a text holding a secret is stored redacted, so the
+        # raw text never equals it (it was stored again each time). Redaction is idempotent,
+        # so ``remember`` admits the redacted text unchanged and says nothing twice.
+        content = self.admit(content, "memory") if isinstance(content, str) else content
         with self.storage.transaction():  # no other process adds the same text in between
             existing = self.find_duplicate(content)
             if existing is not None:
@@ -322,7 +390,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
     # working context -------------------------------------------------------------------------
 
     def set_goal(self, text: str) -> None:
-        goal = clean_text(text, "goal", MAX_MEMORY_BYTES).strip()
+        goal = self.admit(clean_text(text, "goal", MAX_MEMORY_BYTES).strip(), "goal")
         self.storage.put_doc(WORKING, "goal", {"text": goal, "updated_at": now()})
 
     def get_goal(self) -> str | None:
@@ -350,7 +418,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             )
         if name.startswith("#"):
             raise UsageError("an artifact name cannot start with '#' (that marks an artifact id)")
-        content = clean_text(content, "artifact", MAX_ARTIFACT_BYTES)
+        content = self.admit(clean_text(content, "artifact", MAX_ARTIFACT_BYTES), "artifact")
         with self.storage.transaction():
             number = self.storage.next_counter("artifact")
             artifact = Artifact(id=f"a{number}", name=name, content=content)
@@ -392,7 +460,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         arts = [Artifact.from_dict(d) for _, d in self.storage.list_docs(ARTIFACTS)]
         return sorted(arts, key=lambda a: int(a.id[1:]))
 
-    # transfer --------------------------------------------------------------------------------
+    # transfer and backups ----------------------------------------------------------------------
 
     def export_all(self) -> dict[str, Any]:
         from .storage.transfer import export_all
@@ -400,6 +468,49 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         return export_all(self.storage)
 
     def import_all(self, data: dict[str, Any]) -> dict[str, int]:
-        from .storage.transfer import import_all
+        from .storage.transfer import data_to_records
 
-        return import_all(self.storage, data)
+        return self.import_records(data_to_records(data))
+
+    def import_records(
+        self,
+        records: Iterable[dict[str, Any]],
+        progress: Any = None,
+        where: Callable[[int], str] | None = None,
+    ) -> dict[str, int]:
+        """Import export records, all or nothing: every record is checked before anything is
+        written, and a namespace that already holds records is backed up first (``backups``)."""
+        from .gcpause import paused_gc
+        from .storage.transfer import drop_counts, prepare, write_plan
+
+        with paused_gc():
+            plan = prepare(records, where)
+            drop_counts(plan)  # a count from outside is never trusted (storage.transfer)
+            for memory in plan.memories:
+                memory.content = self.admit(memory.content, "imported memory")
+            plan.docs = [(c, k, self.admit(d, "imported document")) for c, k, d in plan.docs]
+            self._summarise_admitted("import")
+            self.backup("import")
+            return write_plan(self.storage, plan, progress)
+
+    def _summarise_admitted(self, what: str) -> None:
+        """One line for a bulk operation instead of one per record."""
+        if len(self.admitted) > 3:
+            kept = len(self.admitted)
+            self.admitted[:] = [f"{what}: {kept} records held secrets (see redact in README)"]
+
+    def backup(self, reason: str) -> Path | None:
+        """Export the namespace to ``<home>/backups/<namespace>/`` before ``reason`` rewrites it.
+
+        None when the namespace holds nothing yet or backups are off (``backups = 0``). The
+        newest ``backups`` files are kept.
+        """
+        from .backups import keep_setting, snapshot
+
+        if not self.exists or not (self.storage.count_memories() or self.storage.collections()):
+            return None
+        path = snapshot(
+            self.storage, self.home, self.namespace, reason, keep_setting(self.settings)
+        )
+        self.last_backup = path
+        return path

@@ -1,54 +1,240 @@
 """Backend migration: copy a namespace into another backend without ever losing the original.
 
-Into SQLite or JSON, the new store is built beside the old one, checked record by record against
-it, then swapped in; the old store is moved to ``<home>/backups/`` rather than deleted. Into
-PostgreSQL, the copy and the check run in one database transaction, so a failed check leaves the
-database as it was; the old files go to ``<home>/backups/`` as well, and a small pointer file
-(``store.postgres``) keeps this machine on the database. Out of PostgreSQL, the database copy is
-left in place: other machines may be using it.
+One protocol for every direction. The new store is *staged* and verified (same records, streamed
+and compared one by one), then a commit marker ``.migration.json`` is written (and fsynced)
+into the staging directory ``namespaces/.migrating-<ns>``, then the switch is made: the old
+local store moves to ``<home>/backups/`` and the staging directory becomes the namespace.
 
-Progress comes in two steps, copying then checking, each counted in memories, so neither bar's
-estimate has to guess at the other step.
+* Into SQLite or JSON, the staged store is the new store itself, built in the staging directory.
+* Into PostgreSQL, the staged step is the copy into the database: one database transaction,
+  atomic by itself, that also records a token naming this migration (namespace meta
+  ``migration_token``). The staging directory holds the pointer file ``store.postgres`` that
+  keeps this machine on the database and ``.migration-intent.json`` with that token, written
+  before the copy. The marker then means "destination committed, local switch pending".
+* Out of PostgreSQL, the database copy is left in place (other machines may use it); what moves
+  to backups is the local pointer, if there is one.
+
+Recoverable from a crash at any point: until the marker exists the old store is the namespace
+and a staging directory left behind is deleted (into PostgreSQL: unless the database holds the
+intent's token, which proves its transaction committed: then the marker is written and the
+switch finished); after it, the switch is finished by whoever opens the namespace next
+(``recover``, called by ``MemoryStore``):
+
+======================  =====================================  ===============================
+killed after            on disk                                recovery
+======================  =====================================  ===============================
+(copying)               old store, partial staging              staging deleted
+``migrate.staged``      old store, verified staging, no marker  staging deleted (postgres: the
+                                                                database holds the token, so
+                                                                the switch is finished)
+``migrate.committed``   old store, staging with marker          old moved to backups, swap
+``migrate.moved``       no namespace dir, staging with marker   swap
+``migrate.swapped``     new store holding the marker            marker removed
+======================  =====================================  ===============================
+
+Writers are kept out while the copy is made (the old local store's write lock is held
+throughout; a PostgreSQL source is read inside one transaction), and a process that opened the
+old local store before the swap finds it moved at its next write (``StoreMovedError``) instead
+of writing into the backup.
+Progress comes in two steps, copying then checking, each counted in memories.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
-from .memory import MemoryStore
-from .storage import BACKENDS, MARKERS, Storage, open_at, open_storage
+from . import faults
+from .errors import SmartContextError, StoreCorruptError, UsageError
+from .files import private_dirs
+from .storage import BACKENDS, MARKERS, Storage, namespace_dir, open_at, open_storage
+from .storage.journal import fsync_dir, write_file
 from .storage.transfer import import_records, iter_records
 
+if TYPE_CHECKING:
+    from .memory import MemoryStore
+
+MARKER = ".migration.json"
+INTENT = ".migration-intent.json"  # into PostgreSQL: the token its transaction records
+TOKEN_KEY = "migration_token"
+LOCK = ".migrate.lock"
 ProgressFactory = Callable[[int, str], Any]
 # Progress callbacks are batched: a bar redrawn per memory would cost more than the copy.
 PROGRESS_STEP = 1000
 
 
-def migrate_namespace(
-    store: MemoryStore, target: str, progress_factory: ProgressFactory | None = None
-) -> dict[str, Any]:
-    if target not in BACKENDS:
-        raise UsageError(f"unknown backend {target!r}: choose {', '.join(BACKENDS)}")
-    if not store.exists:
-        raise UsageError(f"namespace '{store.namespace}' has no store yet")
-    source = store.backend
-    if source == target:
-        raise UsageError(f"namespace '{store.namespace}' already uses {target}")
-    if target == "postgres":
-        return _to_postgres(store, progress_factory)
-    return _to_local(store, target, progress_factory)
+def staging_dir(home: Path, namespace: str) -> Path:
+    # A leading dot: no valid namespace can ever collide with the staging directory.
+    return home / "namespaces" / f".migrating-{namespace}"
 
 
-def _stamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
+@contextmanager
+def _migration_lock(home: Path) -> Iterator[None]:
+    """One migration (or recovery) at a time in a data directory."""
+    private_dirs(home)
+    fd = os.open(home / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def old_copies(home: Path, namespace: str) -> list[Path]:
+    """Copies left by versions before this one, named ``.migrating-<ns>-<time>``."""
+    prefix = f".migrating-{namespace}-"
+    try:
+        with os.scandir(home / "namespaces") as entries:
+            return sorted(Path(e.path) for e in entries if e.name.startswith(prefix))
+    except FileNotFoundError:
+        return []
+
+
+def pending(home: Path, namespace: str) -> bool:
+    """Whether a migration of ``namespace`` was left unfinished (cheap enough for every open)."""
+    return (
+        staging_dir(home, namespace).exists()
+        or (home / "namespaces" / namespace / MARKER).exists()
+        or bool(old_copies(home, namespace))
+    )
+
+
+def recover(home: Path, namespace: str, database_url: str | None = None) -> str | None:
+    """Finish or undo an interrupted migration of ``namespace``; says what it did, if anything.
+
+    Blocks while a migration of this data directory is running, so nobody opens a namespace in
+    the middle of its swap.
+    """
+    if not pending(home, namespace):
+        return None
+    with _migration_lock(home):
+        return _recover_locked(home, namespace, database_url)
+
+
+def _recover_locked(home: Path, namespace: str, database_url: str | None = None) -> str | None:
+    staging = staging_dir(home, namespace)
+    ns_dir = namespace_dir(home, namespace)
+    said = _recover_old(ns_dir, old_copies(home, namespace))
+    marker = staging / MARKER
+    if staging.exists() and not marker.exists():
+        if not _postgres_committed(staging, namespace, database_url):
+            shutil.rmtree(staging)
+            return f"removed the unfinished migration copy {staging}"
+        # The database's transaction committed (its token is there): finish the switch.
+        _write_marker(staging, str(_intent(staging)["backup"]))
+    if staging.exists():
+        try:
+            info = json.loads(marker.read_text(encoding="utf-8"))
+            backup = Path(info["backup"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise StoreCorruptError(
+                f"{marker} is damaged: the migration of '{namespace}' cannot be finished; "
+                f"the old store is {ns_dir if ns_dir.exists() else 'already in backups'}"
+            ) from None
+        if ns_dir.exists():
+            private_dirs(backup.parent)
+            os.rename(ns_dir, _free(backup))
+        os.rename(staging, ns_dir)
+        fsync_dir(ns_dir.parent)
+    done = ns_dir / MARKER
+    if done.exists():
+        done.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (ns_dir / INTENT).unlink()
+        return f"finished the interrupted migration of '{namespace}'"
+    return said
+
+
+def _recover_old(ns_dir: Path, copies: list[Path]) -> str | None:
+    """An older version's copy: verified before it moved the old store away, so it is the
+    namespace when the namespace directory is missing, and a leftover otherwise."""
+    said = None
+    for copy in copies:
+        if ns_dir.exists():
+            shutil.rmtree(copy)
+            said = f"removed an older version's unfinished migration copy {copy}"
+        else:
+            os.rename(copy, ns_dir)
+            said = f"finished an older version's interrupted migration ({copy})"
+    return said
+
+
+def _free(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``... whichever does not exist yet.
+
+    Why a suffix: two migrations in one second would otherwise move the store *into* the
+    earlier backup, and the path reported would not be where the old store went.
+    """
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _intent(staging: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((staging / INTENT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not (isinstance(data, dict) and isinstance(data.get("token"), str) and "backup" in data):
+        raise StoreCorruptError(f"{staging / INTENT} is damaged: the migration cannot be checked")
+    return data
+
+
+def _write_marker(staging: Path, backup: str) -> None:
+    """The commit point of the local switch: written and fsynced into the staged directory."""
+    write_file(staging, staging / MARKER, json.dumps({"backup": backup}) + "\n")
+    fsync_dir(staging)
+
+
+def _postgres_committed(staging: Path, namespace: str, database_url: str | None) -> bool:
+    """Whether a staged copy into PostgreSQL committed (the database holds its token)."""
+    if not (staging / INTENT).exists():
+        return False
+    token = _intent(staging)["token"]
+    url = database_url or os.environ.get("SMARTCONTEXT_DATABASE_URL")
+    if not url:
+        raise SmartContextError(
+            f"the migration of '{namespace}' into PostgreSQL was interrupted and cannot be "
+            "finished or undone without the database: set database_url (or "
+            "SMARTCONTEXT_DATABASE_URL) as it was for `migrate`"
+        )
+    db = open_storage(staging.parent.parent, namespace, "postgres", database_url=url)
+    try:
+        return bool(db.get_meta(TOKEN_KEY) == token)
+    finally:
+        db.close()
+
+
+def same_records(old: Storage, new: Storage, namespace: str, progress: Any = None) -> None:
+    """Raise unless both stores export the very same records (streamed: memory stays flat)."""
+    done = 0
+    pairs: Iterator[tuple[Any, Any]] = zip_longest(
+        iter_records(old, namespace), iter_records(new, namespace)
+    )
+    for a, b in pairs:
+        if a != b:
+            raise UsageError(
+                "migration check failed: the new store differs (run `smartcontext doctor` on "
+                "the namespace); nothing was changed"
+            )
+        if progress and a.get("type") == "memory":
+            done += 1
+            if done % PROGRESS_STEP == 0:
+                progress(PROGRESS_STEP)
+    if progress and done % PROGRESS_STEP:
+        progress(done % PROGRESS_STEP)
 
 
 def _copy_and_check(
@@ -62,89 +248,36 @@ def _copy_and_check(
     return counts
 
 
-def same_records(old: Storage, new: Storage, namespace: str, progress: Any = None) -> None:
-    """Raise unless both stores export the very same records (streamed: memory stays flat)."""
-    done = 0
-    pairs: Iterator[tuple[Any, Any]] = zip_longest(
-        iter_records(old, namespace), iter_records(new, namespace)
-    )
-    for a, b in pairs:
-        if a != b:
-            raise UsageError("migration check failed: the new store differs; nothing was changed")
-        if progress and a.get("type") == "memory":
-            done += 1
-            if done % PROGRESS_STEP == 0:
-                progress(PROGRESS_STEP)
-    if progress and done % PROGRESS_STEP:
-        progress(done % PROGRESS_STEP)
-
-
-def _backup_dir(store: MemoryStore, source: str, stamp: str) -> Path:
-    backups = store.home / "backups"
-    backups.mkdir(parents=True, exist_ok=True, mode=0o700)
-    backup = backups / f"{store.namespace}-{source}-{stamp}"
-    # Why a suffix: two migrations in one second would otherwise move the store *into* the
-    # earlier backup, and the path reported would not be where the old store went.
-    n = 1
-    while backup.exists():
-        n += 1
-        backup = backups / f"{store.namespace}-{source}-{stamp}-{n}"
-    return backup
-
-
-def _to_local(
-    store: MemoryStore, target: str, progress_factory: ProgressFactory | None
-) -> dict[str, Any]:
-    source = store.backend
-    stamp = _stamp()
-    namespaces = store.directory.parent
-    namespaces.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # A leading dot: no valid namespace can ever collide with the staging directory.
-    staging = namespaces / f".migrating-{store.namespace}-{stamp}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    old = store.storage
+def _stage_local(
+    old: Storage,
+    staging: Path,
+    target: str,
+    namespace: str,
+    progress_factory: ProgressFactory | None,
+) -> dict[str, int]:
     new = open_at(staging, target)
     try:
-        counts = _copy_and_check(old, new, store.namespace, progress_factory)
+        counts = _copy_and_check(old, new, namespace, progress_factory)
     except BaseException:
         new.close()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     new.close()
-    database = getattr(old, "url", None)
-    store.close()
-    if source == "postgres":
-        # The database copy stays (others may use it); only the local pointer, if any, goes.
-        from .storage.postgres_connection import describe
-
-        kept = f"PostgreSQL at {describe(str(database))} (left in place)"
-        if store.directory.exists():
-            shutil.move(str(store.directory), str(_backup_dir(store, source, stamp)))
-    else:
-        backup = _backup_dir(store, source, stamp)
-        shutil.move(str(store.directory), str(backup))
-        kept = str(backup)
-    staging.rename(store.directory)
-    store.backend = target
-    return {
-        "namespace": store.namespace,
-        "from": source,
-        "to": target,
-        "memories": counts["memories"],
-        "docs": counts["docs"],
-        "backup": kept,
-    }
+    return counts
 
 
-def _to_postgres(store: MemoryStore, progress_factory: ProgressFactory | None) -> dict[str, Any]:
+def _stage_postgres(
+    store: MemoryStore,
+    old: Storage,
+    staging: Path,
+    backup: Path,
+    progress_factory: ProgressFactory | None,
+) -> dict[str, int]:
+    """Copy into the database in one transaction that records this migration's token."""
     from .storage.postgres_connection import describe
 
-    source = store.backend
-    old = store.storage
-    new = open_storage(
-        store.home, store.namespace, "postgres", database_url=store.settings.get("database_url")
-    )
+    url = store.settings.get("database_url")
+    new = open_storage(store.home, store.namespace, "postgres", database_url=url)
     try:
         where = f"PostgreSQL at {describe(getattr(new, 'url', ''))}"
         if new.count_memories() or new.collections() or new.get_counters():
@@ -152,29 +285,27 @@ def _to_postgres(store: MemoryStore, progress_factory: ProgressFactory | None) -
                 f"namespace '{store.namespace}' already holds data on {where}; nothing was "
                 "changed (migrate into an empty namespace, or use export and import to merge)"
             )
-        # One transaction: a failed check rolls the whole copy back.
-        with new.transaction():
-            counts = _copy_and_check(old, new, store.namespace, progress_factory)
+        token = uuid.uuid4().hex
+        private_dirs(staging)
+        try:
+            _write_pointer(staging, where)
+            intent = {"token": token, "backup": str(backup), "database": where}
+            write_file(staging, staging / INTENT, json.dumps(intent) + "\n")
+            fsync_dir(staging)
+            with new.transaction():  # a failed check or a kill rolls the whole copy back
+                counts = _copy_and_check(old, new, store.namespace, progress_factory)
+                new.set_meta(TOKEN_KEY, token)
+                faults.point("migrate.postgres_copied")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     finally:
         new.close()
-    store.close()
-    backup = _backup_dir(store, source, _stamp())
-    shutil.move(str(store.directory), str(backup))
-    _write_pointer(store.directory, where)
-    store.backend = "postgres"
-    return {
-        "namespace": store.namespace,
-        "from": source,
-        "to": "postgres",
-        "memories": counts["memories"],
-        "docs": counts["docs"],
-        "backup": str(backup),
-    }
+    return counts
 
 
 def _write_pointer(directory: Path, where: str) -> None:
     """The local trace of a namespace moved to PostgreSQL: it names the server, not secrets."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = json.dumps(
         {
             "backend": "postgres",
@@ -183,6 +314,59 @@ def _write_pointer(directory: Path, where: str) -> None:
         },
         indent=2,
     )
-    fd = os.open(directory / MARKERS["postgres"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+    write_file(directory, directory / MARKERS["postgres"], text + "\n")
+
+
+def migrate_namespace(
+    store: MemoryStore, target: str, progress_factory: ProgressFactory | None = None
+) -> dict[str, Any]:
+    if target not in BACKENDS:
+        raise UsageError(f"unknown backend {target!r}: choose {', '.join(BACKENDS)}")
+    if not store.exists:
+        raise UsageError(f"namespace '{store.namespace}' has no store yet")
+    source = store.backend
+    if source == target:
+        raise UsageError(f"namespace '{store.namespace}' already uses {target}")
+    home, namespace = store.home, store.namespace
+    with _migration_lock(home):
+        _recover_locked(home, namespace, store.settings.get("database_url"))
+        staging = staging_dir(home, namespace)
+        if staging.exists():
+            shutil.rmtree(staging)
+        old = store.storage
+        backup = _free(home / "backups" / f"{namespace}-{source}-{time.strftime('%Y%m%d-%H%M%S')}")
+        kept = str(backup)
+        if source == "postgres":
+            from .storage.postgres_connection import describe
+
+            database = describe(str(getattr(old, "url", "")))
+            kept = f"PostgreSQL at {database} (left in place)"
+        with old.transaction():  # no other process writes while we copy and swap
+            if target == "postgres":
+                counts = _stage_postgres(store, old, staging, backup, progress_factory)
+            else:
+                counts = _stage_local(old, staging, target, namespace, progress_factory)
+            faults.point("migrate.staged")
+            _write_marker(staging, str(backup))
+            faults.point("migrate.committed")
+            if store.directory.exists():  # a postgres namespace may have no local pointer
+                private_dirs(backup.parent)
+                os.rename(store.directory, backup)
+            faults.point("migrate.moved")
+            os.rename(staging, store.directory)
+            fsync_dir(store.directory.parent)
+            faults.point("migrate.swapped")
+            with contextlib.suppress(FileNotFoundError):
+                (store.directory / MARKER).unlink()
+            with contextlib.suppress(FileNotFoundError):
+                (store.directory / INTENT).unlink()
+        store.close()
+    store.backend = target
+    return {
+        "namespace": namespace,
+        "from": source,
+        "to": target,
+        "memories": counts["memories"],
+        "docs": counts["docs"],
+        "backup": kept,
+    }

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import NAMESPACE_RE, Settings, git_root, validate_namespace
-from .errors import NotFoundError, SmartContextError
+from .errors import NotFoundError, SmartContextError, StoreCorruptError
 from .storage import Storage, existing_backend, namespace_dir, open_storage
 
 
@@ -64,11 +64,16 @@ def database_names(settings: Settings) -> list[str]:
         storage.close()
 
 
-def describe(settings: Settings, name: str | None = None) -> dict[str, Any]:
+def describe(
+    settings: Settings, name: str | None = None, problems: list[str] | None = None
+) -> dict[str, Any]:
     """One namespace (default: the one in force): where it is, its backend and its sizes.
 
     ``database`` names the PostgreSQL server of a postgres namespace (no password), else None;
     its ``bytes`` are the size of its rows there, and ``path`` its (maybe absent) local pointer.
+    A store that cannot be read raises its one-line error naming the file; with ``problems``
+    given, the error is appended there instead and the counts are None (``listing``: one
+    damaged namespace must not hide the others).
     """
     from .memory import MemoryStore
 
@@ -110,20 +115,29 @@ def describe(settings: Settings, name: str | None = None) -> dict[str, Any]:
         try:
             info["memories"] = store.count()
             info["artifacts"] = len(store.storage.list_docs("artifacts"))
+        except StoreCorruptError as exc:
+            if problems is None:
+                raise
+            info["memories"] = info["artifacts"] = None
+            problems.append(f"namespace {chosen!r}: {exc}")
         finally:
             store.close()
         info["bytes"] = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
     return info
 
 
-def listing(settings: Settings) -> list[dict[str, Any]]:
+def listing(settings: Settings, problems: list[str] | None = None) -> list[dict[str, Any]]:
     """Every namespace (local, and the database's on postgres), plus the one in force even
-    when it has no store yet."""
+    when it has no store yet.
+
+    A damaged one is listed with None counts and its error appended to ``problems``.
+    """
     found = {*names(settings.home), *database_names(settings), settings.namespace()}
+    problems = [] if problems is None else problems
     rows = []
     for name in sorted(found):
         try:
-            rows.append(describe(settings, name))
+            rows.append(describe(settings, name, problems))
         except SmartContextError:
             # A namespace moved to PostgreSQL on a machine with no URL set: listed, not counted
             # (show and delete say what is missing).
@@ -135,11 +149,18 @@ def listing(settings: Settings) -> list[dict[str, Any]]:
 
 
 def delete(settings: Settings, name: str) -> dict[str, Any]:
-    """Remove a namespace's directory (or its rows in the database) and everything in it."""
+    """Remove a namespace's directory (or its rows in the database) and everything in it;
+    what was removed.
+
+    The namespace is backed up first, as before import and compact (``backups``; ``info``
+    gets ``"backup"``, the file or None): a rotating JSONL export under
+    ``<home>/backups/<name>/`` that ``smartcontext import`` restores.
+    """
     info = describe(settings, name)
     if not info["exists"]:
         known = ", ".join(sorted({*names(settings.home), *database_names(settings)})) or "none"
         raise NotFoundError(f"no namespace {name!r} (namespaces: {known})")
+    info["backup"] = _backup(settings, info["name"])
     if info["database"] is not None:
         storage = _open_postgres(settings, info["name"])
         try:
@@ -149,6 +170,16 @@ def delete(settings: Settings, name: str) -> dict[str, Any]:
     if Path(info["path"]).exists():
         shutil.rmtree(info["path"])
     return info
+
+
+def _backup(settings: Settings, name: str) -> Path | None:
+    from .memory import MemoryStore
+
+    store = MemoryStore(namespace=name, base_dir=settings.home)
+    try:
+        return store.backup("namespace-delete")
+    finally:
+        store.close()
 
 
 def missing_hint(settings: Settings, name: str) -> str:

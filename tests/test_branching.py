@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fixtures.sessions import fill_runs
 
 from smartcontext_cli import BranchManager, MemoryStore, NotFoundError, UsageError
 
@@ -159,8 +160,7 @@ def test_names_and_duplicates(open_store):
 
 def test_compaction_is_per_branch(open_store):
     store = open_store()
-    for n in range(6):
-        store.add_session_item("user", f"Step {n} edits src/mod_{n}.py")
+    fill_runs(store, 6)  # events a digest can make smaller: compaction never grows a log
     store.create_branch("exp", switch=True)
     store.add_session_item("user", "exp work")
     store.compact_session_schema(preserve_recent=1)

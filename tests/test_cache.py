@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
+from fixtures.sessions import pytest_output
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -308,6 +309,8 @@ def test_compaction_and_branch_switch_are_recorded_as_planned_breaks(store: Memo
     store.set_goal("Add a refund endpoint")
     for i in range(12):
         store.add_session_item("user", f"Look at part {i} of the refund flow in app/orders/api.py.")
+        # Output a digest can make smaller: compaction never grows a log.
+        store.add_session_item("tool", pytest_output(i), command="pytest -v")
     store.compile(token_budget=2000)
     store.compact_session_schema(preserve_recent=4)
     store.compile(token_budget=2000)

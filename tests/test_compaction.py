@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from fixtures.conversation import conversation, is_kept
+from fixtures.sessions import fill_runs, pytest_output
 
 from smartcontext_cli import MemoryStore, NotFoundError, UsageError
 from smartcontext_cli.compaction import build_digest, render
@@ -67,14 +69,33 @@ def test_digest_groups_merges_and_extracts():
         2,
     )
     assert failing_tests["resolution"] is None
-    assert err["text"] == "KeyError: 'currency'"
-    assert err["resolution"] == "I fixed it by defaulting to EUR."
-    assert digest.decisions == ["We decided to use Redis Streams for the job queue."]
-    assert digest.preferences == ["I prefer small commits, please never squash them."]
-    assert "Priya Raman reviews the refund changes on March 14." in digest.facts
+    assert err["text"] == "python -m worker: KeyError: 'currency'"
+    # The fix is the sentence as written, with who said it and where.
+    fix = err["resolution"]
+    assert (fix["text"], fix["role"], fix["seq"]) == (
+        "I fixed it by defaulting to EUR.",
+        "assistant",
+        20,
+    )
+    assert [d["text"] for d in digest.decisions] == [
+        "We decided to use Redis Streams for the job queue."
+    ]
+    assert [p["text"] for p in digest.preferences] == [
+        "I prefer small commits, please never squash them."
+    ]
+    facts = [f for e in digest.excerpts for f in e["facts"]]
+    assert "By the way, Priya Raman reviews the refund changes on March 14." in facts
     text = "\n".join(t for _, t in render(digest, 2))
     assert "- pytest -q: 15 runs, 13 passed, 2 failed; last: 42 passed in 1.2s" in text
     assert "2 acknowledgements" in text
+    # Kept sentences keep their event's number, time and speaker, and their own words and case.
+    assert re.search(
+        r"^- \[21\] \d\d:\d\d user: "
+        r"By the way, Priya Raman reviews the refund changes on March 14\.$",
+        text,
+        re.M,
+    )
+    assert "Morning!" not in text and "thanks" not in text.lower()
 
 
 def test_compaction_keeps_recent_verbatim_and_moves_insights_to_memory(open_store):
@@ -213,13 +234,13 @@ def test_undo_goes_back_twenty_steps_and_old_views_are_pruned(open_store):
 
     store = open_store()
     for n in range(UNDO_DEPTH + 5):
-        store.add_session_item("user", f"Step {n} edits src/m{n}.py")
-        store.compact_session_schema(preserve_recent=0)
+        store.add_session_item("tool", pytest_output(n), command="pytest -v")
+        assert store.compact_session_schema(preserve_recent=0).view is not None
     assert len(store.storage.list_docs(VIEWS)) == UNDO_DEPTH + 1
     for _ in range(UNDO_DEPTH):
         store.undo_compaction()
     # The oldest view kept summarises everything before it; undoing it shows the raw log.
-    assert "Compacted 5 earlier events" in store.get_session_items()[0].content
+    assert "[Compacted 5 events" in store.get_session_items()[0].content
     store.undo_compaction()
     assert len(store.get_session_items()) == UNDO_DEPTH + 5
     with pytest.raises(NotFoundError, match="nothing to undo"):
@@ -228,15 +249,20 @@ def test_undo_goes_back_twenty_steps_and_old_views_are_pruned(open_store):
 
 def test_a_forked_branch_keeps_the_view_it_started_from(open_store):
     store = open_store()
-    for n in range(4):
-        store.add_session_item("user", f"Step {n} edits src/m{n}.py")
+    fill_runs(store, 4)
     store.compact_session_schema(preserve_recent=1)
     store.create_branch("exp", switch=True)
     store.add_session_item("user", "exp work")
-    store.compact_session_schema(preserve_recent=0)
+    fill_runs(store, 2)
+    store.compact_session_schema(preserve_recent=1)
     store.switch_branch("main")
     store.undo_compaction()  # main's view is released from main, but exp still goes back to it
     store.switch_branch("exp")
     store.undo_compaction()
     items = store.get_session_items()
-    assert items[0].meta.get("compaction") == "overview" and items[-1].content == "exp work"
+    assert items[0].meta.get("compaction") == "overview"
+    assert [i.content for i in items if i.role != "summary"][-3:] == [
+        "exp work",
+        pytest_output(0),
+        pytest_output(1),
+    ]

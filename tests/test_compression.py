@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fixtures.sessions import pytest_output
 
 from smartcontext_cli import MemoryStore
 from smartcontext_cli.compression import (
@@ -227,7 +228,7 @@ def test_store_trims_with_hybrid_and_reports_the_fallback(home, monkeypatch, tmp
     )
     store = MemoryStore(namespace="hy", max_session_turns=4, compression_strategy="hybrid")
     for n in range(5):
-        store.add_session_item("user", f"Step {n} touches module_{n}.py")
+        store.add_session_item("tool", pytest_output(n), command="pytest -v")
     assert store.last_trim is not None
     assert "exited with status 2" in store.last_trim.notice
     assert any("used the heuristic strategy" in n for n in store.notices)
@@ -237,7 +238,7 @@ def test_store_trims_with_hybrid_and_reports_the_fallback(home, monkeypatch, tmp
     monkeypatch.setenv("SMARTCONTEXT_SUMMARIZER", good)
     store = MemoryStore(namespace="hy2", max_session_turns=4, compression_strategy="hybrid")
     for n in range(5):
-        store.add_session_item("user", f"Step {n} touches module_{n}.py")
+        store.add_session_item("tool", pytest_output(n), command="pytest -v")
     first = store.get_session_items()[0]
     assert first.role == "summary" and "All five steps done" in first.content
     assert store.last_trim.strategy == "hybrid" and store.last_trim.notice is None

@@ -170,6 +170,11 @@ def test_session_add_then_compile_and_search(server, ns: str) -> None:
     assert hits["session"][0]["archived"] is False
     both = server.ok("search", query="importer", namespace=ns)  # scope all (the default)
     assert set(both) == {"memories", "session"} and both["session"]
+    run = server.ok(
+        "session_add", role="tool", content="3 passed", command="pytest -q", namespace=ns
+    )
+    hit = server.ok("search", query="passed", scope="session", namespace=ns)["session"][0]
+    assert hit["seq"] == run["seq"] and hit["meta"]["command"] == "pytest -q"
 
 
 def test_goal_todo_errors_strategy(server, ns: str) -> None:
@@ -265,7 +270,7 @@ def test_an_unknown_tool_is_a_protocol_error(server) -> None:
     assert server.ok("goal", namespace="after-unknown") == {"goal": None}
 
 
-def test_secrets_are_redacted_in_every_answer_but_kept_in_the_store(
+def test_secrets_are_redacted_in_every_answer_and_never_stored(
     server, server_home: Path, ns: str
 ) -> None:
     token = "ghp_" + "a1B2" * 10
@@ -276,9 +281,13 @@ def test_secrets_are_redacted_in_every_answer_but_kept_in_the_store(
     for text in (json.dumps(found), compiled["prompt"]):
         assert token not in text
         assert "[REDACTED:github token]" in text
-    # The store keeps what was written: the user's own private file.
+    # Issue 13: the MCP tools enter text through the same door as the CLI (redact = redact by
+    # default), so the original never touches the disk.
     shown = cli(server_home, "-n", ns, "show", added["id"], "--json")
-    assert json.loads(shown.stdout)["content"] == f"CI pushes with {token}"
+    assert json.loads(shown.stdout)["content"] == "CI pushes with [REDACTED:github token]"
+    for path in server_home.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
 
 
 # resources and the prompt -----------------------------------------------------------------------

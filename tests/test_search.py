@@ -462,3 +462,61 @@ def test_words_about_the_conversation_itself_do_not_rank(make_store):
         ]
     )
     assert top(store, "What did we discuss earlier about the staging database?") == [mid("db")]
+
+
+# Near-duplicate collapsing ------------------------------------------------------------------
+
+
+def _brute_collapse(texts: list[str], limit: int) -> list[tuple[int, list[int]]]:
+    """collapse() by its definition: each hit against every kept one."""
+    from smartcontext_cli import search
+
+    kept: list[tuple[int, list[int]]] = []
+    sets: list[set[str]] = []
+    for i, text in enumerate(texts):
+        mine = search._shingles(text)
+        twin = next(
+            (
+                k
+                for k, other in enumerate(sets)
+                if mine
+                and other
+                and len(mine & other) >= search.DUPLICATE_JACCARD * len(mine | other)
+            ),
+            None,
+        )
+        if twin is not None:
+            kept[twin][1].append(i)
+            continue
+        if len(kept) == limit:
+            break
+        kept.append((i, []))
+        sets.append(mine)
+    return kept
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]), max_size=12
+        ).map(" ".join),
+        max_size=40,
+    ),
+    st.integers(1, 40),
+)
+def test_collapse_folds_exactly_the_near_duplicates_its_definition_names(
+    texts: list[str], limit: int
+) -> None:
+    from smartcontext_cli import search
+    from smartcontext_cli.models import Memory
+
+    hits = [
+        search.Hit(Memory(content=t, id=f"{i:032x}"), 1.0, None, {}, 0.0, 0, (None, None))  # type: ignore[arg-type]
+        for i, t in enumerate(texts)
+    ]
+    got = [
+        (int(h.memory.id, 16), [int(c, 16) for c in h.collapsed])
+        for h in search.collapse(hits, {}, limit)
+    ]
+    assert got == _brute_collapse(texts, limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures.sessions import fill_runs, pytest_output
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -89,8 +90,7 @@ def test_pop_removes_the_last_item_and_survives_restart(open_store):
 
 def test_pop_refuses_what_a_compaction_summarised(open_store):
     store = open_store()
-    for n in range(4):
-        store.add_session_item("user", f"event {n}")
+    fill_runs(store, 4)
     store.compact_session_schema(preserve_recent=0)
     with pytest.raises(UsageError, match="compact --undo"):
         store.pop_session_item()
@@ -167,19 +167,54 @@ def test_heuristic_trim_keeps_what_matters_and_loses_nothing(open_store):
 def test_trim_compacts_when_compression_cannot_reach_the_limit(open_store):
     store = open_store(max_session_turns=6)
     for n in range(7):
-        store.add_session_item("user", f"Distinct request number {n} about module_{n}.py")
+        store.add_session_item("tool", pytest_output(n), command="pytest -v")
     items = store.get_session_items()
     assert len(items) <= 6
     assert items[0].meta.get("compaction") == "overview"
-    assert [i.content for i in items if i.role == "user"][-1] == (
-        "Distinct request number 6 about module_6.py"
+    assert items[-1].content == pytest_output(6)
+    digest = "\n".join(i.content for i in items if i.role == "summary")
+    assert "- pytest -v: 4 runs, all passed" in digest
+
+
+def test_trimming_never_makes_the_log_larger(open_store):
+    """The issue's case: 40 "ok thanks" / pytest pairs grew 679 -> 1,396 tokens when trimmed.
+
+    Whatever the limit, the visible log never has more tokens than the events it shows.
+    """
+    for limit in (4, 10, 20):
+        store = open_store(max_session_turns=limit)
+        store.storage  # noqa: B018 - open before the loop so a trim can run on each add
+        for n in range(40):
+            store.add_session_item("user", "ok thanks")
+            store.add_session_item(
+                "tool", f". [100%]\n1 passed in 0.0{n % 10}s", command="pytest -q"
+            )
+            visible = store.session_status()["tokens"]
+            raw = sum(i.token_count for i in store.get_session_items(raw=True))
+            assert visible <= raw, (limit, n)
+        store.end_session()
+
+
+def test_a_tiny_span_is_not_compacted_into_something_larger(open_store):
+    store = open_store()
+    store.add_session_item("user", "ok thanks")  # 3 tokens once became a 77-token digest
+    store.add_session_item("user", "next")
+    before = store.get_session_items()
+    report = store.compact_session_schema(preserve_recent=1)
+    assert report.view is None and report.compacted == 0
+    assert (
+        report.notice.startswith("nothing compacted: the digest (")
+        and "stays as it is" in report.notice
     )
+    assert report.tokens_after == report.tokens_before
+    assert store.get_session_items() == before
+    with pytest.raises(NotFoundError, match="nothing to undo"):
+        store.undo_compaction()
 
 
 def test_set_max_turns_trims_right_away_and_undo_restores(open_store):
     store = open_store()
-    for n in range(12):
-        store.add_session_item("user", f"Step {n}: edit src/file_{n}.py")
+    fill_runs(store, 12)
     report = store.set_max_turns(6)
     assert report is not None and report.events_before == 12 and report.events_after <= 6
     assert store.consume_cache_break() == "compaction"
@@ -218,7 +253,10 @@ def test_trimming_invariants(tmp_path_factory, events, limit):
     # Decisions survive verbatim, whatever the trimming did.
     text = "\n".join(i.content for i in visible)
     assert all(t.strip() in text for r, t in events if r == "decision")
-    assert len(visible) <= limit
+    # Never larger: the visible log has no more tokens than the raw events; and it is over the
+    # limit only when no trim could make it smaller.
+    assert store._tokens(visible) <= store._tokens(raw)
+    assert len(visible) <= limit or store.trim_session() is None
     store.close()
 
 
@@ -245,8 +283,7 @@ def test_a_compaction_computed_on_a_stale_log_is_refused(open_store):
     from smartcontext_cli.branching import ConcurrentChangeError
 
     first, second = open_store(), open_store()
-    for n in range(6):
-        first.add_session_item("user", f"Step {n} edits src/m{n}.py")
+    fill_runs(first, 6)
     stale = first._branch()
     second.compact_session_schema(preserve_recent=2)
     with pytest.raises(ConcurrentChangeError, match="another process"):
@@ -259,7 +296,9 @@ import sys
 from smartcontext_cli import MemoryStore
 store = MemoryStore(namespace="proj", storage_backend=sys.argv[1], max_session_turns=6)
 for n in range(12):
-    store.add_session_item("user", f"writer {sys.argv[2]} step {n} edits src/m{n}.py")
+    passed = "\\n".join(f"tests/test_m{n}.py::test_{i} PASSED" for i in range(12))
+    text = f"writer {sys.argv[2]} step {n}\\n{passed}"
+    store.add_session_item("tool", text, command="pytest -v")
 """
 
 
@@ -276,10 +315,8 @@ def test_concurrent_writers_lose_nothing(backend, home):
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
     store = MemoryStore(namespace="proj", storage_backend=backend)
-    raw = [i.content for i in store.get_session_items(raw=True)]
-    assert sorted(raw) == sorted(
-        f"writer {w} step {n} edits src/m{n}.py" for w in range(3) for n in range(12)
-    )
+    raw = [i.content.split("\n", 1)[0] for i in store.get_session_items(raw=True)]
+    assert sorted(raw) == sorted(f"writer {w} step {n}" for w in range(3) for n in range(12))
     visible = store.get_session_items()
     assert len(visible) <= 6 + 6  # trims race, but the log stays bounded and consistent
     assert len({i.seq for i in visible}) == len(visible)
@@ -288,7 +325,7 @@ def test_concurrent_writers_lose_nothing(backend, home):
 def test_trims_are_spaced_out(open_store):
     store = open_store(max_session_turns=20)
     for n in range(100):
-        store.add_session_item("user", f"Distinct step {n} edits src/m{n}.py")
+        store.add_session_item("tool", pytest_output(n), command="pytest -v")
         assert len(store.get_session_items()) <= 20
     # Each trim leaves a quarter of the limit as headroom, so it runs at most every 5 events.
     assert store.storage.get_counters()["session_view"] <= 100 // 5

@@ -96,6 +96,10 @@ class AppContext:
 
     def close(self) -> None:
         for store in self._stores.values():
+            # What the door found in text this command stored (kinds and counts only).
+            for note in store.admitted:
+                print(f"smartcontext: {note}", file=sys.stderr)
+            store.admitted.clear()
             store.close()
         self._stores.clear()
 

@@ -25,7 +25,10 @@ def namespace_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     from smartcontext_cli.namespaces import listing
 
-    rows = listing(app_context(ctx).settings())
+    problems: list[str] = []
+    rows = listing(app_context(ctx).settings(), problems)
+    for problem in problems:  # listed all the same, counts unknown (None; "?" in the table)
+        o.warn(problem)
     if as_json:
         o.emit_json(rows)
         return
@@ -36,8 +39,8 @@ def namespace_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 "*" if r["current"] else "",
                 r["name"],
                 r["backend"] or "(none yet)",
-                r["memories"],
-                r["artifacts"],
+                "?" if r["memories"] is None else r["memories"],
+                "?" if r["artifacts"] is None else r["artifacts"],
                 r["bytes"],
             ]
             for r in rows
@@ -94,6 +97,8 @@ def namespace_delete(
         confirm(yes, f"Delete namespace {name!r} and everything in it?", "deleting a namespace")
     app_context(ctx).close()  # a store of it opened earlier in this call must not hold files
     removed = delete(settings, name)
+    if removed["backup"]:
+        o.info(f"backed up the namespace first: {removed['backup']}")
     if as_json:
         o.emit_json({"deleted": removed["name"], "memories": removed["memories"]})
     else:

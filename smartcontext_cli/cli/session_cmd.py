@@ -84,21 +84,30 @@ def session_add(
         str, typer.Argument(help="user, assistant, tool, observation, decision, error...")
     ],
     text: Annotated[str, typer.Argument(help="The event's text, or - to read standard input.")],
+    command: Annotated[
+        str | None,
+        typer.Option(
+            "--command", "-c", help="The command a tool event ran; compaction groups runs by it."
+        ),
+    ] = None,
     strategy: StrategyOpt = None,
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Append an event to the current branch's session log; prints its sequence number.
 
+    An event is at most 1 MB: a larger tool output is stored whole as an artifact and the
+    event keeps its first and last lines (a warning names the artifact).
+
     Examples:
       smartcontext session add user "Add rate limiting to the public API"
-      pytest -q 2>&1 | smartcontext session add tool - --json
+      pytest -q 2>&1 | smartcontext session add tool - --command "pytest -q" --json
     """
     if strategy:  # a flag: wins over the namespace's and the config's strategy for this call
         app_context(ctx).flags["compression_strategy"] = strategy
     store = _store(ctx, namespace)
     seen = len(store.notices)
-    item = store.add_session_item(role, read_text_arg(text, "session item"))
+    item = store.add_session_item(role, read_text_arg(text, "session event"), command=command)
     _notices(store, seen)
     if as_json:
         o.emit_json(shapes.session_added(item, store.last_trim))
@@ -329,7 +338,8 @@ def compact(
         int, typer.Option("--preserve-recent", "-p", min=0, help="Recent events kept verbatim.")
     ] = 30,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the digest and counts; change nothing.")
+        bool,
+        typer.Option("--dry-run", help="Show what would happen (with --undo too); change nothing."),
     ] = False,
     undo: Annotated[
         bool,
@@ -344,25 +354,38 @@ def compact(
     namespace: NamespaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compact the session log: old events become a typed digest, insights go to memory.
+    """Compact the session log: old events become a digest, insights go to memory.
+
+    The digest keeps the sentences that carry the most (verbatim, with speaker and time),
+    decisions, errors and tool runs by command. When it would not be smaller than the events
+    it replaces, nothing changes and one line says so (exit 0).
 
     Examples:
       smartcontext compact --preserve-recent 20 --dry-run
-      smartcontext compact --undo
+      smartcontext compact --undo --dry-run
     """
     store = _store(ctx, namespace)
     if undo:
-        report = store.undo_compaction()
+        report = store.undo_compaction(dry_run=dry_run)
         if not as_json:
-            o.info(
-                f"{report.action} #{report.view} on branch {report.branch}: the log has "
-                f"{o.counted(report.events_after, 'event')} again; "
-                f"{o.counted(report.memories_removed, 'memory', 'memories')} removed"
-            )
+            if dry_run:
+                o.info(
+                    f"would {report.action} #{report.view} on branch {report.branch}: the log "
+                    f"would have {o.counted(report.events_after, 'event')} again; "
+                    f"{o.counted(report.memories_removed, 'memory', 'memories')} would be removed"
+                )
+            else:
+                o.info(
+                    f"{report.action} #{report.view} on branch {report.branch}: the log has "
+                    f"{o.counted(report.events_after, 'event')} again; "
+                    f"{o.counted(report.memories_removed, 'memory', 'memories')} removed"
+                )
     else:
         report = store.compact_session_schema(preserve_recent, not no_extract, dry_run)
+        if store.last_backup:
+            o.info(f"backed up the namespace first: {store.last_backup}")
         if not as_json:
-            if report.notice:  # nothing to do: say so, and nothing else
+            if report.notice:  # nothing to compact, or nothing smaller: one line, exit 0
                 o.info(report.notice)
             else:
                 if dry_run:

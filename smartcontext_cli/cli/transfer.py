@@ -32,7 +32,7 @@ def export(
       smartcontext export > backup.jsonl
       smartcontext export -n other-project -o other.jsonl --json
     """
-    from smartcontext_cli.storage.transfer import write_jsonl
+    from smartcontext_cli.storage.transfer import write_jsonl, write_jsonl_file
 
     store = app_context(ctx).store(namespace)
     if not store.exists:
@@ -42,14 +42,9 @@ def export(
         path = Path(output)
         if path.is_dir():
             raise UsageError(f"{output} is a directory; give a file name")
-        # Written beside the target and renamed, so a failed export never leaves half a file.
-        tmp = path.with_name(path.name + ".tmp")
         try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                n = write_jsonl(store.storage, fh, store.namespace)
-            tmp.replace(path)
+            n = write_jsonl_file(store.storage, path, store.namespace)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         n = write_jsonl(store.storage, sys.stdout, store.namespace)
@@ -71,7 +66,7 @@ def import_(
       smartcontext import backup.jsonl
       smartcontext export -n a | smartcontext import - -n b
     """
-    from smartcontext_cli.storage.transfer import import_records, read_jsonl
+    from smartcontext_cli.storage.transfer import read_jsonl
 
     store = app_context(ctx).store(namespace)
     if file == "-":
@@ -96,9 +91,13 @@ def import_(
         stream.close()
     advance = o.progress(sum(1 for r in records if r.get("type") == "memory"), "importing")
     try:
-        counts = import_records(store.storage, records, progress=advance, origin=(name, lines))
+        counts = store.import_records(
+            records, progress=advance, where=lambda n: f"{name}:{lines[n]}"
+        )
     finally:
         o.progress_done(advance)  # gone before the summary or an error is printed
+    if store.last_backup:
+        o.info(f"backed up the namespace first: {store.last_backup}")
     if as_json:
         o.emit_json(counts)
     else:

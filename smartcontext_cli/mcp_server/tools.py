@@ -131,7 +131,7 @@ def _compile(store: MemoryStore, a: dict[str, Any]) -> dict[str, Any]:
 def _session_add(store: MemoryStore, a: dict[str, Any]) -> dict[str, Any]:
     from smartcontext_cli import shapes
 
-    item = store.add_session_item(a["role"], a["content"])
+    item = store.add_session_item(a["role"], a["content"], command=a.get("command"))
     return shapes.session_added(item, store.last_trim)
 
 
@@ -198,7 +198,7 @@ def build(modes: list[str]) -> list[ToolSpec]:
     from smartcontext_cli.error_memory import MAX_ERROR_BYTES
     from smartcontext_cli.layout import FORMATS
     from smartcontext_cli.memory import MAX_MEMORY_BYTES
-    from smartcontext_cli.session import MAX_ITEM_BYTES
+    from smartcontext_cli.session import MAX_COMMAND_CHARS, MAX_ITEM_BYTES
     from smartcontext_cli.strategy import KINDS, MAX_ENTRY_CHARS
 
     tags = {"type": "array", "items": _text(64), "maxItems": 20}
@@ -270,10 +270,16 @@ def build(modes: list[str]) -> list[ToolSpec]:
         ToolSpec(
             "session_add",
             "Append an event to the session log (user/assistant turn, tool output, "
-            "observation, decision, error).",
+            "observation, decision, error); command: what a tool event ran (compaction "
+            "groups tool runs by it).",
             {
                 "role": {"type": "string", "pattern": "^[a-z][a-z0-9_.-]{0,31}$"},
                 "content": _text(MAX_ITEM_BYTES),
+                "command": {
+                    "type": "string",
+                    "pattern": "^[^\\n]+$",
+                    "maxLength": MAX_COMMAND_CHARS,
+                },
             },
             ("role", "content"),
             False,

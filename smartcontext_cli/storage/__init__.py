@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from smartcontext_cli.config import home_dir, validate_namespace
-from smartcontext_cli.errors import UsageError
+from smartcontext_cli.errors import StoreCorruptError, UsageError
 
 from .base import SCHEMA_VERSION, Storage
 
@@ -47,18 +47,43 @@ def namespace_dir(home: Path, namespace: str) -> Path:
     return path
 
 
+# Files that only a store of that backend leaves behind: evidence of a store whose marker is gone.
+EVIDENCE = {
+    "sqlite": ("store.db-wal", "store.db.commit"),
+    "json": ("counters.json", "wal.json", "memories", "docs"),
+}
+
+
 def existing_backend(ns_dir: Path) -> str | None:
-    for backend, marker in MARKERS.items():
-        if (ns_dir / marker).exists():
+    """The backend of the store in ``ns_dir``, or None when there is none.
+
+    A directory holding a store's files without its marker (``store.db``, ``store.json``) is
+    a damaged store, not an empty namespace: it is reported by the backend that opens it, and
+    never taken for a new namespace (which would create a second store beside the first).
+    """
+    found = [backend for backend, marker in MARKERS.items() if (ns_dir / marker).exists()]
+    if len(found) > 1:
+        raise StoreCorruptError(
+            f"{ns_dir} holds both store.db and store.json; move the one not in use elsewhere"
+        )
+    if found:
+        return found[0]
+    for backend, names in EVIDENCE.items():
+        if any(_holds(ns_dir / name) for name in names):
             return backend
     return None
 
 
+def _holds(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.exists()
+
+
 def _private_dirs(home: Path, ns_dir: Path) -> None:
-    for d in (home, home / "namespaces", ns_dir):
-        if not d.exists():
-            d.mkdir(parents=True, exist_ok=True)
-            os.chmod(d, 0o700)
+    from smartcontext_cli.files import private_dirs
+
+    private_dirs(ns_dir)
 
 
 def open_storage(
@@ -97,7 +122,9 @@ def open_at(ns_dir: Path, backend: str) -> Storage:
     """Open a store in a directory the caller has already validated (migration staging)."""
     if backend not in ("sqlite", "json"):
         raise UsageError(f"a {backend} store does not live in a directory")
-    ns_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from smartcontext_cli.files import private_dirs
+
+    private_dirs(ns_dir)
     if backend == "sqlite":
         from .sqlite_store import SQLiteStorage
 

@@ -12,9 +12,37 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from smartcontext_cli.errors import SmartContextError, StoreMovedError
 from smartcontext_cli.models import Memory
 
 SCHEMA_VERSION = 1
+MAX_INT = 2**63 - 1  # SQLite's largest integer; the JSON backend keeps to it too
+
+
+def counter_exhausted(name: str) -> SmartContextError:
+    """The error of a counter that cannot give another number (it is at 2^63-1)."""
+    return SmartContextError(
+        f"counter {name!r} is at 2^63-1 (an import set it there): no new number can be given"
+    )
+
+
+def check_not_moved(path: Any, inode: int) -> None:
+    """Refuse to write through a handle whose store was moved away (``migrate``) since it opened.
+
+    Why: a process that opened the store before the swap would otherwise keep writing into the
+    old copy, now in backups, and its writes would be lost to the namespace.
+    """
+    import os
+
+    try:
+        current = os.stat(path).st_ino
+    except FileNotFoundError:
+        current = -1
+    if current != inode:
+        raise StoreMovedError(
+            f"{path} was replaced (by `smartcontext migrate`) after this process opened it; "
+            "nothing was written: run the command again"
+        )
 
 
 class Storage(Protocol):

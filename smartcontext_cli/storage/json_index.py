@@ -13,17 +13,19 @@ reader rebuilds it from the memory files (``json_index_files`` reads and writes 
   ``terms.json`` (each term's document count; a memory's source is kept in the catalog too, for
   its neighbours in a conversation) and 256 ``postings/XX.json`` shards
   (``{term: [number, tf, number, tf, ...]}``, by CRC-32 of the term);
-* ``delta.jsonl``: one line per committed change since the base (memories put and deleted,
-  with their terms; document-count changes), appended by each write; past ``DELTA_MAX``
-  memories the writer folds it into a new base;
-* ``manifest.json``: which base, the store generation it covers, totals, SHA-256 of every base
-  file (checked as each is read) and the ``memories/`` directory's modification time.
+* ``delta/<generation>.json``: one file per committed change since the base (memories put
+  and deleted, with their terms; document-count changes), committed through the journal with
+  the memory files it describes; past ``DELTA_MAX`` memories the writer folds them into a new
+  base;
+* ``manifest.json``: which base, the store generation it covers, totals and SHA-256 of every
+  base file (checked as each is read).
 
-An index is used only if it is whole and current: its lines must run without a gap from the
-base to ``store.json``'s generation, every file it reads must match its checksum, and the
-``memories/`` directory must not have changed since the last write (files added, removed or
-replaced by hand, a ``git pull``). Otherwise it is rebuilt from the memory files and saved. A
-file edited in place keeps its directory unchanged: ``JSONStorage.rebuild_index()`` picks it up.
+An index is used only if its version is current and it is whole and current: its delta files
+must run without a gap from the base to ``store.json``'s generation and every file it reads must
+match its checksum. Otherwise it is rebuilt from the memory files and saved. Hand edits do not
+change the generation, so the index keeps listing what the last commit stored: a memory file
+deleted by hand is reported as damage when read (and by ``doctor``); files added or edited by
+hand are picked up by ``JSONStorage.rebuild_index()`` (``doctor --repair``).
 
 Scores are FTS5's ``bm25()`` over the very terms every backend indexes, with the same
 arithmetic in the same order, so the JSON backend ranks exactly as SQLite and PostgreSQL do.
@@ -134,7 +136,6 @@ class MemoryIndex:
         self.fresh: dict[str, dict[str, int]] = {}  # id -> term counts, written since the base
         self.changes = 0  # memories put or deleted since the base
         self.base_name: str | None = None  # the saved base this index extends, if any
-        self.mtime: Any = None  # the memories directory's mtime this index has seen
         self._load_shard = shard_loader
         self._shards: dict[int, Postings] = {}
         self._fresh_order: list[tuple[str, str]] = []  # (created_at, id) ascending

@@ -1,10 +1,18 @@
 """The JSON memory index on disk (layout and guarantees: ``json_index``).
 
 Every file here is derived. Readers never trust one they cannot verify: a missing, unparsable or
-mismatching file, a gap in the delta, or a ``memories/`` directory changed behind our back make
-``load`` return None and the caller rebuild from the memory files. Writers replace files
-atomically (temp file, rename) but do not fsync them: after a power cut a file may be missing
-or stale, which its checksum or the generations reveal, and the next reader rebuilds.
+mismatching file, or a gap in the delta files, make ``load`` return None and the caller rebuild
+from the memory files.
+
+Two kinds of writes, and why each is safe under SIGKILL:
+
+* a commit's delta file (``delta/<generation>.json``, one per committed memory change) is staged
+  in the transaction's write set (``delta_file``) and reaches the disk through the journal with
+  the memory files and the ``store.json`` generation it describes: all or nothing;
+* a base (a rebuild, or a writer folding the delta) is written outside any transaction, as new
+  files, then the manifest is renamed into place (the switch), then older bases and delta files
+  are removed. A crash before the rename leaves the old manifest, still valid or stale (behind
+  the store's generation, so rebuilt); a crash after it leaves only garbage, removed next time.
 
 Two processes may rebuild at once (readers share the lock): each writes a base directory of its
 own name and renames its manifest into place, so the last one wins whole; a reader whose base
@@ -30,11 +38,12 @@ from .json_index import MemoryIndex, Postings
 
 INDEX_DIR = "index"
 MANIFEST = "manifest.json"
-DELTA = "delta.jsonl"
+DELTA_DIR = "delta"
 FORMAT = "smartcontext-json-index"
 # 2: text.TERMS_VERSION 2 (Snowball stems, identifier, kind and time terms) and each memory's
-# source in the catalog; an index of another version is rebuilt from the memory files.
-VERSION = 2
+# source in the catalog. 3: one journaled delta file per commit instead of an appended
+# delta.jsonl. An index of another version is rebuilt from the memory files.
+VERSION = 3
 SHARDS = 256
 # Memories put or deleted since the base before a writer folds them into a new one: reads scan
 # the delta's memories per query term, a new base costs a pass over the whole index.
@@ -63,13 +72,6 @@ def _replace(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def memories_mtime(root: Path) -> int:
-    try:
-        return os.stat(root / "memories").st_mtime_ns
-    except FileNotFoundError:
-        return 0
 
 
 def _read(path: Path) -> bytes | None:
@@ -108,22 +110,36 @@ def _manifest(root: Path) -> dict[str, Any] | None:
 
 
 def _delta_lines(root: Path) -> list[dict[str, Any]]:
-    """The delta's complete lines; a torn last line (a writer killed mid-append) is dropped."""
-    raw = _read(root / INDEX_DIR / DELTA) or b""
+    """The delta files' records in commit order; an unreadable one ends the chain (rebuild)."""
+    directory = root / INDEX_DIR / DELTA_DIR
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(e.name for e in entries if _is_delta_name(e.name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
     lines = []
-    for line in raw.split(b"\n")[:-1]:  # the part after the last newline is never complete
+    for name in names:
+        raw = _read(directory / name)
         try:
-            lines.append(json.loads(line))
+            line = json.loads(raw) if raw else None
         except ValueError:
+            line = None
+        if not (
+            isinstance(line, dict)
+            and isinstance(line.get("from"), int)
+            and isinstance(line.get("to"), int)
+        ):
             break
+        lines.append(line)
     return lines
 
 
-def load(root: Path, generation: int, check_mtime: bool = True) -> MemoryIndex | None:
-    """The saved index brought to ``generation`` through the delta, or None (rebuild).
+def _is_delta_name(name: str) -> bool:
+    return name.endswith(".json") and name[: -len(".json")].isdigit()
 
-    ``check_mtime=False`` is for a writer that has just changed the memories directory itself.
-    """
+
+def load(root: Path, generation: int) -> MemoryIndex | None:
+    """The saved index brought to ``generation`` through the delta, or None (rebuild)."""
     manifest = _manifest(root)
     if manifest is None:
         return None
@@ -167,24 +183,21 @@ def load(root: Path, generation: int, check_mtime: bool = True) -> MemoryIndex |
         shard_loader=shard,
     )
     index.base_name = manifest["base"]
-    index.mtime = _catch_up(root, index, manifest)
-    if index.generation != generation or (check_mtime and index.mtime != memories_mtime(root)):
-        return None  # behind the store, or files added, removed or replaced by hand
+    _catch_up(root, index, manifest)
+    if index.generation != generation:
+        return None  # behind the store (a writer found it stale, or a crash mid-rebuild)
     return index
 
 
-def _catch_up(root: Path, index: MemoryIndex, manifest: dict[str, Any]) -> Any:
-    """Apply the delta lines past ``index.generation``; returns the last recorded mtime."""
-    mtime = manifest.get("mtime")
+def _catch_up(root: Path, index: MemoryIndex, manifest: dict[str, Any]) -> None:
+    """Apply the delta records past ``index.generation``, without a gap."""
     for line in _delta_lines(root):
         if line.get("base") != manifest["base"] or line["to"] <= index.generation:
             continue
         if line["from"] != index.generation:
-            break  # a write whose line never arrived: the index stays behind
+            break  # a commit whose record never arrived: the index stays behind
         index.apply_record(line)
         index.generation = line["to"]
-        mtime = line.get("mtime")
-    return mtime
 
 
 def catch_up(root: Path, index: MemoryIndex, generation: int) -> bool:
@@ -192,18 +205,18 @@ def catch_up(root: Path, index: MemoryIndex, generation: int) -> bool:
     manifest = _manifest(root)
     if manifest is None or manifest["base"] != index.base_name:
         return False
-    index.mtime = _catch_up(root, index, manifest)
-    return index.generation == generation and index.mtime == memories_mtime(root)
+    _catch_up(root, index, manifest)
+    return index.generation == generation
 
 
-def save(root: Path, index: MemoryIndex, mtime: int) -> None:
-    """Write ``index`` as a new base (rebased first) with an empty delta; drop older bases."""
+def save(root: Path, index: MemoryIndex) -> None:
+    """Write ``index`` as a new base (rebased first); drop older bases and delta files."""
     with paused_gc():  # a million postings, none of them in a cycle (transfer.paused_gc)
         shards = index.rebase(SHARDS, shard_of)
-        _write_base(root, index, shards, mtime)
+        _write_base(root, index, shards)
 
 
-def _write_base(root: Path, index: MemoryIndex, shards: list[Postings], mtime: int) -> None:
+def _write_base(root: Path, index: MemoryIndex, shards: list[Postings]) -> None:
     directory = root / INDEX_DIR
     directory.mkdir(mode=0o700, exist_ok=True)
     name = f"base-{index.generation:012d}-{uuid.uuid4().hex[:8]}"
@@ -232,65 +245,56 @@ def _write_base(root: Path, index: MemoryIndex, shards: list[Postings], mtime: i
         "base": name,
         "memories": index.count(),
         "tokens": index.tokens,
-        "mtime": mtime,
         "files": files,
     }
-    _replace(directory / DELTA, b"")
     _replace(directory / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8") + b"\n")
     index.base_name = name
-    index.mtime = mtime
     for old in directory.glob("base-*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
+    for line in _delta_names(root):
+        with contextlib.suppress(OSError):
+            os.unlink(directory / DELTA_DIR / line)
+    with contextlib.suppress(OSError):
+        os.unlink(directory / "delta.jsonl")  # version 2's delta
 
 
-def _last_line(root: Path) -> dict[str, Any] | None:
-    """The delta's last complete line, read from its end (a write must not parse it all)."""
-    path = root / INDEX_DIR / DELTA
+def _delta_names(root: Path) -> list[str]:
     try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            chunk = b""
-            step = 65536
-            while True:
-                start = max(0, size - step)
-                fh.seek(start)
-                chunk = fh.read(size - start)
-                complete = chunk[: chunk.rfind(b"\n") + 1] if b"\n" in chunk else b""
-                lines = complete.split(b"\n")[:-1]
-                if len(lines) >= 2 or start == 0:
-                    break
-                step *= 4
-    except OSError:
-        return None
-    if not lines:
-        return None
-    try:
-        last: dict[str, Any] = json.loads(lines[-1])
-    except ValueError:
-        return None
-    return last
+        with os.scandir(root / INDEX_DIR / DELTA_DIR) as entries:
+            return sorted(e.name for e in entries if _is_delta_name(e.name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
-def saved_state(root: Path) -> tuple[str, int, int, Any] | None:
-    """(base, generation, memories changed since the base, memories mtime) of the saved index.
+def saved_state(root: Path) -> tuple[str, int, int] | None:
+    """(base, generation, memories changed since the base) of the saved index, or None.
 
-    From the manifest and the delta's last line: what a writer needs to append the next line.
+    From the manifest and the last delta file: what a writer needs to stage the next one.
     """
     manifest = _manifest(root)
     if manifest is None:
         return None
-    last = _last_line(root)
-    if last is None or last.get("base") != manifest["base"] or last["to"] <= manifest["generation"]:
-        return manifest["base"], manifest["generation"], 0, manifest.get("mtime")
-    return manifest["base"], int(last["to"]), int(last.get("changes", 0)), last.get("mtime")
+    names = _delta_names(root)
+    last = None
+    if names:
+        raw = _read(root / INDEX_DIR / DELTA_DIR / names[-1])
+        try:
+            last = json.loads(raw) if raw else None
+        except ValueError:
+            last = None
+    if (
+        not isinstance(last, dict)
+        or last.get("base") != manifest["base"]
+        or not isinstance(last.get("to"), int)
+        or last["to"] <= manifest["generation"]
+    ):
+        return manifest["base"], manifest["generation"], 0
+    return manifest["base"], int(last["to"]), int(last.get("changes", 0))
 
 
-def append(root: Path, base: str, record: dict[str, Any]) -> None:
-    """Append one committed change (``record`` holds from, to, changes, mtime)."""
-    line = _dumps({**record, "base": base}) + b"\n"
-    # One write of a whole line: a reader (under the lock, so never concurrently) sees it all or,
-    # after a crash, a torn tail that _delta_lines drops.
-    fd = os.open(root / INDEX_DIR / DELTA, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "ab") as fh:
-        fh.write(line)
+def delta_file(root: Path, base: str, record: dict[str, Any]) -> tuple[Path, str]:
+    """The delta file of one commit (``record`` holds from, to and changes), to be staged."""
+    name = f"{record['to']:012d}.json"
+    text = json.dumps({**record, "base": base}, ensure_ascii=False, separators=(",", ":"))
+    return root / INDEX_DIR / DELTA_DIR / name, text + "\n"

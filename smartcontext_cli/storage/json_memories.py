@@ -1,21 +1,25 @@
 """The JSON backend's memory reads, through its on-disk index (``json_index``).
 
 ``JSONStorage`` keeps memories one file each and tells this mixin about every memory write
-(``_index_note``, before the files change, and ``_index_commit``, when the outermost write lock
-is released); the mixin keeps ``<ns>/index/`` in step and answers ``list``, ``search`` and the
-term statistics from it, parsing only the memory files a result holds.
+(``_index_note``, before the files change); when the transaction commits, ``_index_stage``
+adds the index's change to the same write set (``journal.py``), so the memory files, the
+``store.json`` generation and the index's delta file reach the disk together or not at all.
 
-Writers: a commit appends one line to the delta (its memories' terms, the document-count moves,
-read from the old versions of the files it replaces), or folds the delta into a new base when
-it grows past ``DELTA_MAX`` (an import does this once, at its commit). A writer that finds the
-saved index not matching the store (behind, damaged, or the memories directory changed by hand)
-leaves it: the next reader rebuilds it from the files and saves it.
+The index is derived and says which store generation it covers. Readers use it only when its
+version is current and its base plus delta files reach ``store.json``'s generation; otherwise
+(deleted, damaged, an older version, a writer that found it stale) they rebuild it from the
+memory files and save it by temp file and rename, outside any transaction: a crash mid-rebuild
+leaves the old, stale index, rebuilt again by the next reader. Past ``DELTA_MAX`` memories a
+writer folds the delta into a new base after its commit, the same way.
+
+Because the index lists the memories that exist, a memory file deleted by hand is damage, not
+a smaller store: the command that reads it names the file, and ``doctor`` lists every one;
+``doctor --repair`` rebuilds the index from the files, saying which memories it dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,18 +36,24 @@ from .json_index import Change, MemoryIndex, memory_terms
 
 class JSONMemoryReads:
     """Memory reads and index upkeep for ``JSONStorage``, which provides, as methods:
-    ``_locked(exclusive)``, ``_state()``, ``_memory_path(id)``, ``_memory_files()`` and
-    ``_load(path)`` (one memory file, parsed exactly as written)."""
+    ``_locked(exclusive)``, ``_state()``, ``_memory_path(id)``, ``_memory_ids()`` (the ids
+    of the memory files, as the open transaction sees them), ``_load_memory_at(id)`` (one
+    memory, parsed exactly as written, pending writes included) and ``_write(path, text)``."""
 
     path: Path
     _locked: Callable[[bool], AbstractContextManager[None]]
     _state: Callable[[], dict[str, Any]]
     _memory_path: Callable[[str], Path]
-    _memory_files: Callable[[], Iterator[Path]]
-    _load: Callable[[Path], Memory]
+    _memory_ids: Callable[[], list[str]]
+    _load_memory_at: Callable[[str], Memory]
+    _write: Callable[[Path, str], None]
 
     def _index_init(self) -> None:
         self._mindex: MemoryIndex | None = None
+        self._index_reset()
+
+    def _index_reset(self) -> None:
+        """Forget the open transaction's pending index change (it committed or was dropped)."""
         self._idx_change = Change()
         self._idx_from: int | None = None  # generation before this transaction's writes
         self._idx_base: tuple[str, int] | None = None  # saved base and its changes
@@ -53,7 +63,7 @@ class JSONMemoryReads:
 
     def _old_version(self, memory_id: str) -> Memory | None:
         try:
-            return self._load(self._memory_path(memory_id))
+            return self._load_memory_at(memory_id)
         except FileNotFoundError:
             return None
         except StoreCorruptError:
@@ -67,7 +77,6 @@ class JSONMemoryReads:
             self._idx_from = old
             state = files.saved_state(self.path)
             clean = state is not None and state[1] == old
-            clean = clean and state is not None and state[3] == files.memories_mtime(self.path)
             self._idx_base = (state[0], state[2]) if clean and state else None
         change = Change()
         for m in memories:
@@ -86,41 +95,41 @@ class JSONMemoryReads:
         else:
             self._mindex = None
 
-    def _index_commit(self) -> None:
-        """Save what the transaction did to the memories (the outermost write lock ends)."""
-        start, self._idx_from = self._idx_from, None
-        change, self._idx_change = self._idx_change, Change()
-        saved, self._idx_base = self._idx_base, None
-        valid, self._idx_valid = self._idx_valid, True
-        if start is None:
-            return
-        end = int(self._state()["generation"])
-        if not valid or saved is None:
-            return  # the saved index was not the store's: a reader rebuilds it
-        try:
-            self._save_change(change, start, end, saved)
-        except OSError:
-            # The records are written; only their derived index could not be (a full disk):
-            # its line is missing, so the next reader rebuilds it from the records.
-            self._mindex = None
+    def _index_stage(self) -> tuple[int, int] | None:
+        """Add the transaction's index change to its write set (called just before commit).
 
-    def _save_change(self, change: Change, start: int, end: int, saved: tuple[str, int]) -> None:
-        base, before = saved
-        changes = before + len(change)
-        mtime = files.memories_mtime(self.path)
-        if changes <= files.DELTA_MAX:
-            record = {**change.record(), "from": start, "to": end, "changes": changes}
-            files.append(self.path, base, {**record, "mtime": mtime})
-            if self._mindex is not None and self._mindex.generation == end:
-                self._mindex.mtime = mtime
-            return
+        Returns (start, end) generations when the delta has grown past ``DELTA_MAX``: the
+        caller folds it into a new base once the commit is on disk (``_index_fold``).
+        """
+        start = self._idx_from
+        if start is None:
+            return None
+        end = int(self._state()["generation"])
+        if not self._idx_valid or self._idx_base is None:
+            return None  # the saved index was not the store's: a reader rebuilds it
+        base, before = self._idx_base
+        changes = before + len(self._idx_change)
+        if changes > files.DELTA_MAX:
+            return start, end
+        record = {**self._idx_change.record(), "from": start, "to": end, "changes": changes}
+        self._write(*files.delta_file(self.path, base, record))
+        return None
+
+    def _index_fold(self, start: int, end: int) -> None:
+        """Fold the saved index and this commit's change into a new base (after the commit)."""
+        change = self._idx_change
         index = self._mindex
-        if index is None or index.generation != end or index.base_name != base:
-            index = files.load(self.path, start, check_mtime=False)
-            if index is None:
-                return
-            index.apply(change, end)
-        files.save(self.path, index, mtime)
+        try:
+            if index is None or index.generation != end:
+                index = files.load(self.path, start)
+                if index is None:
+                    return  # stale already: the next reader rebuilds it
+                index.apply(change, end)
+            files.save(self.path, index)
+        except OSError:
+            # The records are committed; only their derived index could not be written (a full
+            # disk): it stays behind the store, so the next reader rebuilds it.
+            index = None
         self._mindex = index
 
     # reads -----------------------------------------------------------------------------------
@@ -130,17 +139,11 @@ class JSONMemoryReads:
         with self._locked(False):
             generation = int(self._state()["generation"])
             index = self._mindex
-            # One stat: files added, removed or replaced by hand change the directory. Our own
-            # transaction's writes are in the index already.
-            if (
-                index is not None
-                and index.generation == generation
-                and (self._idx_from is not None or index.mtime == files.memories_mtime(self.path))
-            ):
-                return index
+            if index is not None and index.generation == generation:
+                return index  # our own transaction's writes are in it already
             if self._idx_from is not None:
                 # Inside a transaction whose writes our index missed: the saved one plus them.
-                index = files.load(self.path, self._idx_from, check_mtime=False)
+                index = files.load(self.path, self._idx_from)
                 if index is not None:
                     index.apply(self._idx_change, generation)
             elif index is None or not files.catch_up(self.path, index, generation):
@@ -151,24 +154,36 @@ class JSONMemoryReads:
             return index
 
     def _rebuilt(self, generation: int) -> MemoryIndex:
-        index = MemoryIndex.from_memories(map(self._load, self._memory_files()), generation)
+        ids = self._memory_ids()
+        index = MemoryIndex.from_memories(map(self._load_memory_at, ids), generation)
         saved = False
         if self._idx_from is None:
             # Saved even under a shared lock: no writer runs, and a concurrent rebuild writes a
             # base of its own name (json_index_files), so the last manifest wins whole.
             with contextlib.suppress(OSError):  # a read-only copy of a store still reads
-                files.save(self.path, index, files.memories_mtime(self.path))
+                files.save(self.path, index)
                 saved = True
         if not saved:
             index.rebase(files.SHARDS, files.shard_of)
         return index
 
     def rebuild_index(self) -> int:
-        """Rebuild the index from the memory files (after editing files in place by hand)."""
+        """Rebuild the index from the memory files (after editing files by hand).
+
+        Memories the index listed whose files are gone are dropped from it: this is the
+        repair, run only when asked (``doctor --repair``).
+        """
         with self._locked(True):
             index = self._rebuilt(int(self._state()["generation"]))
             self._mindex = index
             return index.count()
+
+    def missing_memory_files(self) -> list[str]:
+        """Ids the index lists whose memory file is gone (deleted by hand): damage."""
+        with self._locked(False):
+            listed = self._retrying(lambda index: list(index.entries))
+            present = set(self._memory_ids())
+            return sorted(mid for mid in listed if mid not in present)
 
     def _retrying(self, read: Callable[[MemoryIndex], Any]) -> Any:
         """``read`` on the index; once more on a fresh one if a base file vanished or changed."""
@@ -182,9 +197,14 @@ class JSONMemoryReads:
     def _memories(self, ids: Iterable[str]) -> Iterator[Memory]:
         for mid in ids:
             try:
-                yield self._load(self._memory_path(mid))
+                yield self._load_memory_at(mid)
             except FileNotFoundError:
-                continue  # deleted by hand since the index was checked
+                # The index lists it, so it existed at the last commit: deleted by hand.
+                raise StoreCorruptError(
+                    f"{self._memory_path(mid)} is missing although the store holds memory "
+                    f"{mid}; restore the file, or run `smartcontext doctor --repair` to drop "
+                    "it from the index"
+                ) from None
 
     def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]:
         ids = self._retrying(lambda index: index.sorted_ids())
@@ -281,11 +301,3 @@ def _same_terms(a: Memory, b: Memory) -> bool:
         b.created_at,
         b.source,
     )
-
-
-def memory_file_names(directory: Path, is_safe: Callable[[str], bool]) -> Iterator[Path]:
-    """The memory files of ``directory``: temp files start with '.', strays are not ours."""
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.name.endswith(".json") and is_safe(entry.name[: -len(".json")]):
-                yield Path(entry.path)

@@ -12,7 +12,7 @@ import json
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from .base import SCHEMA_VERSION
+from .base import MAX_INT, SCHEMA_VERSION
 from .events import is_event_collection
 from .postgres_events import event_params
 from .postgres_writes import PUT_EVENT, delete_docs
@@ -75,7 +75,7 @@ class PostgresDocsMixin:
                 sql += " AND key >= %s"
                 params.append(start)
             sql += " ORDER BY key" + (" DESC" if reverse else "") + " LIMIT %s"
-            params.append(None if limit is None or limit < 0 else limit)
+            params.append(None if limit is None or limit < 0 else min(limit, MAX_INT))
             rows = conn.execute(sql, params).fetchall()
         return [(k, json.loads(d)) for k, d in rows]
 

@@ -34,6 +34,7 @@ from typing import Any
 from smartcontext_cli.config import validate_namespace
 from smartcontext_cli.errors import SmartContextError, UsageError
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
+from smartcontext_cli.storage.base import MAX_INT
 from smartcontext_cli.text import document_terms
 
 from .postgres_connection import connect, database_error, psycopg_module, require_url
@@ -86,6 +87,11 @@ COPY_FROM = 100  # memories in one add from which COPY beats the one-statement f
 
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE, without importing psycopg at module level
 _SCHEMA_CHECKED: set[int] = set()  # pools (by id) whose database schema is known current
+
+
+def _sql_limit(limit: int | None) -> int | None:
+    """SQL's LIMIT: None (all) for a negative limit; past 2^63-1 means all as well."""
+    return None if limit is None or limit < 0 else min(limit, MAX_INT)
 
 
 def _first(cursor: Any) -> tuple[Any, ...] | None:
@@ -393,7 +399,7 @@ class PostgresStorage(
             rows = conn.execute(
                 "SELECT id FROM sc_memories WHERE ns = %s::int AND id >= %s AND id < %s "
                 "ORDER BY id LIMIT %s",
-                (ns, prefix, prefix + "\uffff", None if limit < 0 else limit),
+                (ns, prefix, prefix + "\uffff", _sql_limit(limit)),
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -437,7 +443,7 @@ class PostgresStorage(
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM sc_memories WHERE {where} "
                 "ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s",
-                [*params, None if limit is None or limit < 0 else limit, max(offset, 0)],
+                [*params, _sql_limit(limit), min(max(offset, 0), MAX_INT)],
             ).fetchall()
         return [_row_to_memory(r) for r in rows]
 
@@ -598,6 +604,27 @@ class PostgresStorage(
 
     def doc_freq(self, term: str) -> int:
         return self._doc_freqs("memory", [term]).get(pg_term(term), 0)
+
+    def index_problems(self) -> list[str]:
+        """Where the search statistics disagree with the rows they summarise (``doctor``)."""
+        problems = []
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return []
+            for table, rows_of in (("memory", "sc_memories"), ("event", "sc_events")):
+                kept = self._totals(table)
+                row = conn.execute(
+                    f"SELECT count(*), coalesce(sum(dl), 0) FROM {rows_of} WHERE ns = %s::int",
+                    (ns,),
+                ).fetchone()
+                actual = (int(row[0]), int(row[1]))
+                if kept != actual:
+                    problems.append(
+                        f"the {table} search statistics say {kept[0]} rows of {kept[1]} terms, "
+                        f"the table holds {actual[0]} of {actual[1]}"
+                    )
+        return problems
 
     def index_stats(self) -> tuple[int, float]:
         return self._stats("memory")

@@ -103,7 +103,7 @@ class SQLiteEventsMixin:
             sql += f" AND e.collection IN ({','.join('?' * len(wanted))})"
             params += wanted
         sql += " ORDER BY bm25(events_fts), e.key DESC, e.collection LIMIT ?"
-        params.append(limit)
+        params.append(limit if limit <= 2**62 else -1)
         return order_hits([(c, k, -float(r)) for c, k, r in self.db.execute(sql, params)])
 
     def event_doc_freq(self, term: str) -> int:

@@ -145,8 +145,14 @@ def read_totals(db: sqlite3.Connection, data_table: str) -> tuple[int, float]:
     return n_rows, (tokens / n_rows if n_rows else 0.0)
 
 
+class IndexDamage(ValueError):
+    """The search index's statistics contradict each other (a damaged or hand-edited store)."""
+
+
 def idf(n_rows: int, hits: int) -> float:
     """FTS5's IDF for a term found in ``hits`` of ``n_rows`` rows (fts5_aux.c)."""
+    if not 0 <= hits <= n_rows:
+        raise IndexDamage(f"a term is counted in {hits} of {n_rows} memories")
     value = math.log((n_rows - hits + 0.5) / (hits + 0.5))
     return 1e-6 if value <= 0.0 else value
 

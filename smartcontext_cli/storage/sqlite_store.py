@@ -4,25 +4,46 @@ Guarantees: WAL journal and a busy timeout, so concurrent processes queue instea
 losing writes; every public write runs in one ``BEGIN IMMEDIATE`` transaction; an FTS5 index over
 pre-stemmed terms (see ``text.py``) kept in sync by triggers; a schema version with named,
 ordered migrations recorded in the store; the file is private to the user (0600).
+
+Damage is named, never reset (``sqlite_checks``): a new store is built under a temporary name
+and linked into place complete, so a 0-byte or header-less ``store.db`` is never ours to
+re-initialise; opening checks the header, the length and the commit sequence (lost WAL commits);
+any SQLite error a damaged file raises later becomes one ``StoreCorruptError`` naming the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import json
 import os
 import sqlite3
+import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from smartcontext_cli.errors import StoreCorruptError, UsageError
+from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageError
+from smartcontext_cli.files import private_dirs
 from smartcontext_cli.models import MEMORY_FIELDS, Memory
 from smartcontext_cli.text import document_terms
 
-from .base import SCHEMA_VERSION
+from .base import SCHEMA_VERSION, check_not_moved, counter_exhausted
 from .events import is_event_collection
+from .sqlite_checks import (
+    SEQ_KEY,
+    check_commits_read_only,
+    check_file,
+    commit_path,
+    db_commit,
+    lost_commits,
+    read_commit,
+    wal_path,
+    write_commit,
+)
 from .sqlite_events import SQLiteEventsMixin, index_event, unindex_events
 from .sqlite_migrations import MIGRATIONS
 from .sqlite_pool import approximate, candidate_rowids
@@ -32,6 +53,7 @@ from .sqlite_ranking import (
     DECOMPOSE_POSTINGS,
     RARE_FRACTION,
     STOP_STEMS,
+    IndexDamage,
     cell_of,
     fts_query,
     idf,
@@ -95,10 +117,102 @@ def _memory_row(m: Memory, terms: str | None = None) -> tuple[Any, ...]:
     )
 
 
+def sql_limit(n: int | None) -> int:
+    """A LIMIT or OFFSET SQLite can bind: None and anything past 64 bits mean "all" (-1).
+
+    Why: the protocol takes any int, as the JSON backend does; binding 10**30 raised an
+    OverflowError from deep inside a compile (found by the fuzz campaign).
+    """
+    if n is None or n > 2**62:
+        return -1
+    return max(n, -1)
+
+
 def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
     """Slices small enough for one statement's bound parameters."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _configure(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    # Why: reads through a memory map skip copying pages into SQLite's own cache, which
+    # a fresh CLI process starts empty; search on a 1M store reads tens of MB of index.
+    db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    db.execute("PRAGMA cache_size = -16000")  # KiB: 16 MB, for writers' b-trees
+
+
+def _apply_migrations(db: sqlite3.Connection) -> None:
+    """Run the migrations not yet recorded (inside the caller's transaction)."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {r[0] for r in db.execute("SELECT name FROM migrations")}
+    for name, fn in MIGRATIONS:
+        if name not in done:
+            fn(db)
+            db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def _create(path: Path) -> None:
+    """Build a new, fully migrated store under a temporary name and link it into place.
+
+    Why: a store that exists is then always a whole database, so an empty or header-less
+    ``store.db`` is damage to report, never a new store to initialise. ``link`` rather than
+    ``rename``: when two processes create the same store at once, the first one wins and the
+    second opens it, instead of replacing it (and whatever was written to it meanwhile).
+    """
+    tmp = path.with_name(f".{path.name}.new-{uuid.uuid4().hex[:12]}")
+    # Created private before SQLite writes anything into it.
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            # Only takes effect on a new, empty file (before WAL writes the header). Why 16 KiB:
+            # rows of a few hundred bytes and FTS5 blobs pack better; bulk inserts ~8% faster.
+            db.execute("PRAGMA page_size = 16384")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("BEGIN IMMEDIATE")
+            _apply_migrations(db)
+            db.execute("COMMIT")
+        finally:
+            db.close()  # checkpoints: the file alone now holds everything
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, wal_path(tmp), tmp.with_name(tmp.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
+def named_error(path: Path, exc: BaseException) -> BaseException:
+    """The one clear error for an SQLite failure on ``path`` (bugs pass through as they are)."""
+    if isinstance(exc, IndexDamage):
+        return StoreCorruptError(
+            f"the search index of {path} disagrees with its memories ({exc}); "
+            "run `smartcontext doctor --repair` to rebuild it"
+        )
+    if isinstance(exc, json.JSONDecodeError):
+        return StoreCorruptError(
+            f"a record in {path} is damaged (not JSON: {exc}); run `smartcontext doctor`"
+        )
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        return exc
+    message = str(exc)
+    if isinstance(exc, sqlite3.OperationalError):
+        if "locked" in message or "busy" in message:
+            return SmartContextError(f"{path} is busy (another process holds it): {message}")
+        if "full" in message or "readonly" in message or "disk I/O" in message:
+            return SmartContextError(f"cannot write {path}: {message}")
+        return StoreCorruptError(f"cannot use {path}: {message}; run `smartcontext doctor`")
+    return StoreCorruptError(f"{path} is damaged: {message}; run `smartcontext doctor`")
 
 
 class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
@@ -108,32 +222,40 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         # The spec passes a StorageConfig; internally we pass the file path.
         path = target if isinstance(target, Path) else target.directory / "store.db"
         self.path = path
-        new = not path.exists()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if new:
-            # Create the file private before SQLite writes anything into it.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._depth = 0
+        # Term counts by the stored terms text. Why keyed by the text: it is read anyway,
+        # hashing it costs far less than counting it, and a changed memory has new text.
+        self._counts: dict[str, Counter[str]] = {}
+        private_dirs(path.parent)
+        if not path.exists():
+            left = [p.name for p in (wal_path(path), commit_path(path)) if p.exists()]
+            if left:
+                raise StoreCorruptError(
+                    f"{path} is missing although {' and '.join(left)} beside it remain; "
+                    "nothing was changed: restore it, or run `smartcontext doctor`"
+                )
+            _create(path)
+        else:
+            check_file(path)
+        self._inode = os.stat(path).st_ino
+        expected = read_commit(path)
+        check_commits_read_only(path, expected)
         try:
             self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            # Only takes effect on a new, empty file (before WAL writes the header). Why 16 KiB:
-            # rows of a few hundred bytes and FTS5 blobs pack better; bulk inserts ~8% faster.
-            self.db.execute("PRAGMA page_size = 16384")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            # Why: reads through a memory map skip copying pages into SQLite's own cache, which
-            # a fresh CLI process starts empty; search on a 1M store reads tens of MB of index.
-            self.db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            self.db.execute("PRAGMA cache_size = -16000")  # KiB: 16 MB, for writers' b-trees
-            self._depth = 0
-            # Term counts by the stored terms text. Why keyed by the text: it is read anyway,
-            # hashing it costs far less than counting it, and a changed memory has new text.
-            self._counts: dict[str, Counter[str]] = {}
-            if not self._up_to_date():
-                self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreCorruptError(f"cannot open {path}: {exc}") from None
+        try:
+            _configure(self.db)
+            lost = lost_commits(path, expected, db_commit(self.db))
+            if lost is not None:
+                raise lost
+            if not self._up_to_date():
+                self._migrate()
+        except BaseException as exc:
+            self.db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreCorruptError(f"cannot open {path}: {exc}") from None
+            raise
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -149,16 +271,41 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
-            yield
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise named_error(self.path, exc) from None
+        try:
+            check_not_moved(self.path, self._inode)
         except BaseException:
-            self._depth = 0
             self.db.execute("ROLLBACK")
             raise
-        self._depth = 0
-        self.db.execute("COMMIT")
+        self._depth = 1
+        start = self.db.total_changes
+        seq = None
+        try:
+            yield
+            if self.db.total_changes != start:
+                # The commit sequence (sqlite_checks): one more committed write transaction.
+                self.db.execute(
+                    "INSERT INTO meta VALUES (?, '1') "
+                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                    (SEQ_KEY,),
+                )
+                seq = db_commit(self.db)
+            self._depth = 0
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            self._depth = 0
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            if isinstance(exc, (sqlite3.DatabaseError, IndexDamage, json.JSONDecodeError)):
+                raise named_error(self.path, exc) from None
+            raise
+        if seq is not None:
+            # Best effort: a record that lags the database is allowed (see sqlite_checks).
+            with contextlib.suppress(OSError):
+                write_commit(self.path, seq)
 
     def _up_to_date(self) -> bool:
         """True when every migration is recorded: then opening writes nothing.
@@ -173,21 +320,17 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             ).fetchone()
         except sqlite3.OperationalError:  # a new file: no tables yet
             return False
+        if version and str(version[0]).isdigit() and int(version[0]) > SCHEMA_VERSION:
+            # Why refuse: migrating would write our older version over the newer one's.
+            raise SmartContextError(
+                f"{self.path} has schema version {version[0]}, newer than this smartcontext "
+                f"supports ({SCHEMA_VERSION}); upgrade smartcontext"
+            )
         return done >= {name for name, _ in MIGRATIONS} and version == (str(SCHEMA_VERSION),)
 
     def _migrate(self) -> None:
         with self.transaction():
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
-            )
-            done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
-            for name, fn in MIGRATIONS:
-                if name not in done:
-                    fn(self.db)
-                    self.db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
-            self.db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            _apply_migrations(self.db)
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM migrations ORDER BY name")]
@@ -292,7 +435,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
     def find_memory_ids(self, prefix: str, limit: int = 10) -> list[str]:
         rows = self.db.execute(
             "SELECT id FROM memories WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
-            (prefix, prefix + "\uffff", limit),
+            (prefix, prefix + "\uffff", sql_limit(limit)),
         )
         return [r[0] for r in rows]
 
@@ -347,7 +490,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         where, params = self._filters(tags, kind)
         sql = _SELECT + (f" WHERE {where}" if where else "")
         sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        rows = self.db.execute(sql, [*params, -1 if limit is None else limit, offset])
+        rows = self.db.execute(sql, [*params, sql_limit(limit), max(0, min(offset, 2**62))])
         return [_row_to_memory(r) for r in rows]
 
     def iter_memories(self) -> Iterator[Memory]:
@@ -476,7 +619,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             "JOIN memories m ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ?"
             f" AND {where} ORDER BY r, m.created_at DESC, m.id LIMIT ?"
         )
-        rows = self.db.execute(sql, [match, *params, limit])
+        rows = self.db.execute(sql, [match, *params, sql_limit(limit)])
         return [(_row_to_memory(r[:-1]), -float(r[-1])) for r in rows]
 
     def index_stats(self) -> tuple[int, float]:
@@ -568,7 +711,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             sql += " AND key >= ?"
             params.append(start)
         sql += " ORDER BY key" + (" DESC" if reverse else "") + " LIMIT ?"
-        params.append(-1 if limit is None else limit)
+        params.append(sql_limit(limit))
         return [(k, json.loads(d)) for k, d in self.db.execute(sql, params)]
 
     def collections(self) -> list[str]:
@@ -590,9 +733,12 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
                 "ON CONFLICT(name) DO UPDATE SET value = value + 1",
                 (name,),
             )
-            return int(
-                self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0]
-            )
+            value = self.db.execute(
+                "SELECT value FROM counters WHERE name = ?", (name,)
+            ).fetchone()[0]
+            if not isinstance(value, int):  # SQLite made 2^63-1 + 1 a REAL: roll back
+                raise counter_exhausted(name)
+            return value
 
     def get_counters(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT name, value FROM counters ORDER BY name").fetchall())
@@ -608,3 +754,44 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+T = TypeVar("T")
+
+
+def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    caught = (sqlite3.DatabaseError, IndexDamage, json.JSONDecodeError)
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator(self: SQLiteStorage, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(self, *args, **kwargs)
+            except caught as exc:
+                raise named_error(self.path, exc) from None
+
+        return generator
+
+    @functools.wraps(fn)
+    def call(self: SQLiteStorage, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except caught as exc:
+            raise named_error(self.path, exc) from None
+
+    return call
+
+
+def _name_errors(cls: type[T]) -> type[T]:
+    """Every public method: an SQLite error from a damaged file names the file, in one line."""
+    seen: set[str] = set()
+    for klass in cls.__mro__[:-1]:  # its own methods and its mixins' (event search), not object's
+        for name, fn in list(vars(klass).items()):
+            public = not name.startswith("_") and name not in ("close", "transaction")
+            if public and inspect.isfunction(fn) and name not in seen:
+                seen.add(name)
+                setattr(cls, name, _guarded(fn))
+    return cls
+
+
+_name_errors(SQLiteStorage)

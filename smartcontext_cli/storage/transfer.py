@@ -15,15 +15,18 @@ Only ``migrate``, which copies the user's own store, keeps them (``keep_counts``
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from smartcontext_cli.errors import UsageError
 from smartcontext_cli.gcpause import paused_gc
 from smartcontext_cli.models import Memory
 
-from .base import SCHEMA_VERSION, Storage
+from .base import MAX_INT, SCHEMA_VERSION, Storage
 from .events import is_event_collection
 
 FORMAT = "smartcontext-export"
@@ -65,25 +68,43 @@ def export_all(storage: Storage) -> dict[str, Any]:
 def data_to_records(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if not isinstance(data, dict):
         raise UsageError("import data must be an object with memories, docs and counters")
-    for m in data.get("memories", []):
-        yield {"type": "memory", **m}
-    for d in data.get("docs", []):
-        yield {"type": "doc", **d}
-    for name, value in dict(data.get("counters", {})).items():
+    memories, docs, counters = data.get("memories", []), data.get("docs", []), data.get("counters")
+    if not (isinstance(memories, list) and isinstance(docs, list)):
+        raise UsageError("import data: 'memories' and 'docs' must be lists")
+    if not isinstance(counters, (dict, type(None))):
+        raise UsageError("import data: 'counters' must map names to numbers")
+    for kind, items in (("memory", memories), ("doc", docs)):
+        for item in items:
+            if not isinstance(item, dict):
+                raise UsageError(f"import data: every {kind} must be a JSON object")
+            yield {"type": kind, **item}
+    for name, value in (counters or {}).items():
         yield {"type": "counter", "name": name, "value": value}
 
 
 def _doc_fields(record: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    """A document record's fields, or one clear error: imports come from outside."""
+    """A document record's fields, checked as the code will read them: imports come from outside."""
+    from smartcontext_cli import schemas
+    from smartcontext_cli.storage.json_store import is_safe_name
+
     collection, key, data = record.get("collection"), record.get("key"), record.get("data")
     if not (isinstance(collection, str) and collection and isinstance(key, str) and key):
         raise UsageError("a doc record needs text 'collection' and 'key' fields")
+    # Names must be safe file names on every backend, so any store can migrate to JSON.
+    for what, name in (("collection", collection), ("key", key)):
+        if not is_safe_name(name):
+            raise UsageError(
+                f"doc {collection!r:.60}/{key!r:.60}: invalid {what}: use 1-128 letters, "
+                "digits, '.', '_' or '-', not starting with '.'"
+            )
     if not isinstance(data, dict):
         raise UsageError(f"doc {collection}/{key}: 'data' must be a JSON object")
+    found = schemas.problems(collection, key, data)
+    if found:
+        raise UsageError(f"doc {collection}/{key} is not a valid record: {'; '.join(found)}")
     return collection, key, data
 
 
-MAX_INT = 2**63 - 1  # SQLite's largest integer; the JSON backend keeps to it too
 MEMORY_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -96,6 +117,79 @@ def _counter_fields(record: dict[str, Any]) -> tuple[str, int]:
             f"counter {name!r}: 'value' must be a whole number from 0 to 2^63-1, got {value!r}"
         )
     return name, value
+
+
+def _check_header(record: dict[str, Any]) -> None:
+    if record.get("format") != FORMAT:
+        raise UsageError("not a smartcontext export (header format differs)")
+    version = record.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise UsageError(f"export header: 'version' must be a whole number, got {version!r:.40}")
+    if version > SCHEMA_VERSION:
+        raise UsageError(
+            f"written by a newer smartcontext (export version {version}, this one reads up to "
+            f"{SCHEMA_VERSION}); upgrade smartcontext to import it"
+        )
+    namespace = record.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise UsageError("export header: 'namespace' must be text")
+
+
+@dataclass
+class Plan:
+    """An import, checked whole before anything is written."""
+
+    memories: list[Memory] = field(default_factory=list)
+    docs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def prepare(records: Iterable[dict[str, Any]], where: Callable[[int], str] | None = None) -> Plan:
+    """Check every record against what the code reads; the first bad one is named by ``where``.
+
+    Why all before writing: a failed import must write nothing, and must not even create the
+    namespace it was aimed at (the store is created by its first write).
+    """
+    plan = Plan()
+    seen: dict[str, int] = {}  # memory id -> its place in plan.memories
+    docs: dict[tuple[str, str], int] = {}
+    headers = 0
+    for n, record in enumerate(records):
+        try:
+            kind = record.get("type")
+            if kind == "memory":
+                memory = _memory(record)
+                # The same id twice: the later record replaces the earlier, as it replaces
+                # the stored one (one write per id, so the counts say what is stored).
+                if memory.id in seen:
+                    plan.memories[seen[memory.id]] = memory
+                else:
+                    seen[memory.id] = len(plan.memories)
+                    plan.memories.append(memory)
+            elif kind == "doc":
+                collection, key, data = _doc_fields(record)
+                if (collection, key) in docs:
+                    plan.docs[docs[collection, key]] = (collection, key, data)
+                else:
+                    docs[collection, key] = len(plan.docs)
+                    plan.docs.append((collection, key, data))
+            elif kind == "counter":
+                name, value = _counter_fields(record)
+                plan.counters[name] = max(plan.counters.get(name, 0), value)
+            elif kind == "header":
+                headers += 1
+                if headers > 1:
+                    raise UsageError("a second export header: concatenated exports?")
+                _check_header(record)
+            else:
+                raise UsageError(f"unknown record type {kind!r:.40} in import")
+        except UsageError as exc:
+            raise UsageError(f"{_where(where, n)}: {exc}") from None
+    return plan
+
+
+def _where(where: Callable[[int], str] | None, n: int) -> str:
+    return where(n) if where else f"record {n + 1}"
 
 
 # Where documents carry cached token counts (gather.COMPILER, branching.VIEWS, memory.ARTIFACTS;
@@ -158,83 +252,69 @@ def import_records(
     storage: Storage,
     records: Iterable[dict[str, Any]],
     progress: Any = None,
-    origin: tuple[str, list[int]] | None = None,
+    where: Callable[[int], str] | None = None,
     *,
     keep_counts: bool = False,
 ) -> dict[str, int]:
-    """Import records in one transaction; returns counts per record type.
+    """Import records in one transaction, all or nothing; returns counts per record type.
 
-    ``origin`` (a file name and each record's line number) puts ``FILE:LINE:`` in front of
-    an error about a record, so a bad line of a large export can be found. Cached token
-    counts are dropped (module docstring) unless ``keep_counts`` (``migrate``).
+    Every record is checked before anything is written (``prepare``); cached token counts
+    are dropped (module docstring) unless ``keep_counts`` (``migrate``).
     """
     with paused_gc():
-        position = [0]
-        try:
-            return _import_records(storage, records, progress, position, keep_counts)
-        except UsageError as exc:
-            if origin is None or position[0] >= len(origin[1]):
-                raise
-            name, lines = origin
-            raise UsageError(f"{name}:{lines[position[0]]}: {exc}") from None
+        plan = prepare(records, where)
+        if not keep_counts:
+            drop_counts(plan)
+        return write_plan(storage, plan, progress)
 
 
-def _import_records(
-    storage: Storage,
-    records: Iterable[dict[str, Any]],
-    progress: Any,
-    position: list[int],
-    keep_counts: bool,
-) -> dict[str, int]:
-    counts = {"memories": 0, "docs": 0, "counters": 0}
-    batch: list[Memory] = []
+def drop_counts(plan: Plan) -> None:
+    """The plan without the cached token counts its records carry (see the module docstring)."""
+    for memory in plan.memories:
+        memory.token_count = memory.token_encoding = None
+    docs = []
+    for collection, key, data in plan.docs:
+        kept = without_counts(collection, key, data)
+        if kept is not None:
+            docs.append((collection, key, kept))
+    plan.docs = docs
+
+
+def write_plan(storage: Storage, plan: Plan, progress: Any = None) -> dict[str, int]:
+    from smartcontext_cli import numbering
+
+    # Counters move forward only (an import never makes ``#a3`` point at a different
+    # artifact), and at least past every imported record's number, so the next one is free.
+    wanted = dict(plan.counters)
+    for counter, n in numbering.highest(plan.docs).items():
+        wanted[counter] = max(wanted.get(counter, 0), n)
     # A backend whose cost is per file (JSON) takes smaller batches: the same speed, and a
     # progress bar that moves, so its estimate rests on more than a few points.
     size = int(getattr(storage, "import_batch", BATCH))
     last = 0
     with storage.transaction():
-        for index, record in enumerate(records):
-            position[0] = index
-            kind = record.get("type")
-            if kind == "memory":
-                memory = _memory(record)
-                if not keep_counts:
-                    memory.token_count = memory.token_encoding = None
-                batch.append(memory)
-                if len(batch) >= size:
-                    storage.upsert_memories(batch)
-                    counts["memories"] += len(batch)
-                    if progress:
-                        progress(len(batch))
-                    batch = []
-            elif kind == "doc":
-                collection, key, data = _doc_fields(record)
-                if not keep_counts:
-                    kept = without_counts(collection, key, data)
-                    if kept is None:
-                        continue
-                    data = kept
-                storage.put_doc(collection, key, data)
-                counts["docs"] += 1
-            elif kind == "counter":
-                name, value = _counter_fields(record)
-                current = storage.get_counters().get(name, 0)
-                storage.set_counter(name, max(current, value))
-                counts["counters"] += 1
-            elif kind == "header":
-                if record.get("format") != FORMAT:
-                    raise UsageError("not a smartcontext export (header format differs)")
-            else:
-                raise UsageError(f"unknown record type {kind!r} in import")
-        if batch:
+        for start in range(0, len(plan.memories), size):
+            batch = plan.memories[start : start + size]
             storage.upsert_memories(batch)
-            counts["memories"] += len(batch)
-            last = len(batch)
+            if progress and start + size < len(plan.memories):
+                progress(len(batch))
+            else:
+                last = len(batch)
+        for collection, key, data in plan.docs:
+            storage.put_doc(collection, key, data)
+        current = storage.get_counters() if wanted else {}
+        for name, value in wanted.items():
+            if name not in current or value > current[name]:
+                storage.set_counter(name, value)
     # The last batch is counted once committed: the commit is part of the work (JSON writes its
-    # index then), and a bar at 100% must mean done.
+    # files then), and a bar at 100% must mean done.
     if progress and last:
         progress(last)
-    return counts
+    return {
+        "memories": len(plan.memories),
+        "docs": len(plan.docs),
+        "counters": len(plan.counters),
+    }
 
 
 def import_all(storage: Storage, data: dict[str, Any]) -> dict[str, int]:
@@ -246,7 +326,7 @@ def read_jsonl(
 ) -> Iterator[dict[str, Any]]:
     """Parse JSONL lines; a bad line is reported with its file name and line number.
 
-    ``lines`` receives each record's line number (for ``import_records``' ``origin``).
+    ``lines``, when given, receives each yielded record's line number (for ``where``).
 
     The cyclic GC is paused until the generator is exhausted or closed: a reader that keeps
     every record (``list(read_jsonl(...))``) otherwise pays full collections over all of them.
@@ -271,6 +351,25 @@ def write_jsonl(storage: Storage, stream: IO[str], namespace: str | None = None)
     for record in iter_records(storage, namespace):
         stream.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         n += 1
+    return n
+
+
+def write_jsonl_file(storage: Storage, path: Path, namespace: str | None = None) -> int:
+    """Export to ``path``: a 0600 file (it holds everything the store holds), written beside the
+    target and renamed, so a failed export never leaves half a file."""
+    import tempfile
+
+    # A temp name of its own (mkstemp: 0600, created exclusively): two processes exporting to
+    # one path (concurrent compacts' backups) used to share "<path>.tmp" and break each other.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            n = write_jsonl(storage, fh, namespace)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return n
 
 

@@ -149,9 +149,10 @@ def regular_install(root: Path, source: Path = _corpus.ROOT, name: str = "regula
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", str(source)], check=True)
-    else:  # the dependencies are there; the checkout may have changed
+    else:  # the checkout may have changed, and with it its dependencies
         reinstall = ["install", "-q", "--no-deps", "--force-reinstall", str(source)]
         subprocess.run([str(py), "-m", "pip", *reinstall], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", str(source)], check=True)
     check = subprocess.run(
         [str(py), "-c", "import smartcontext_cli, sys; print(smartcontext_cli.__file__)"],
         capture_output=True,

@@ -6,6 +6,7 @@ import shlex
 import sys
 
 import pytest
+from fixtures.sessions import pytest_output
 
 
 def add(sc, role: str, text: str, *extra: str, input: str | None = None):
@@ -55,7 +56,14 @@ def test_show_on_a_new_namespace_is_empty_and_creates_nothing(sc, home):
 
 def test_add_json_and_bad_input(sc):
     data = sc("session", "add", "decision", "Use Redis 7", "--json").json()
-    assert data == {"seq": 1, "branch": "main", "role": "decision", "tokens": 4, "trimmed": None}
+    assert data == {
+        "seq": 1,
+        "branch": "main",
+        "role": "decision",
+        "tokens": 4,
+        "artifact": None,
+        "trimmed": None,
+    }
     bad_role = sc("session", "add", "two words", "x")
     assert bad_role.exit_code == 2 and "invalid role" in bad_role.stderr
     empty = sc("session", "add", "user", "  ")
@@ -70,7 +78,7 @@ def test_limits_trimming_and_status(sc):
         "compression_strategy": "none"
     }
     for n in range(6):
-        add(sc, "user", f"Step {n} edits src/mod_{n}.py")
+        add(sc, "tool", "-", "--command", "pytest -v", input=pytest_output(n))
     assert sc("session", "status", "--json").json()["items"] == 6
     trimmed = sc("session", "add", "user", "Step 6", "--strategy", "heuristic", "--json").json()
     assert trimmed["trimmed"]["action"] == "compact" and trimmed["trimmed"]["events_after"] <= 4
@@ -89,8 +97,8 @@ def test_hybrid_failure_is_reported_on_stderr(sc, tmp_path, monkeypatch):
     failing.write_text("import sys; sys.stderr.write('no key\\n'); sys.exit(4)")
     monkeypatch.setenv("SMARTCONTEXT_SUMMARIZER", f"{shlex.quote(sys.executable)} {failing}")
     sc("session", "set-max-turns", "2")
-    add(sc, "user", "first")
-    add(sc, "user", "second")
+    add(sc, "tool", "-", input=pytest_output(1))
+    add(sc, "tool", "-", input=pytest_output(2))
     result = sc("session", "add", "user", "third", "--strategy", "hybrid")
     assert result.exit_code == 0 and result.stdout == "3\n"
     assert (
@@ -176,25 +184,22 @@ def test_state_survives_new_processes(sc_proc, backend):
     """Session, branches and the compaction archive, each step in a new process."""
     base = ("--backend", backend)
     for n in range(5):
+        run = pytest_output(n)
         assert (
-            sc_proc(*base, "session", "add", "user", f"Step {n} edits src/m{n}.py").exit_code == 0
+            sc_proc(*base, "session", "add", "tool", "-", "-c", "pytest", input=run).exit_code == 0
         )
     assert sc_proc(*base, "compact", "-p", "2").exit_code == 0
     assert sc_proc(*base, "branch", "create", "exp", "--switch").exit_code == 0
     assert sc_proc(*base, "session", "add", "user", "on exp").exit_code == 0
     shown = sc_proc(*base, "session", "show", "--json").json()
-    assert [i["content"] for i in shown][-3:] == [
-        "Step 3 edits src/m3.py",
-        "Step 4 edits src/m4.py",
-        "on exp",
-    ]
+    assert [i["content"] for i in shown][-3:] == [pytest_output(3), pytest_output(4), "on exp"]
     assert shown[0]["role"] == "summary"
     assert sc_proc(*base, "branch", "current").stdout == "exp\n"
     assert sc_proc(*base, "branch", "switch", "main").exit_code == 0
     undo = sc_proc(*base, "compact", "--undo")
     assert undo.exit_code == 0, undo.stderr
     restored = sc_proc(*base, "session", "show", "--json").json()
-    assert [i["content"] for i in restored] == [f"Step {n} edits src/m{n}.py" for n in range(5)]
+    assert [i["content"] for i in restored] == [pytest_output(n) for n in range(5)]
 
 
 def test_compile_uses_the_current_branch(sc):
@@ -252,3 +257,78 @@ def test_session_search_finds_compacted_events_and_says_where_they_are(sc):
     both = sc("session", "search", "orion", "--branch", "main", "--all-branches")
     assert both.exit_code == 2 and "not both" in both.stderr
     assert sc("session", "search", "orion", "--branch", "nope").exit_code == 1
+
+
+def test_tool_runs_are_grouped_by_the_command_given(sc):
+    dots = ".                                                                        [100%]\n"
+    for n in range(6):
+        add(sc, "tool", "-", "--command", "pytest -q", input=f"{dots}{n + 1} passed in 0.01s\n")
+    for _ in range(4):  # the issue's `pytest -q | session add tool -`, no command given
+        add(sc, "tool", "-", input=f"{dots}1 passed in 0.01s\n")
+    add(sc, "user", "latest")
+    dry = sc("compact", "-p", "1", "--dry-run").stdout
+    assert "- pytest -q: 6 runs, all passed; last: 6 passed in 0.01s" in dry
+    assert "- (no command; pytest output): 4 runs, all passed" in dry
+    assert "[100%]:" not in dry
+    shown = sc("session", "show", "--json").json()
+    assert shown[0]["meta"]["command"] == "pytest -q" and "command" not in shown[-2]["meta"]
+    bad = sc("session", "add", "tool", "x", "--command", "")
+    assert bad.exit_code == 2 and "invalid command" in bad.stderr
+
+
+def test_compact_says_in_one_line_when_nothing_would_be_smaller(sc):
+    add(sc, "user", "ok thanks")
+    add(sc, "user", "next")
+    for args in (["compact", "-p", "1"], ["compact", "-p", "1", "--dry-run"]):
+        result = sc(*args)
+        assert result.exit_code == 0 and result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "would not be smaller" in lines[0]
+    assert len(rows(sc("session", "show"))) == 2
+    report = sc("compact", "-p", "1", "--json").json()
+    assert report["view"] is None and "would not be smaller" in report["notice"]
+
+
+def test_compact_undo_dry_run_undoes_nothing(sc):
+    for n in range(6):
+        add(sc, "tool", "-", "-c", "pytest -v", input=pytest_output(n))
+    assert sc("compact", "-p", "1").exit_code == 0
+    before = sc("session", "show", "--json").json()
+    preview = sc("compact", "--undo", "--dry-run")
+    assert preview.exit_code == 0
+    assert "would undo compact #1 on branch main: the log would have 6 events again" in (
+        preview.stderr
+    )
+    assert sc("compact", "--undo", "--dry-run", "--json").json()["dry_run"] is True
+    assert sc("session", "show", "--json").json() == before
+    assert sc("compact", "--undo").exit_code == 0
+    assert len(sc("session", "show", "--json").json()) == 6
+
+
+def test_compact_dry_run_in_a_fresh_home_writes_nothing(sc, home):
+    result = sc("compact", "--dry-run")
+    assert result.exit_code == 0 and "nothing to compact" in result.stderr
+    undo = sc("compact", "--undo", "--dry-run")
+    assert undo.exit_code == 1 and "nothing to undo" in undo.stderr
+    assert not any(p.is_file() for p in home.rglob("*"))
+
+
+def test_a_fifteen_megabyte_tool_output_becomes_an_artifact(sc):
+    import hashlib
+
+    lines = [f"tests/test_big.py::test_case_{n:06d} PASSED" for n in range(360_000)]
+    big = "\n".join([*lines, "1 failed, 359999 passed in 912.00s"]) + "\n"
+    assert len(big.encode()) > 15_000_000
+    result = sc("session", "add", "tool", "-", "--command", "pytest -v", "--json", input=big)
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    ref = data["artifact"]
+    assert ref and f"stored whole as artifact {ref}" in result.stderr
+    [event] = sc("session", "show", "--json").json()
+    assert len(event["content"]) < 10_000 and f"full output: {ref}" in event["content"]
+    assert event["content"].rstrip().endswith("1 failed, 359999 passed in 912.00s")
+    whole = sc("artifact", "show", ref, "--json").json()["content"]
+    assert hashlib.sha256(whole.encode()).digest() == hashlib.sha256(big.encode()).digest()
+    # Later compiles see the short event, never the 15 MB.
+    prompt = sc("compile", "--budget", "4000").stdout
+    assert ref in prompt and len(prompt) < 40_000

@@ -326,16 +326,48 @@ def test_failed_transaction_propagates_and_leaves_the_store_usable(storage: Stor
     assert storage.get_doc("after", "k") == {"ok": True}
 
 
-def test_failed_transaction_rolls_back_only_on_sqlite(storage: Storage, backend: str):
-    # The one documented difference: JSON files cannot be rolled back, so writes completed
-    # before the exception stay (each one whole); SQLite undoes them.
+def test_a_failed_transaction_writes_nothing(storage: Storage, reopen: Callable[[], Storage]):
+    # Issue 13: JSON used to keep the writes made before the exception; now both roll back.
+    kept = mem("kept", second=1)
+    storage.add_memories([kept])
+    storage.put_doc("notes", "old", {"v": 1})
+    storage.next_counter("c")
+    before = storage.export_all()
     with pytest.raises(RuntimeError), storage.transaction():
         storage.set_meta("step", "one")
-        storage.add_memories([mem("half done")])
+        storage.add_memories([mem("half done", second=2)])
+        storage.delete_memories([kept.id])
+        storage.put_doc("notes", "new", {"v": 2})
+        storage.delete_doc("notes", "old")
+        assert storage.next_counter("c") == 2
         raise RuntimeError
-    kept = backend == "json"
-    assert storage.get_meta("step") == ("one" if kept else None)
-    assert storage.count_memories() == (1 if kept else 0)
+    assert storage.get_meta("step") is None
+    assert storage.export_all() == before
+    assert reopen().export_all() == before
+    assert storage.next_counter("c") == 2  # the rolled-back number is handed out again
+
+
+def test_reads_inside_a_transaction_see_its_writes(storage: Storage):
+    old = mem("old memory about caching", second=1)
+    storage.add_memories([old])
+    storage.put_doc("notes", "a", {"v": 1})
+    with storage.transaction():
+        new = mem("new memory about caching", second=2)
+        storage.add_memories([new])
+        storage.delete_memories([old.id])
+        storage.put_doc("notes", "b", {"v": 2})
+        storage.delete_doc("notes", "a")
+        storage.put_doc("fresh", "k", {"v": 3})
+        assert storage.get_memory(new.id) == new and storage.get_memory(old.id) is None
+        assert [m.id for m in storage.list_memories()] == [new.id]
+        assert [m.id for m, _ in storage.bm25(["cach"], 5)] == [new.id]
+        assert storage.list_docs("notes") == [("b", {"v": 2})]
+        assert storage.get_doc("notes", "a") is None
+        assert storage.collections() == ["fresh", "notes"]
+        assert storage.delete_collection("fresh") == 1
+        assert storage.collections() == ["notes"]
+    assert storage.list_docs("notes") == [("b", {"v": 2})]
+    assert storage.collections() == ["notes"]
 
 
 def test_a_transaction_keeps_other_writers_out(storage: Storage, tmp_path: Path, backend: str):
@@ -486,7 +518,7 @@ memories = st.builds(
     token_encoding=st.none() | st.sampled_from(["cl100k_base", "o200k_base"]),
 )
 documents = st.dictionaries(
-    st.tuples(st.sampled_from(["working", "session", "a.b-c_d"]), safe_names),
+    st.tuples(st.sampled_from(["notes", "x-1", "a.b-c_d"]), safe_names),
     st.dictionaries(st.text(max_size=6), json_values, max_size=4),
     max_size=6,
 )
@@ -867,3 +899,14 @@ def test_candidates_terms_and_neighbours_agree_with_sqlite(
     assert neighbours[turns[0].id] == (None, turns[1].id)
     assert neighbours[turns[3].id] == (None, None)
     assert tagged == [turns[3].id] and kinded == [turns[0].id]
+
+
+def test_limits_past_64_bits_mean_all_on_every_backend(storage: Storage):
+    # Found by the fuzz campaign: SQLite could not bind 10**30 (OverflowError inside compile).
+    storage.add_memories([mem("one", second=1), mem("two", second=2)])
+    storage.put_doc("notes", "a", {"v": 1})
+    huge = 10**30
+    assert len(storage.list_memories(limit=huge)) == 2
+    assert storage.list_memories(limit=huge, offset=huge) == []
+    assert len(storage.list_docs("notes", limit=huge)) == 1
+    assert len(storage.find_memory_ids("", limit=huge)) == 2

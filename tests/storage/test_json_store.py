@@ -152,29 +152,45 @@ def hand_edit(path: Path, content: str, in_place: bool = False) -> None:
     os.replace(spare, path)
 
 
-def test_a_memory_file_replaced_by_hand_is_read_and_searched(store: JSONStorage, open_json):
+def test_a_memory_file_replaced_by_hand_is_read_at_once_and_searched_after_repair(
+    store: JSONStorage, open_json
+):
     m = Memory(content="deploy with docker", created_at=at(1))
     store.add_memories([m])
     assert store.count_memories() == 1
     hand_edit(store.path / "memories" / f"{m.id}.json", "deploy with kubernetes")
     fresh = open_json()
+    # The file is read as it is now; search, which the index serves, learns of it on repair.
     assert fresh.get_memory(m.id).content == "deploy with kubernetes"
+    assert fresh.list_memories()[0].content == "deploy with kubernetes"
+    assert fresh.rebuild_index() == 1
     assert [hit.id for hit, _ in fresh.bm25(["kubernet"], 5)] == [m.id]
     assert fresh.bm25(["docker"], 5) == []
-    # The old handle notices too: the memories directory changed behind its back.
-    assert [hit.id for hit, _ in store.bm25(["kubernet"], 5)] == [m.id]
 
 
-def test_files_added_or_removed_by_hand_are_noticed(store: JSONStorage, open_json):
+def test_a_memory_file_deleted_by_hand_is_damage_named_until_repaired(
+    store: JSONStorage, open_json
+):
     keep, gone = Memory(content="keep me", created_at=at(1)), Memory(content="remove me")
     store.add_memories([keep, gone])
     assert store.count_memories() == 2
     copied = Memory(content="copied in from another machine", created_at=at(2))
     (store.path / "memories" / f"{copied.id}.json").write_text(json.dumps(copied.to_dict()))
-    os.unlink(store.path / "memories" / f"{gone.id}.json")
+    missing = store.path / "memories" / f"{gone.id}.json"
+    os.unlink(missing)
     fresh = open_json()
-    assert [m.id for m in fresh.list_memories()] == [copied.id, keep.id]
-    assert [m.id for m, _ in fresh.bm25(["copi"], 5)] == [copied.id]
+    # The index lists what the last commit stored: a file gone since is damage, not a smaller
+    # store, named by every read that needs it and listed for doctor.
+    for call in (fresh.list_memories, lambda: list(fresh.iter_memories()), fresh.export_all):
+        with pytest.raises(StoreCorruptError, match=re.escape(str(missing))):
+            call()
+    assert fresh.missing_memory_files() == [gone.id]
+    assert not missing.exists()  # nothing recreated it
+    # The repair, when asked: the index is rebuilt from the files, the added one included.
+    assert fresh.rebuild_index() == 2
+    assert fresh.missing_memory_files() == []
+    assert [m.id for m in open_json().list_memories()] == [copied.id, keep.id]
+    assert [m.id for m, _ in open_json().bm25(["copi"], 5)] == [copied.id]
 
 
 def test_a_file_rewritten_in_place_is_searched_after_rebuild_index(store: JSONStorage, open_json):
@@ -215,17 +231,17 @@ def test_data_json_cannot_hold_leaves_no_trace(store: JSONStorage):
 
 def test_a_corrupt_memory_file_is_named_and_left_alone(store: JSONStorage, open_json):
     good = Memory(content="fine", created_at=at(1))
-    store.add_memories([good])
-    bad = store.path / "memories" / ("ab" * 16 + ".json")
+    hurt = Memory(content="fine too", created_at=at(2))
+    store.add_memories([good, hurt])
+    bad = store.path / "memories" / f"{hurt.id}.json"
     junk = b'{"id": "abab", "content": tru'
     bad.write_bytes(junk)
     fresh = open_json()
     for call in (
         fresh.list_memories,
-        fresh.count_memories,
         lambda: fresh.bm25(["fine"], 5),
         lambda: list(fresh.iter_memories()),
-        lambda: fresh.get_memory("ab" * 16),
+        lambda: fresh.get_memory(hurt.id),
         fresh.export_all,
     ):
         with pytest.raises(StoreCorruptError, match=re.escape(str(bad))):
@@ -368,8 +384,11 @@ def test_adding_a_memory_changes_three_files_whatever_the_store_size(
         assert store.list_memories(limit=1)[0].id == new.id
     after = tree(store.path)
     changed = {p for p in after if before.get(p) != after[p]} | (before.keys() - after.keys())
-    # The index grows by one line of its delta; its base is rewritten only now and then.
-    assert changed == {f"memories/{new.id}.json", "store.json", "index/delta.jsonl"}
+    # The index grows by one delta file, committed with the memory; its base is rewritten only
+    # now and then.
+    generation = json.loads((store.path / "store.json").read_text())["generation"]
+    delta = f"index/delta/{generation:012d}.json"
+    assert changed == {f"memories/{new.id}.json", "store.json", delta}
     assert set(loaded) == {store.path / "memories" / f"{new.id}.json"}  # probed, then listed
 
 
@@ -435,7 +454,7 @@ def test_a_long_delta_is_folded_into_a_new_base(open_json, monkeypatch: pytest.M
     b.delete_memories([memories[0].id])
     folded = json.loads((a.path / "index" / "manifest.json").read_text())
     assert folded["base"] != manifest["base"]
-    assert len((a.path / "index" / "delta.jsonl").read_bytes().splitlines()) <= 5
+    assert len(list((a.path / "index" / "delta").glob("*.json"))) <= 5
     assert len(list((a.path / "index").glob("base-*"))) == 1  # the old base is gone
     for handle in (a, b, open_json()):
         assert handle.count_memories() == 29
@@ -459,12 +478,11 @@ def test_a_damaged_index_is_rebuilt_from_the_files(store: JSONStorage, open_json
     elif damage == "catalog":
         (base / "catalog.json").write_text("[]")
     elif damage == "torn delta":
-        with (index / "delta.jsonl").open("ab") as fh:
-            fh.write(b'{"from": 2, "to": 3, "put": [["x"')  # a writer killed mid-line
-        store.set_meta("bump", "x")  # not a memory write: the generation stays
-        json_store_generation_bump(store)
+        last = sorted((index / "delta").glob("*.json"))[-1]
+        last.write_bytes(b'{"from": 2, "to": 3, "put": [["x"')  # not written by the journal
     else:
-        (index / "delta.jsonl").write_bytes(b"")  # the last write's line is lost
+        for delta in (index / "delta").glob("*.json"):
+            os.unlink(delta)  # the last writes' records are lost
     fresh = open_json()
     assert fresh.count_memories() == 41
     assert [m.content for m, _ in fresh.bm25(["kubernet"], 5)] == ["kubernetes rollout"]
@@ -472,14 +490,6 @@ def test_a_damaged_index_is_rebuilt_from_the_files(store: JSONStorage, open_json
     assert (index / "manifest.json").exists()  # saved again, for the next reader
     again = open_json()
     assert again.count_memories() == 41
-
-
-def json_store_generation_bump(store: JSONStorage) -> None:
-    """Make store.json claim one more memory write than the index holds (a lost index line)."""
-    marker = store.path / "store.json"
-    data = json.loads(marker.read_text())
-    data["generation"] += 1
-    marker.write_text(json.dumps(data))
 
 
 def test_get_memory_is_always_current(open_json):
@@ -506,4 +516,50 @@ def test_an_index_of_the_old_terms_is_rebuilt_with_the_new(open_json):
         "rotate the refresh_token"
     ]
     rebuilt = json.loads(manifest_path.read_text())
-    assert (rebuilt["version"], rebuilt["base"] != manifest["base"]) == (2, True)
+    assert (rebuilt["version"], rebuilt["base"] != manifest["base"]) == (3, True)
+
+
+def test_a_document_file_deleted_by_hand_is_damage_named_until_repaired(
+    store: JSONStorage, open_json
+):
+    store.put_doc("notes", "a", {"v": 1})
+    store.put_doc("notes", "b", {"v": 2})
+    gone = store.doc_path("notes", "a")
+    os.unlink(gone)
+    fresh = open_json()
+    # Each collection's listing holds the keys the last commit stored: a file gone since is
+    # damage, named by the read, never a silently shorter collection.
+    with pytest.raises(StoreCorruptError, match=re.escape(str(gone))):
+        fresh.list_docs("notes")
+    with pytest.raises(StoreCorruptError, match=re.escape(str(gone))):
+        fresh.export_all()
+    assert fresh.missing_documents("notes") == ["a"]
+    assert not gone.exists()  # nothing recreated it
+    assert fresh.rebuild_listings() == [str(gone)]  # the repair says what it dropped
+    assert open_json().list_docs("notes") == [("b", {"v": 2})]
+
+
+def test_a_listing_changes_only_when_a_key_comes_or_goes(store: JSONStorage):
+    listing = store.path / "index" / "docs" / "notes.json"
+    store.put_doc("notes", "a", {"v": 1})
+    before = listing.read_bytes()
+    store.put_doc("notes", "a", {"v": 2})  # an update: the same keys
+    assert listing.read_bytes() == before
+    store.put_doc("notes", "b", {"v": 3})
+    assert json.loads(listing.read_text())["keys"] == ["a", "b"]
+    store.delete_doc("notes", "a")
+    assert json.loads(listing.read_text())["keys"] == ["b"]
+    store.delete_collection("notes")
+    assert not listing.exists()
+    assert store.collections() == []
+
+
+def test_a_store_without_listings_gets_them_from_its_files(store: JSONStorage, open_json):
+    store.put_doc("notes", "a", {"v": 1})
+    shutil.rmtree(store.path / "index" / "docs")  # as a store written before listings
+    fresh = open_json()
+    assert fresh.list_docs("notes") == [("a", {"v": 1})]
+    fresh.put_doc("notes", "b", {"v": 2})
+    assert fresh.missing_documents("notes") == []
+    listing = json.loads((store.path / "index" / "docs" / "notes.json").read_text())
+    assert listing["keys"] == ["a", "b"]
