@@ -714,6 +714,27 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
         params.append(sql_limit(limit))
         return [(k, json.loads(d)) for k, d in self.db.execute(sql, params)]
 
+    def doc_texts(self, collection: str) -> Iterator[tuple[str, str]]:
+        """The collection's documents as their stored JSON text, in key order, for a verbatim
+        copy (backups) that need not parse and re-encode every document. SQLite's own
+        ``json_valid`` vouches for each text. A text it refuses is parsed as a read would:
+        Python's JSON also takes ``Infinity``, and gets its canonical text; one that is no JSON
+        at all is named."""
+        rows = self.db.execute(
+            "SELECT key, data, json_valid(data) FROM docs WHERE collection = ? ORDER BY key",
+            (collection,),
+        )
+        for key, text, valid in rows:
+            if not valid:
+                try:
+                    text = json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True)
+                except (ValueError, TypeError):
+                    raise StoreCorruptError(
+                        f"record {collection}/{key} of {self.path} is damaged: it is not valid "
+                        "JSON; fix or remove it, or run `smartcontext doctor`"
+                    ) from None
+            yield key, text
+
     def collections(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM docs ORDER BY 1")]
 
