@@ -1,22 +1,23 @@
-"""The one per-invocation context: global flags, settings, and the lazily opened store.
+"""Shared Typer options and helpers; the per-invocation ``AppContext`` lives in ``_appctx``.
 
-Commands receive it through ``typer.Context.obj``; nothing here is global, so tests can run
-many invocations in one process.
+Commands receive the context through ``typer.Context.obj``; nothing here is global, so tests
+can run many invocations in one process.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
 from smartcontext_cli.errors import UsageError
 
+from ._appctx import AppContext
+
 if TYPE_CHECKING:
-    from smartcontext_cli.config import Settings
-    from smartcontext_cli.memory import MemoryStore
+    pass
 
 # Shared options, defined once and reused by every command that takes them.
 NamespaceOpt = Annotated[
@@ -50,58 +51,6 @@ def confirm(yes: bool, question: str, what: str) -> None:
         raise UsageError(f"not {what} without confirmation: pass --yes")
     if not typer.confirm(question, default=False, err=True):
         raise typer.Exit(1)
-
-
-class AppContext:
-    """Why a plain class: a dataclass costs its generated code at every start-up, for one
-    object per invocation. The store and settings modules load when first needed."""
-
-    def __init__(
-        self,
-        home: Path | None = None,
-        backend: str | None = None,
-        namespace: str | None = None,
-        verbose: int = 0,
-    ) -> None:
-        self.home = home
-        self.backend = backend
-        self.namespace = namespace
-        self.verbose = verbose
-        self.flags: dict[str, Any] = {}
-        self._stores: dict[str | None, MemoryStore] = {}
-        self._warned = False
-
-    def settings(self, namespace: str | None = None) -> Settings:
-        chosen = namespace if namespace is not None else self.namespace
-        flags = {"backend": self.backend, "namespace": chosen, **self.flags}
-        from smartcontext_cli.config import Settings
-
-        settings = Settings.load(home=self.home, flags=flags)
-        if not self._warned:  # once per invocation, however often settings are loaded
-            self._warned = True
-            for warning in settings.warnings:
-                print(f"smartcontext: warning: {warning}", file=sys.stderr)
-        return settings
-
-    def store(self, namespace: str | None = None) -> MemoryStore:
-        """The namespace's store, opened once per invocation; backend notices go to stderr."""
-        if namespace not in self._stores:
-            from smartcontext_cli.memory import MemoryStore
-
-            store = MemoryStore(settings=self.settings(namespace))
-            for notice in store.notices:
-                print(f"smartcontext: {notice}", file=sys.stderr)
-            self._stores[namespace] = store
-        return self._stores[namespace]
-
-    def close(self) -> None:
-        for store in self._stores.values():
-            # What the door found in text this command stored (kinds and counts only).
-            for note in store.admitted:
-                print(f"smartcontext: {note}", file=sys.stderr)
-            store.admitted.clear()
-            store.close()
-        self._stores.clear()
 
 
 def app_context(ctx: typer.Context) -> AppContext:
