@@ -91,6 +91,12 @@ def test_a_command_imports_only_its_own_command_module(store_home):
     assert {f"smartcontext_cli.cli.{m}" for m in others} <= loaded_after(["--help"], store_home)
 
 
+def test_a_plain_compile_does_not_load_typer(store_home):
+    names = loaded_after(["compile", "-b", "200"], store_home)
+    assert "smartcontext_cli.cli.compile_run" in names and "typer" not in names
+    assert "smartcontext_cli.cli.compile_cmd" not in names
+
+
 def test_a_plain_search_loads_neither_typer_nor_other_commands(store_home):
     names = loaded_after(["search", "x"], store_home)
     assert "smartcontext_cli.search" in names and "smartcontext_cli.cli.search_run" in names

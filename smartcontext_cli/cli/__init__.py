@@ -110,13 +110,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fast_call(args: list[str]) -> Any:
-    """A Typer-free runner for ``args`` when they are a plain ``search`` (see ``_fast``)."""
-    if "search" not in args:
+    """A Typer-free runner for ``args`` when they are a plain ``search`` or ``compile``."""
+    if "search" not in args and "compile" not in args:
         return None
     from . import _fast
 
     call = _fast.parse(args)
-    return None if call is None else (lambda: _fast.run(call))
+    return None if call is None else (lambda: _fast.run(*call))
 
 
 def _other(exc: BaseException) -> None:

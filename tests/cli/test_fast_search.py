@@ -189,3 +189,90 @@ def test_a_plain_search_does_not_load_typer(tmp_path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert proc.stderr.strip().splitlines()[-1] == "exit 1 False"
+
+
+# compile ---------------------------------------------------------------------------------------
+
+COMPILE_PAIRS = [
+    ["-b", "300"],
+    ["--budget=120"],
+    ["-q", "postgres"],
+    ["--query", "deploy fridays"],
+    ["--mode", "debugging"],
+    ["-m", "bogus"],
+    ["-f", "xml"],
+    ["--format", "messages"],
+    ["--format=text"],
+    ["--json"],
+    ["-M", "an extra fact about redis"],
+    ["-O", "saw the cache miss"],
+    ["-s", "be brief"],
+    ["--strict"],
+    ["-v"],
+    ["--transparency", "full"],
+    ["--no-graph"],
+    ["--no-decay"],
+    ["--no-chunking"],
+    ["--rerank"],
+    ["--encoding", "cl100k_base"],
+    ["-n", "proj"],
+]
+
+
+@pytest.fixture
+def compile_home(filled, home):
+    """The filled store with a goal and a session, copied before each compile (a compile
+    records itself, and the next one continues it)."""
+    assert filled("goal", "ship the deploy without losing the cache").exit_code == 0
+    for i in range(6):
+        assert filled("session", "add", "user", f"step {i}: the redis cache warmed").exit_code == 0
+    return home
+
+
+def both_compiles(sc, monkeypatch, home, tmp_path_factory, args):
+    import shutil
+
+    results = []
+    for fast in (True, False):
+        copy = tmp_path_factory.mktemp("copy")
+        shutil.copytree(home, copy, dirs_exist_ok=True)
+        monkeypatch.setenv("SMARTCONTEXT_HOME", str(copy))
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(cli, "_fast_call", lambda args: None)
+            results.append(sc(*args))
+    monkeypatch.setenv("SMARTCONTEXT_HOME", str(home))
+    return results
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    root=st.lists(st.sampled_from(ROOT), max_size=2),
+    options=st.lists(st.sampled_from(COMPILE_PAIRS), max_size=5),
+)
+def test_plain_compiles_take_the_fast_path_and_get_typers_answer(
+    filled, compile_home, monkeypatch, tmp_path_factory, root, options
+) -> None:
+    args = [t for pair in root for t in pair] + ["compile", *(t for p in options for t in p)]
+    assert _fast.parse(args) is not None
+    fast, slow = both_compiles(filled, monkeypatch, compile_home, tmp_path_factory, args)
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compile", "--help"],
+        ["compile", "extra"],
+        ["compile", "-b", "0"],
+        ["compile", "-b300"],
+        ["compile", "-vv"],
+        ["compile", "-M"],
+        ["compile", "-M", "--strict"],
+        ["compile", "--strict=yes"],
+    ],
+)
+def test_unusual_compiles_are_left_to_typer(args) -> None:
+    assert _fast.parse(args) is None
