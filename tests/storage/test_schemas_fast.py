@@ -41,3 +41,11 @@ def test_the_fast_session_check_agrees_with_the_rules(key: str, data: dict, base
         data = {"role": "user", "content": "hi", "seq": int(key), **data}
     assert schemas._session_fits(key, data) == (not general(key, data))
     assert (schemas.problems("session", key, data) == []) == (not general(key, data))
+
+
+def test_an_event_with_a_newer_versions_field_still_reads() -> None:
+    from smartcontext_cli.models import SessionItem
+
+    item = SessionItem.from_dict({"role": "user", "content": "hi", "seq": 3, "mood": "good"})
+    assert (item.role, item.content, item.seq) == ("user", "hi", 3)
+    assert SessionItem.from_dict(item.to_dict()) == item
