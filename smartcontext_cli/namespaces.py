@@ -10,7 +10,6 @@ confirmed. Nothing here prints or asks.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +167,8 @@ def delete(settings: Settings, name: str) -> dict[str, Any]:
         finally:
             storage.close()
     if Path(info["path"]).exists():
+        import shutil
+
         shutil.rmtree(info["path"])
     return info
 
