@@ -693,6 +693,9 @@ class JSONStorage(JSONMemoryReads, TransferMixin):
             try:
                 data: dict[str, Any] = self._read(self.doc_path(collection, key))
             except FileNotFoundError:
+                # Only a miss costs the listing's read: a key it holds was deleted by hand.
+                if key in (self._listing(collection) or ()):
+                    self._check_listed(collection, self._doc_keys(collection))
                 return None
         return data
 

@@ -533,6 +533,9 @@ def test_a_document_file_deleted_by_hand_is_damage_named_until_repaired(
         fresh.list_docs("notes")
     with pytest.raises(StoreCorruptError, match=re.escape(str(gone))):
         fresh.export_all()
+    with pytest.raises(StoreCorruptError, match=re.escape(str(gone))):
+        fresh.get_doc("notes", "a")  # a cache read by key would otherwise rebuild it silently
+    assert fresh.get_doc("notes", "never-written") is None
     assert fresh.missing_documents("notes") == ["a"]
     assert not gone.exists()  # nothing recreated it
     assert fresh.rebuild_listings() == [str(gone)]  # the repair says what it dropped
