@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _baseline import measure_baseline, use_code_root  # noqa: E402
+from _baseline import measure_baseline, use_code_root
 
 use_code_root()
 
@@ -101,8 +101,10 @@ def main() -> None:
     extra = ["--texts", str(args.texts), "--rounds", str(args.rounds)]
     before = measure_baseline(__file__, args.baseline, extra)
     after = measure(args.texts, args.rounds)
-    print("| 2 KB text | before (" + args.baseline + ") us | after us | after / before |"
-          " json.dumps us (same run) | after / json.dumps |")
+    print(
+        "| 2 KB text | before (" + args.baseline + ") us | after us | after / before |"
+        " json.dumps us (same run) | after / json.dumps |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for kind in after:
         b, a = before[kind]["redact"], after[kind]["redact"]

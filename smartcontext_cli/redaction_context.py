@@ -1,0 +1,178 @@
+"""Credentials known by where they sit, not by their shape: the context rules of redaction.
+
+A password has no format; it is found by its place. Each rule here looks for one such place
+and hands the span to ``claim`` (see ``redaction._spans``), after asking ``redaction_values``
+whether the value looks like a credential:
+
+* HTTP: any ``Authorization:`` scheme (``Token``, ``SSWS``, ``Bearer``...), cookies in
+  ``Cookie:``/``Set-Cookie:`` headers and ``curl -b``/``--cookie``;
+* command lines: ``-p``/``-P``/``-a``/``-w`` passwords of the tools that take them that way
+  (mysql, sshpass, docker login, redis-cli, az, twine, sqlcmd, ldap..., zip),
+  ``openssl -pass pass:X``;
+* code: ``auth=("user", "pw")``, ``BasicAuth("user", "pw")``, ``define('DB_PASSWORD', 'x')``,
+  SQL's ``PASSWORD 'x'`` and ``IDENTIFIED BY 'x'``;
+* Kubernetes Secret manifests: every value under ``data:`` and ``stringData:``;
+* AWS secret access keys beside an access key id or named nearby (a credentials CSV);
+* prose: "the admin password is X", "pw for the wifi: X", "login is ops / X".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .redaction_values import credential_like, random_like
+
+Claim = Callable[[int, int, str], None]
+
+_AUTH_HEADER = re.compile(
+    r"""(?i)authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["'`]?"""
+    r"""(?:([a-z][a-z0-9-]{1,24})[ \t]{1,4})?([A-Za-z0-9._~+/=:-]{12,8192})"""
+)
+_COOKIE_HEADER = re.compile(
+    r"(?i)(?:set-)?cookie[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?([^\n]{1,8192})"
+)
+_CURL_COOKIE = re.compile(r"""(?:^|\s)(?:-b|--cookie)[ =]['"]?([^'"\n]{1,8192})""")
+_PAIR = re.compile(r"([A-Za-z0-9_.!#$%&'*+^`|~-]{1,128})=([^;,\s\"']{1,4096})")
+_SESSIONISH = re.compile(r"(?i)sess|sid|token|auth|jwt|remember|login|user|csrf|xsrf|key|secret")
+
+# The tools that take a password as -p (or -P, -a, -w) and the flag each uses.
+_TOOLS = re.compile(
+    r"\b(mysql\w*|mariadb[\w-]*|sshpass|docker|podman|nerdctl|buildah|skopeo|twine|az|"
+    r"mongo\w*|redis-cli|keydb-cli|sqlcmd|bcp|zip|7z|7za|unrar|rar|ldap\w+|smbclient|"
+    r"rabbitmqadmin|influx|sqlplus|htpasswd|openssl)\b"
+)
+_FLAG_FOR = {
+    "sqlcmd": "P", "bcp": "P", "zip": "P", "redis-cli": "a", "keydb-cli": "a", "ldap": "w",
+    "rabbitmqadmin": "p", "7z": "p", "7za": "p", "unrar": "p", "rar": "p",
+}  # fmt: skip
+_FLAG_VALUE = r"""(?:^|\s)-{flag}(?:[ \t]{{1,4}}|(?=\S))(['"]?)([^\s'"]{{4,255}})\1(?=\s|$|;)"""
+_FLAG_PATTERNS = {f: re.compile(_FLAG_VALUE.format(flag=f)) for f in "pPaw"}
+_PORTS = re.compile(r"[\d.:]+(?:/(?:tcp|udp|sctp))?|[\w.-]*:\d+(?::\d+)?")
+_OPENSSL_PASS = re.compile(r"(?:^|\s)-(?:pass|passin|passout|k|kfile)\s+(?:pass:)?(\S{4,255})")
+
+_AUTH_TUPLE = re.compile(
+    r"""(?i)(?:auth|login|credentials?|basicauth|digestauth|connect)\s{0,4}[=(]\s{0,4}[(\[]?\s{0,4}"""
+    r"""(['"])[^'"\n]{1,128}\1\s{0,4},\s{0,4}(['"])([^'"\n]{4,255})\2"""
+)
+_QUOTED_PAIR = re.compile(
+    r"""(['"])([A-Za-z_][\w.-]{0,63})\1\s{0,4},\s{0,4}(['"])([^'"\n]{4,512})\3"""
+)
+_SQL = re.compile(
+    r"""(?i)\b(?:identified\s{1,4}by|password)\s{1,4}(?:=\s{0,4})?(['"])([^'"\n]{1,255})\1"""
+)
+_K8S_BLOCK = re.compile(r"(?m)^([ \t]*)(?:data|stringData):[ \t]*\n")
+_K8S_LINE = re.compile(r"([ \t]+)[\w.-]{1,253}:[ \t]+[\"']?([^\s\"']{1,65536})[\"']?[ \t]*(?:\n|$)")
+_B64ISH = re.compile(r"[A-Za-z0-9+/_-]{4,65536}={0,2}")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])")
+_AWS_NEAR = re.compile(r"(?i)AKIA|ASIA|secret[ _-]?access[ _-]?key|aws[ _-]?secret")
+_PROSE = re.compile(
+    r"""(?i)\b(?:password|passphrase|passcode|passwd|pw|pwd|pin|creds?|credentials)\b"""
+    r"""[^.\n:=]{0,40}?(?:\b(?:is|was|are)\s{1,4}|:\s{0,4})['"]?(\S{1,255}?)['"]?(?=[\s.,;)]|$)"""
+)
+_LOGIN_PAIR = re.compile(
+    r"""(?i)\b(?:login|logins|creds?|credentials|user/pass(?:word)?|username/password)\b"""
+    r"""(?:\s{1,4}(?:is|are|was))?\s{0,4}:?\s{0,4}[\w.@+-]{1,64}\s{0,2}/\s{0,2}(\S{4,255})"""
+)
+
+
+def http(text: str, low: str, claim: Claim) -> None:
+    if "authorization" in low:
+        for match in _AUTH_HEADER.finditer(text):
+            value = match.group(2).rstrip("'\"`,")
+            if credential_like(value, strong=True) or random_like(value):
+                claim(match.start(2), match.start(2) + len(value), "authorization")
+    if "cookie" in low:
+        for match in _COOKIE_HEADER.finditer(text):
+            _cookies(text, match.start(1), match.end(1), claim)
+    if "-b" in text or "--cookie" in text:
+        for match in _CURL_COOKIE.finditer(text):
+            _cookies(text, match.start(1), match.end(1), claim)
+
+
+def _cookies(text: str, start: int, end: int, claim: Claim) -> None:
+    for pair in _PAIR.finditer(text, start, end):
+        name, value = pair.group(1), pair.group(2)
+        if random_like(value) or (_SESSIONISH.search(name) and credential_like(value, strong=True)):
+            claim(*pair.span(2), "session")
+
+
+def command_lines(text: str, claim: Claim) -> None:
+    tools = {m.group(1) for m in _TOOLS.finditer(text)}
+    if not tools:
+        return
+    flags = set()
+    for tool in tools:
+        key = "ldap" if tool.startswith("ldap") else tool
+        flags.add(_FLAG_FOR.get(key, "p"))
+    for flag in flags:
+        for match in _FLAG_PATTERNS[flag].finditer(text):
+            value = match.group(2)
+            if _PORTS.fullmatch(value) or value.startswith(("-", "/", "~", "./")):
+                continue
+            if credential_like(value, quoted=bool(match.group(1)), strong=True):
+                claim(*match.span(2), "password")
+    if "openssl" in tools:
+        for match in _OPENSSL_PASS.finditer(text):
+            value = match.group(1)
+            if not value.startswith(("env:", "file:", "fd:", "stdin")) and credential_like(
+                value, strong=True
+            ):
+                claim(*match.span(1), "password")
+
+
+def code(text: str, claim: Claim, strength: Callable[[str], int]) -> None:
+    if "," in text:
+        for match in _AUTH_TUPLE.finditer(text):
+            if credential_like(match.group(3), quoted=True, strong=True):
+                claim(*match.span(3), "password")
+        for match in _QUOTED_PAIR.finditer(text):  # define('DB_PASSWORD', 'x'), setenv("K", "v")
+            power = strength(match.group(2))
+            value = match.group(4)
+            if (power == 2 and credential_like(value, strong=True)) or (
+                power == 1 and random_like(value)
+            ):
+                claim(*match.span(4), "secret")
+    if "'" in text or '"' in text:
+        for match in _SQL.finditer(text):
+            if credential_like(match.group(2), quoted=True, strong=True):
+                claim(*match.span(2), "password")
+
+
+def kubernetes(text: str, claim: Claim) -> None:
+    """Every value under ``data:``/``stringData:`` of a ``kind: Secret`` manifest."""
+    if "kind: Secret" not in text:
+        return
+    for block in _K8S_BLOCK.finditer(text):
+        indent = len(block.group(1).expandtabs())
+        at = block.end()
+        while True:
+            line = _K8S_LINE.match(text, at)
+            if line is None or len(line.group(1).expandtabs()) <= indent:
+                break
+            value = line.group(2)
+            if _B64ISH.fullmatch(value) and not value.startswith("$"):
+                claim(*line.span(2), "secret")
+            at = line.end()
+
+
+def aws_secret(text: str, claim: Claim) -> None:
+    """A 40-character AWS secret access key beside its key id, or named nearby."""
+    if not _AWS_NEAR.search(text):
+        return
+    for match in _AWS_SECRET.finditer(text):
+        value = match.group()
+        if random_like(value) and not value.startswith("AKIA"):
+            claim(*match.span(), "aws secret key")
+
+
+def prose(text: str, low: str, claim: Claim) -> None:
+    if any(w in low for w in ("pass", "pw", "pin", "cred")):
+        for match in _PROSE.finditer(text):
+            if credential_like(match.group(1), strong=True):
+                claim(*match.span(1), "password")
+    if "/" in text:
+        for match in _LOGIN_PAIR.finditer(text):
+            value = match.group(1).rstrip(".,;")
+            if credential_like(value, strong=True):
+                claim(match.start(1), match.start(1) + len(value), "password")
