@@ -55,6 +55,8 @@ from .redaction_values import (
 
 __all__ = ["Redactions", "credential_like", "redact", "redact_data", "secret_name"]
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_HEX = frozenset("0123456789abcdef")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _ALREADY = re.compile(r"\[REDACTED:[a-z ]+\]")
 _BASIC = re.compile(r"(?:[Bb]asic|BASIC)\s{1,8}([A-Za-z0-9+/]{8,4096}={0,2})(?![A-Za-z0-9+/=])")
@@ -67,7 +69,10 @@ _BASIC = re.compile(r"(?:[Bb]asic|BASIC)\s{1,8}([A-Za-z0-9+/]{8,4096}={0,2})(?![
 # value that looks like a credential on its own.
 _SECRET_WORD = re.compile(r"pass|pwd|secret|token|key|credential|cred|auth|pat|sess|sid|cookie")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_SEP = re.compile(r"""["']?\]?[ \t]{0,8}(?::=|=>|=|:)[ \t]{0,8}|[ \t]{1,8}|\([ \t]{0,4}(?=["'])""")
+_SEP = re.compile(
+    r"""["']?\]?[ \t]{0,8}(?::=|=>|=|:)[ \t]{0,8}|[ \t]{1,8}|\([ \t]{0,4}(?=["'])|"""
+    r"""["'][ \t]{0,4},[ \t]{0,4}(?=["'])"""
+)
 _VALUE = re.compile(
     r"""\[REDACTED:[a-z ]+\]|<[^>\n]{0,256}>|"[^"\n]{0,512}"|'[^'\n]{0,512}'|`[^`\n]{0,512}`|"""
     r"""[^\s"',;)\]}`]{1,512}"""
@@ -101,6 +106,8 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     """Every (start, end, kind) to replace; the first rule to claim a span keeps it."""
     found: list[tuple[int, int, str]] = []
     low = text.lower()
+    if len(low) != len(text):  # "İ".lower() is two characters: offsets must stay the text's
+        low = text.translate(_ASCII_LOWER)
 
     starts: list[int] = []  # sorted, parallel to found: overlap checks stay logarithmic
 
@@ -116,21 +123,22 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
         found.insert(i, (start, end, kind))
 
     for shape in SHAPES:
-        if shape.needle is not None and shape.needle not in text:
+        if shape.needles and not any(n in text for n in shape.needles):
             continue
         for match in shape.pattern.finditer(text):
             span = _bounded(text, match, shape.group, shape.before)
             if span is not None and _checked(shape.check, match, text[span[0] : span[1]]):
                 claim(*span, shape.kind)
-    for match in _BASIC.finditer(text):
-        if _word_start(text, match.start()) and basic_credential(match.group(1)):
-            claim(*match.span(1), "basic auth")
+    if "basic" in low:
+        for match in _BASIC.finditer(text):
+            if _word_start(text, match.start()) and basic_credential(match.group(1)):
+                claim(*match.span(1), "basic auth")
     context.http(text, low, claim)
     _names(text, low, claim)
-    context.code(text, claim, name_strength)
-    context.command_lines(text, claim)
+    context.code(text, low, claim)
+    context.command_lines(text, low, claim)
     context.kubernetes(text, claim)
-    context.aws_secret(text, claim)
+    context.aws_secret(text, low, claim)
     _tails(text, claim)
     context.prose(text, low, claim)
     if "=" in text:
@@ -183,6 +191,11 @@ def _bounded(text: str, match: re.Match[str], group: int, before: str) -> tuple[
     if before == "space":
         return match.span(group) if start == 0 or text[start - 1].isspace() else None
     i = start
+    if before == "hex32":  # Mailgun's key: exactly 32 lower-case hex digits before the match
+        while i > 0 and start - i < 33 and text[i - 1] in _HEX:
+            i -= 1
+        ok = start - i == 32 and _word_start(text, i)
+        return (i, match.end()) if ok else None
     if before == "digits":  # a Telegram bot id, 8 to 10 digits, before ":AA..." (or "/bot<id>")
         while i > 0 and start - i < 11 and text[i - 1].isdigit():
             i -= 1
@@ -211,13 +224,15 @@ def _names(text: str, low: str, claim: Any) -> None:
         key = text[start:end].lstrip(".")
         if start > 0 and text[start - 1] == "$":
             continue  # $SECRET_KEY: a reference
-        sep = _SEP.match(text, end)
-        if sep is None:
-            continue
         power = name_strength(key)
         if not power:
             continue
+        sep = _SEP.match(text, end)
+        if sep is None:
+            continue
         mark = sep.group()
+        if "," in mark and (start == 0 or text[start - 1] not in "\"'"):
+            continue  # "name", "value" only when the name is quoted too
         got = _VALUE.match(text, sep.end())
         if got is None:
             continue
@@ -234,7 +249,11 @@ def _names(text: str, low: str, claim: Any) -> None:
             if not quoted or not (setter or method) or inner.rstrip().endswith(":"):
                 continue
         strong = power == 2 and (is_password(key) or "secret" in parts(key))
-        if not mark.strip() and not flag and not mark.startswith("("):
+        if "," in mark:  # define('DB_PASSWORD', 'x'), setenv("API_KEY", "x"): judged unquoted
+            quoted_pair_ok = power == 2 and credential_like(inner, False, True)
+            if not (quoted_pair_ok or random_like(inner)):
+                continue
+        elif not mark.strip() and not flag and not mark.startswith("("):
             # plain white space: "aws_secret_access_key X" (a random value), or a directive
             # alone on its line: "requirepass X", netrc's "... password X"
             if inner.startswith("-") or not (

@@ -37,11 +37,16 @@ _PAIR = re.compile(r"([A-Za-z0-9_.!#$%&'*+^`|~-]{1,128})=([^;,\s\"']{1,4096})")
 _SESSIONISH = re.compile(r"(?i)sess|sid|token|auth|jwt|remember|login|user|csrf|xsrf|key|secret")
 
 # The tools that take a password as -p (or -P, -a, -w) and the flag each uses.
-_TOOLS = re.compile(
+_TOOLS = re.compile(  # run on the lower-cased text
     r"\b(mysql\w*|mariadb[\w-]*|sshpass|docker|podman|nerdctl|buildah|skopeo|twine|az|"
     r"mongo\w*|redis-cli|keydb-cli|sqlcmd|bcp|zip|7z|7za|unrar|rar|ldap\w+|smbclient|"
     r"rabbitmqadmin|influx|sqlplus|htpasswd|openssl)\b"
 )
+_TOOL_NAMES = (
+    "mysql", "mariadb", "sshpass", "docker", "podman", "nerdctl", "buildah", "skopeo", "twine",
+    "az ", "mongo", "redis-cli", "keydb-cli", "sqlcmd", "bcp", "zip", "7z", "rar", "ldap",
+    "smbclient", "rabbitmqadmin", "influx", "sqlplus", "htpasswd", "openssl",
+)  # fmt: skip
 _FLAG_FOR = {
     "sqlcmd": "P", "bcp": "P", "zip": "P", "redis-cli": "a", "keydb-cli": "a", "ldap": "w",
     "rabbitmqadmin": "p", "7z": "p", "7za": "p", "unrar": "p", "rar": "p",
@@ -55,23 +60,22 @@ _AUTH_TUPLE = re.compile(
     r"""(?i)(?:auth|login|credentials?|basicauth|digestauth|connect)\s{0,4}[=(]\s{0,4}[(\[]?\s{0,4}"""
     r"""(['"])[^'"\n]{1,128}\1\s{0,4},\s{0,4}(['"])([^'"\n]{4,255})\2"""
 )
-_QUOTED_PAIR = re.compile(
-    r"""(['"])([A-Za-z_][\w.-]{0,63})\1\s{0,4},\s{0,4}(['"])([^'"\n]{4,512})\3"""
-)
-_SQL = re.compile(
-    r"""(?i)\b(?:identified\s{1,4}by|password)\s{1,4}(?:=\s{0,4})?(['"])([^'"\n]{1,255})\1"""
+_TUPLE_WORDS = ("auth", "login", "credential", "connect")
+_SQL = re.compile(  # run on the lower-cased text
+    r"""(?:identified\s{1,4}by|password)\s{1,4}(?:=\s{0,4})?(['"])([^'"\n]{1,255})\1"""
 )
 _K8S_BLOCK = re.compile(r"(?m)^([ \t]*)(?:data|stringData):[ \t]*\n")
 _K8S_LINE = re.compile(r"([ \t]+)[\w.-]{1,253}:[ \t]+[\"']?([^\s\"']{1,65536})[\"']?[ \t]*(?:\n|$)")
 _B64ISH = re.compile(r"[A-Za-z0-9+/_-]{4,65536}={0,2}")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])")
-_AWS_NEAR = re.compile(r"(?i)AKIA|ASIA|secret[ _-]?access[ _-]?key|aws[ _-]?secret")
+# Both run on the lower-cased text (so without (?i), which makes a scan several times slower);
+# the word boundary before is checked in Python (see redaction_shapes).
 _PROSE = re.compile(
-    r"""(?i)\b(?:password|passphrase|passcode|passwd|pw|pwd|pin|creds?|credentials)\b"""
+    r"""(?:password|passphrase|passcode|passwd|pw|pwd|pin|creds?|credentials)\b"""
     r"""[^.\n:=]{0,40}?(?:\b(?:is|was|are)\s{1,4}|:\s{0,4})['"]?(\S{1,255}?)['"]?(?=[\s.,;)]|$)"""
 )
 _LOGIN_PAIR = re.compile(
-    r"""(?i)\b(?:login|logins|creds?|credentials|user/pass(?:word)?|username/password)\b"""
+    r"""(?:login|logins|creds?|credentials|user/pass(?:word)?|username/password)\b"""
     r"""(?:\s{1,4}(?:is|are|was))?\s{0,4}:?\s{0,4}[\w.@+-]{1,64}\s{0,2}/\s{0,2}(\S{4,255})"""
 )
 
@@ -97,8 +101,10 @@ def _cookies(text: str, start: int, end: int, claim: Claim) -> None:
             claim(*pair.span(2), "session")
 
 
-def command_lines(text: str, claim: Claim) -> None:
-    tools = {m.group(1) for m in _TOOLS.finditer(text)}
+def command_lines(text: str, low: str, claim: Claim) -> None:
+    if not any(tool in low for tool in _TOOL_NAMES):
+        return
+    tools = {m.group(1) for m in _TOOLS.finditer(low)}
     if not tools:
         return
     flags = set()
@@ -121,22 +127,21 @@ def command_lines(text: str, claim: Claim) -> None:
                 claim(*match.span(1), "password")
 
 
-def code(text: str, claim: Claim, strength: Callable[[str], int]) -> None:
-    if "," in text:
+def code(text: str, low: str, claim: Claim) -> None:
+    if "," in text and any(w in low for w in _TUPLE_WORDS):
         for match in _AUTH_TUPLE.finditer(text):
             if credential_like(match.group(3), quoted=True, strong=True):
                 claim(*match.span(3), "password")
-        for match in _QUOTED_PAIR.finditer(text):  # define('DB_PASSWORD', 'x'), setenv("K", "v")
-            power = strength(match.group(2))
-            value = match.group(4)
-            if (power == 2 and credential_like(value, strong=True)) or (
-                power == 1 and random_like(value)
-            ):
-                claim(*match.span(4), "secret")
-    if "'" in text or '"' in text:
-        for match in _SQL.finditer(text):
-            if credential_like(match.group(2), quoted=True, strong=True):
-                claim(*match.span(2), "password")
+    if ("password" in low or "identified" in low) and ("'" in text or '"' in text):
+        for match in _SQL.finditer(low):
+            if _starts_word(low, match.start()):
+                start, end = match.span(2)
+                if credential_like(text[start:end], quoted=True, strong=True):
+                    claim(start, end, "password")
+
+
+def _starts_word(text: str, at: int) -> bool:
+    return at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
 
 
 def kubernetes(text: str, claim: Claim) -> None:
@@ -156,9 +161,10 @@ def kubernetes(text: str, claim: Claim) -> None:
             at = line.end()
 
 
-def aws_secret(text: str, claim: Claim) -> None:
+def aws_secret(text: str, low: str, claim: Claim) -> None:
     """A 40-character AWS secret access key beside its key id, or named nearby."""
-    if not _AWS_NEAR.search(text):
+    near = "AKIA" in text or "ASIA" in text or ("secret" in low and "access" in low)
+    if not (near or ("aws" in low and "secret" in low)):
         return
     for match in _AWS_SECRET.finditer(text):
         value = match.group()
@@ -168,11 +174,15 @@ def aws_secret(text: str, claim: Claim) -> None:
 
 def prose(text: str, low: str, claim: Claim) -> None:
     if any(w in low for w in ("pass", "pw", "pin", "cred")):
-        for match in _PROSE.finditer(text):
-            if credential_like(match.group(1), strong=True):
-                claim(*match.span(1), "password")
-    if "/" in text:
-        for match in _LOGIN_PAIR.finditer(text):
-            value = match.group(1).rstrip(".,;")
-            if credential_like(value, strong=True):
-                claim(match.start(1), match.start(1) + len(value), "password")
+        for match in _PROSE.finditer(low):
+            if _starts_word(low, match.start()):
+                start, end = match.span(1)
+                if credential_like(text[start:end], strong=True):
+                    claim(start, end, "password")
+    if "/" in text and any(w in low for w in ("login", "cred", "user")):
+        for match in _LOGIN_PAIR.finditer(low):
+            if _starts_word(low, match.start()):
+                start = match.start(1)
+                value = text[start : match.end(1)].rstrip(".,;")
+                if credential_like(value, strong=True):
+                    claim(start, start + len(value), "password")
