@@ -51,6 +51,7 @@ from .redaction_values import (
     parts,
     random_like,
     secret_name,
+    wordy,
 )
 
 __all__ = ["Redactions", "credential_like", "redact", "redact_data", "secret_name"]
@@ -233,6 +234,8 @@ def _names(text: str, low: str, claim: Any) -> None:
         mark = sep.group()
         if "," in mark and (start == 0 or text[start - 1] not in "\"'"):
             continue  # "name", "value" only when the name is quoted too
+        if mark == ":" and start > 0 and text[start - 1] in ":/":
+            continue  # a segment of an ARN or a path (arn:aws:secretsmanager:...:secret:x)
         got = _VALUE.match(text, sep.end())
         if got is None:
             continue
@@ -309,9 +312,9 @@ def _tails(text: str, claim: Any) -> None:
 
 
 def _random_tail(tail: str) -> bool:
-    return (
-        {"upper", "lower", "digit"} <= classes(tail) and entropy(tail) >= 4.0 and not filler(tail)
-    )
+    if not {"upper", "lower", "digit"} <= classes(tail) or entropy(tail) < 4.0:
+        return False
+    return not (filler(tail) or wordy(tail))
 
 
 def redact(text: str, found: Redactions | None = None) -> str:

@@ -83,6 +83,8 @@ _LOGIN_PAIR = re.compile(
 def http(text: str, low: str, claim: Claim) -> None:
     if "authorization" in low:
         for match in _AUTH_HEADER.finditer(text):
+            if not _starts_word(low, match.start()):
+                continue  # AggregationAuthorization: a name that ends in the word
             value = match.group(2).rstrip("'\"`,")
             if credential_like(value, strong=True) or random_like(value):
                 claim(match.start(2), match.start(2) + len(value), "authorization")

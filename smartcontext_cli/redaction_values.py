@@ -27,7 +27,7 @@ from functools import lru_cache
 _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _STRONG = {
     "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "secrets", "token",
-    "apikey", "credential", "credentials", "creds", "authtoken", "pat",
+    "apikey", "credential", "credentials", "creds", "authtoken",
 }  # fmt: skip
 # A part ending in one of these is one too (PGPASSWORD, storepass, requirepass, accesstoken).
 _STRONG_SUFFIXES = ("password", "passwd", "pass", "pwd", "secret", "token", "apikey")
@@ -47,7 +47,16 @@ _PLAIN_KEYS = {
     "settings", "i18n", "translation", "react", "list", "item", "registry", "ssh", "gpg", "pgp",
 }  # fmt: skip
 # Weak names whose value must look random (a session id, "auth", a cookie).
-_WEAK_WORDS = {"auth", "sessionid", "sessid", "jsessionid", "phpsessid", "sid", "session", "cookie"}
+_WEAK_WORDS = {
+    "auth", "sessionid", "sessid", "jsessionid", "phpsessid", "sid", "session", "cookie", "pat",
+}  # fmt: skip
+# Tokens that are not credentials: pagination, idempotency and request tokens of APIs
+# (AWS's NextToken, ClientRequestToken, Google's nextPageToken), lexer tokens.
+_TOKEN_NOT_SECRET = {
+    "next", "page", "pagination", "starting", "continuation", "cursor", "marker", "sync",
+    "idempotency", "request", "change", "backward", "forward", "input", "output", "verification",
+    "comment", "lexer", "parser", "prev", "previous", "resume",
+}  # fmt: skip
 # A name ending in one of these is about a secret, not the secret itself (token_count,
 # password_file, api_key_env, secret_name, token_url).
 _NOT_SECRET = {
@@ -58,14 +67,17 @@ _NOT_SECRET = {
     "cache", "regex", "pattern", "rules", "mode", "version", "arn", "ref", "method", "methods",
     "backend", "algorithm", "alg", "timeout", "rotation", "param", "reset", "template", "class",
     "location", "provider", "scope", "scopes", "hint", "seconds", "days", "minutes", "at",
-    "required", "enabled", "min", "max", "lifetime", "tokens", "tokenizer",
+    "required", "enabled", "min", "max", "lifetime", "tokens", "tokenizer", "used", "date", "time",
+    "updated", "changed", "created", "modified", "outfile", "infile", "spec", "specs", "usage",
+    "state", "status", "origin", "alias", "region", "str",
 }  # fmt: skip
 PLACEHOLDER = re.compile(
     r"""(?ix)^(?:
         <[^>]*>|\[[^\]]*\]|\{[^}]*\}|\.{3,}|x{3,}|\*{3,}|-+|•+|~|
         your[\w-]*|(?:my|the|some|an?)[_-][\w-]*|[\w-]*[_-]here|
         (?:insert|replace|enter|put|fake|mock|dummy|example|sample|placeholder)[\w-]*|
-        changeme|change[_-]?me|changeit|secret|password|passwd|token|redacted|masked|hidden|
+        changeme|change[_-]?me|changeit|secret|password|passwd|pass|pwd|pw|token|redacted|masked|
+        hidden|
         none|null|nil|true|false|undefined|todo|tbd|fixme|test|testing|foo|bar|baz|hunter2?|guest
     )$"""
 )
@@ -77,12 +89,22 @@ REFERENCE = re.compile(
         \$\{?[\w.]+\}?.*|\$\(.*|\{\{.*|%\(\w+\)s|%\w+%|\(\(.*|!\w+.*|<%.*|`.*|
         (?:vault|op|arn|ref\+\w+|awssm|gcpsm|sm|ssm|secretsmanager|env|file|keyvault|akv):.*|
         [A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*(?:\(.*|\[.*)|
-        [a-z_][a-z0-9_]*(?:\.[A-Za-z_][\w]*)+
+        [a-z_][a-z0-9_]*(?:\.[A-Za-z_][\w]*)+|
+        [A-Za-z_]+(?:\.[A-Za-z_]+)+
     )$"""
 )
 _IDENTIFIER = re.compile(
     r"(?:[A-Z]{0,5}[a-z]{2,})+|[a-z]{2,}(?:_[a-z]{2,})+|[A-Z]{2,}(?:_[A-Z]{2,})+"
 )
+_PHRASE = re.compile(r"[A-Za-z0-9!@#$&*^]+(?: [A-Za-z0-9!@#$&*^]+)+")
+_NOT_CREDENTIAL = re.compile(
+    r"""(?x)[A-Z]{2,}(?:_[A-Z0-9]{1,8}){1,3}               # enum constants: RSA_4096, AES_256
+    |\d{4}-\d\d-\d\d(?:[T\ ][\d:.]+)?Z?(?:[+-]\d\d:?\d\d)?   # timestamps
+    |[\w.-]+\.(?:pem|key|crt|cer|der|p12|pfx|jks|txt|json|ya?ml|toml|ini|cfg|conf|env|pub|gpg
+        |asc|enc|age|kdbx)                                 # file names
+    """
+)
+_WORDISH = re.compile(r"[A-Z][a-z]{2,}|[a-z]{3,}")
 _FILLER = ("xxxx", "XXXX", "your", "YOUR", "here", "placeholder", "redacted", "REDACTED", "dummy")
 
 
@@ -107,6 +129,8 @@ def name_strength(name: str) -> int:
     if squashed.endswith(("sessionid", "sessid")) or squashed in ("connectsid", "sid"):
         return 1  # JSESSIONID, PHPSESSID, ASP.NET_SessionId, connect.sid
     if words[-1] in _NOT_SECRET:
+        return 0
+    if "token" in words and set(words) & _TOKEN_NOT_SECRET:
         return 0
     if any(_strong_part(p) for p in words):
         return 2
@@ -143,6 +167,12 @@ def classes(text: str) -> set[str]:
     return {name for name, pattern in _CLASS_PATTERNS if pattern.search(text)}
 
 
+def wordy(value: str) -> bool:
+    """Mostly words (S3ServerAccessLogsPolicy, PytestRemovedIn9Warning): a name, not a key."""
+    covered = sum(len(m) for m in _WORDISH.findall(value))
+    return covered >= 0.7 * len(value)
+
+
 def filler(value: str) -> bool:
     """A token-shaped placeholder: ``ghp_xxxx...``, ``sk-your-key-here``, ``AKIA000000...``."""
     if any(f in value for f in _FILLER):
@@ -163,13 +193,20 @@ def credential_like(value: str, quoted: bool = False, strong: bool = False) -> b
     found = classes(value)
     has_letter = bool(found & {"upper", "lower"})
     if quoted and " " in value:
-        # A quoted phrase ("correct horse battery") given to a password is one, unless prose.
-        return len(value.split()) <= 4 and not value.rstrip().endswith((".", "?", "!", ":"))
+        # A quoted phrase ("correct horse battery") given to a password is one, unless prose,
+        # code or a format string.
+        return strong and bool(_PHRASE.fullmatch(value)) and len(value.split()) <= 5
     if " " in value:
         return False
-    if _IDENTIFIER.fullmatch(value):
-        return False  # words run together: HTTPPasswordMgrWithDefaultRealm, token_urlsafe
-    if len(value) >= 16 and entropy(value) >= 3.0 and len(found) >= 2 and has_letter:
+    if _IDENTIFIER.fullmatch(value) or _NOT_CREDENTIAL.fullmatch(value):
+        return False  # words run together (HTTPPasswordMgr), enums, dates, file names
+    if (
+        len(value) >= 16
+        and entropy(value) >= 3.0
+        and len(found) >= 2
+        and has_letter
+        and not wordy(value)
+    ):
         return True  # random-looking: keys, tokens, hex, base64, UUIDs
     if len(value) >= 8 and has_letter and "digit" in found:
         # password-like: letters and digits mixed with case or symbols (Harbor1808%maple); for
@@ -187,7 +224,7 @@ def random_like(value: str) -> bool:
         return False
     found = classes(value)
     if {"upper", "lower", "digit"} <= found:
-        return entropy(value) >= 3.5
+        return entropy(value) >= 3.5 and not wordy(value)
     if re.fullmatch(r"[0-9a-f]{32,128}|[0-9A-F]{32,128}", value):
         return entropy(value) >= 3.3  # a hex key (a hash too: only under a name that asks)
     return False
