@@ -139,6 +139,7 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     context.code(text, low, claim)
     context.command_lines(text, low, claim)
     context.kubernetes(text, claim)
+    context.markup(text, claim)
     context.aws_secret(text, low, claim)
     _tails(text, claim)
     context.prose(text, low, claim)
@@ -157,6 +158,8 @@ def _checked(check: str | None, match: re.Match[str], secret: str) -> bool:
         return not (len(secret) >= 16 and not secret.startswith("-----") and filler(secret))
     if check == "mixed":  # formats that plain words could fill: random inside
         return {"upper", "lower", "digit"} <= classes(secret) and not filler(secret)
+    if check == "value":  # a password given in place: not a reference or a placeholder
+        return not (REFERENCE.match(secret) or PLACEHOLDER.match(secret) or filler(secret))
     if check == "pem64":
         return "PRIVATE KEY" in _b64_head(secret)
     # "url": the password of scheme://user:password@host, unless a reference or a default
@@ -281,7 +284,8 @@ def _directive(text: str, start: int, end: int, key: str) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     rest = text[end : len(text) if line_end < 0 else line_end]
-    if not text[line_start:start].strip(" \t>$#*-") and not rest.strip():
+    lead = text[line_start:start].strip(" \t>$#*-")
+    if lead in ("", "ENV", "ARG", "export", "set", "setenv", "setx") and not rest.strip():
         return True
     return is_password(key) and " login " in f" {text[line_start:start]}"
 

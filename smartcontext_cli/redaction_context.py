@@ -13,7 +13,10 @@ whether the value looks like a credential:
   SQL's ``PASSWORD 'x'`` and ``IDENTIFIED BY 'x'``;
 * Kubernetes Secret manifests: every value under ``data:`` and ``stringData:``;
 * AWS secret access keys beside an access key id or named nearby (a credentials CSV);
-* prose: "the admin password is X", "pw for the wifi: X", "login is ops / X".
+* markup: ``<password>X</password>``, ``<add key="ApiKey" value="X"/>``, a Kubernetes or
+  Compose env entry ``- name: DB_PASSWORD`` / ``value: X``, a ``.pgpass`` line;
+* prose: "the admin password is X", "pw for the wifi: X", "login is ops / X", "my api key
+  is X" (a random-looking X).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .redaction_values import credential_like, random_like
+from .redaction_values import credential_like, is_password, name_strength, random_like
 
 Claim = Callable[[int, int, str], None]
 
@@ -72,7 +75,7 @@ _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=]
 # the word boundary before is checked in Python (see redaction_shapes).
 _PROSE = re.compile(
     r"""(?:password|passphrase|passcode|passwd|pw|pwd|pin|creds?|credentials)\b"""
-    r"""[^.\n:=]{0,40}?(?:\b(?:is|was|are)\s{1,4}|:\s{0,4})['"]?(\S{1,255}?)['"]?(?=[\s.,;)]|$)"""
+    r"""[^.\n:=]{0,40}?(?:\b(?:is|was|are|to|as)\s{1,4}|:\s{0,4})['"]?(\S{1,255}?)['"]?(?=[\s.,;)]|$)"""
 )
 _LOGIN_PAIR = re.compile(
     r"""(?:login|logins|creds?|credentials|user/pass(?:word)?|username/password)\b"""
@@ -174,6 +177,51 @@ def aws_secret(text: str, low: str, claim: Claim) -> None:
             claim(*match.span(), "aws secret key")
 
 
+_TAG = re.compile(r"<([A-Za-z_][\w.:-]{0,63})(?:\s[^<>\n]{0,256})?>([^<\n]{1,1024})</\1>")
+_ATTRS = re.compile(
+    r"""(?:key|name)\s{0,4}=\s{0,4}(["'])([^"'\n]{1,128})\1\s{1,8}value\s{0,4}=\s{0,4}"""
+    r"""(["'])([^"'\n]{1,1024})\3"""
+)
+_ENV_ENTRY = re.compile(
+    r"""name:[ \t]{0,8}(["']?)([A-Za-z_][\w.-]{0,127})\1[ \t]*\n[ \t-]{0,32}value:[ \t]{0,8}"""
+    r"""(["']?)([^"'\n]{1,1024})\3[ \t]*(?:\n|$)"""
+)
+_PGPASS = re.compile(
+    r"(?m)^[\w.*-]{1,253}:(?:\d{1,5}|\*):[\w*.-]{1,63}:[\w*.@-]{1,63}:(\S{1,255})$"
+)
+
+
+def markup(text: str, claim: Claim) -> None:
+    """Values named by markup around them rather than by a ``key=value``."""
+    if "</" in text:
+        for match in _TAG.finditer(text):
+            _named(match.group(1), match.group(2).strip(), match.start(2), text, claim)
+    if "value" in text:
+        for match in _ATTRS.finditer(text):
+            _named(match.group(2), match.group(4), match.start(4), text, claim)
+        for match in _ENV_ENTRY.finditer(text):
+            value = match.group(4).rstrip()
+            _named(match.group(2), value, match.start(4), text, claim)
+    if text.count(":") >= 4:
+        for match in _PGPASS.finditer(text):
+            if credential_like(match.group(1), strong=True):
+                claim(*match.span(1), "password")
+
+
+def _named(name: str, value: str, start: int, text: str, claim: Claim) -> None:
+    power = name_strength(name)
+    strong = is_password(name) or "secret" in name.lower()
+    if (power == 2 and credential_like(value, strong=strong)) or (power and random_like(value)):
+        at = text.find(value, start)
+        claim(at, at + len(value), "password" if is_password(name) else "secret")
+
+
+_PROSE_KEY = re.compile(
+    r"""(?:key|token|secret)\b[^.\n:=]{0,24}?(?:\b(?:is|was)\s{1,4}|:\s{0,4})['"`]?"""
+    r"""([A-Za-z0-9_\-+/=.~]{16,1024}?)['"`]?(?=[\s.,;)]|$)"""
+)
+
+
 def prose(text: str, low: str, claim: Claim) -> None:
     if any(w in low for w in ("pass", "pw", "pin", "cred")):
         for match in _PROSE.finditer(low):
@@ -181,6 +229,14 @@ def prose(text: str, low: str, claim: Claim) -> None:
                 start, end = match.span(1)
                 if credential_like(text[start:end], strong=True):
                     claim(start, end, "password")
+    if any(w in low for w in ("key", "token", "secret")):
+        for match in _PROSE_KEY.finditer(low):
+            at = match.start()
+            if at and low[at - 1] not in " \t\n(":
+                continue  # NextToken, PublicKey, arn:...:secret:x: names, not prose
+            start, end = match.span(1)
+            if random_like(text[start:end]):
+                claim(start, end, "secret")
     if "/" in text and any(w in low for w in ("login", "cred", "user")):
         for match in _LOGIN_PAIR.finditer(low):
             if _starts_word(low, match.start()):

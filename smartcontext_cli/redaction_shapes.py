@@ -233,7 +233,16 @@ _TABLE: list[tuple[str, str, int, str, str | None, str | None]] = [
         1,
         "space",
         None,
+        "value",
+    ),
+    # Go's MySQL DSN: user:password@tcp(host:port)/db, user:password@unix(/path)/db
+    (
+        "url password",
+        r"[\w.-]{1,64}:([^\s@/\"']{1,255})@(?:tcp|unix)\(",
+        1,
+        "any",
         None,
+        "value",
     ),
     ("url password", r"://([^\s:/@]{0,128}):([^\s@/]{1,255})@", 2, "scheme", None, "url"),
 ]
