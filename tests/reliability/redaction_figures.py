@@ -1,10 +1,11 @@
 """Redaction recall and false-positive rate on the committed corpus (``build_corpus.py``,
-``build_corpus4.py``).
+``build_corpus4.py``, ``build_corpus5.py``).
 
 ``python -m tests.reliability.redaction_figures`` prints the figures per split; with
 ``--show-dev`` it also lists the misses and altered clean lines of the splits the rules were
-tuned on: ``dev``, ``dev4``, and ``heldout`` and ``heldout2`` (held out until issue 13's last
-push, when their misses were looked at and fixed: they count as development data since).
+tuned on: ``dev``, ``dev4``, ``probe5``, and ``heldout`` and ``heldout2`` (held out until issue
+13's last push, when their misses were looked at and fixed: they count as development data
+since).
 
 ``--files SECRETS.jsonl CLEAN.jsonl`` measures a corpus kept elsewhere (a new held-out set, in
 the same format: secret rows ``{"kind", "secret", "text"}``, clean rows ``{"text"}``) and prints
@@ -48,8 +49,12 @@ class Figures:
         return self.altered / self.clean if self.clean else 0.0
 
 
-SPLITS = ("dev", "heldout", "heldout2", "dev4")
-FILES = {"heldout2": ("secrets2.jsonl", "clean2.jsonl"), "dev4": ("secrets4.jsonl", "clean4.jsonl")}
+SPLITS = ("dev", "heldout", "heldout2", "dev4", "probe5")
+FILES = {
+    "heldout2": ("secrets2.jsonl", "clean2.jsonl"),
+    "dev4": ("secrets4.jsonl", "clean4.jsonl"),
+    "probe5": ("secrets5.jsonl", "clean5.jsonl"),
+}
 
 
 def load_path(path: Path) -> list[dict]:
