@@ -141,6 +141,7 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     context.kubernetes(text, claim)
     context.markup(text, claim)
     context.aws_secret(text, low, claim)
+    context.databases(text, low, claim)
     _tails(text, claim)
     context.prose(text, low, claim)
     if "=" in text:
@@ -158,6 +159,8 @@ def _checked(check: str | None, match: re.Match[str], secret: str) -> bool:
         return not (len(secret) >= 16 and not secret.startswith("-----") and filler(secret))
     if check == "mixed":  # formats that plain words could fill: random inside
         return {"upper", "lower", "digit"} <= classes(secret) and not filler(secret)
+    if check == "random":
+        return random_like(secret)
     if check == "value":  # a password given in place: not a reference or a placeholder
         return not (REFERENCE.match(secret) or PLACEHOLDER.match(secret) or filler(secret))
     if check == "pem64":

@@ -43,12 +43,12 @@ _SESSIONISH = re.compile(r"(?i)sess|sid|token|auth|jwt|remember|login|user|csrf|
 _TOOLS = re.compile(  # run on the lower-cased text
     r"\b(mysql\w*|mariadb[\w-]*|sshpass|docker|podman|nerdctl|buildah|skopeo|twine|az|"
     r"mongo\w*|redis-cli|keydb-cli|sqlcmd|bcp|zip|7z|7za|unrar|rar|ldap\w+|smbclient|"
-    r"rabbitmqadmin|influx|sqlplus|htpasswd|openssl)\b"
+    r"rabbitmqadmin|influx|sqlplus|htpasswd|openssl|cqlsh)\b"
 )
 _TOOL_NAMES = (
     "mysql", "mariadb", "sshpass", "docker", "podman", "nerdctl", "buildah", "skopeo", "twine",
     "az ", "mongo", "redis-cli", "keydb-cli", "sqlcmd", "bcp", "zip", "7z", "rar", "ldap",
-    "smbclient", "rabbitmqadmin", "influx", "sqlplus", "htpasswd", "openssl",
+    "smbclient", "rabbitmqadmin", "influx", "sqlplus", "htpasswd", "openssl", "cqlsh",
 )  # fmt: skip
 _FLAG_FOR = {
     "sqlcmd": "P", "bcp": "P", "zip": "P", "redis-cli": "a", "keydb-cli": "a", "ldap": "w",
@@ -166,6 +166,33 @@ def kubernetes(text: str, claim: Claim) -> None:
             at = line.end()
 
 
+_ORACLE = re.compile(
+    r"""(?:sqlplus|expdp|impdp|rman|sqlldr|sqlcl|jdbc:oracle:thin:)[ \t]{0,4}(?:-\w+[ \t]+)*"""
+    r"""["']?[\w$#.]{1,64}/([^\s@/"']{1,128})@"""
+)
+_REDIS_AUTH = re.compile(
+    r"(?m)^[ \t]*(?:[\w.:-]{0,64}>[ \t]*)?AUTH[ \t]+(?:\S+[ \t]+)?(\S+)[ \t]*$"
+)
+_TWILIO_SID = re.compile(r"\bAC[0-9a-f]{32}\b")
+_HEX32 = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])")
+
+
+def databases(text: str, low: str, claim: Claim) -> None:
+    """Oracle's user/password@db, a Redis AUTH command, a Twilio auth token beside its SID."""
+    if "/" in text and ("sqlplus" in low or "oracle" in low or "dp " in low or "rman" in low):
+        for match in _ORACLE.finditer(low):
+            start, end = match.span(1)
+            if credential_like(text[start:end], strong=True):
+                claim(start, end, "password")
+    if "AUTH" in text:
+        for match in _REDIS_AUTH.finditer(text):
+            if credential_like(match.group(1), strong=True):
+                claim(*match.span(1), "password")
+    if "AC" in text and _TWILIO_SID.search(text):
+        for match in _HEX32.finditer(text):  # the SID's own hex follows "AC": not matched
+            claim(*match.span(), "twilio auth token")
+
+
 def aws_secret(text: str, low: str, claim: Claim) -> None:
     """A 40-character AWS secret access key beside its key id, or named nearby."""
     near = "AKIA" in text or "ASIA" in text or ("secret" in low and "access" in low)
@@ -216,6 +243,9 @@ def _named(name: str, value: str, start: int, text: str, claim: Claim) -> None:
         claim(at, at + len(value), "password" if is_password(name) else "secret")
 
 
+_PROSE_PLAIN = re.compile(
+    r"""(?:password|passphrase)[ \t]{1,4}['"]?([^\s'"]{8,255})['"]?(?=[\s.,;)]|$)"""
+)
 _PROSE_KEY = re.compile(
     r"""(?:key|token|secret)\b[^.\n:=]{0,24}?(?:\b(?:is|was)\s{1,4}|:\s{0,4})['"`]?"""
     r"""([A-Za-z0-9_\-+/=.~]{16,1024}?)['"`]?(?=[\s.,;)]|$)"""
@@ -223,6 +253,12 @@ _PROSE_KEY = re.compile(
 
 
 def prose(text: str, low: str, claim: Claim) -> None:
+    if "password" in low or "passphrase" in low:
+        for match in _PROSE_PLAIN.finditer(low):  # "use password X to log in"
+            if _starts_word(low, match.start()):
+                start, end = match.span(1)
+                if credential_like(text[start:end]):
+                    claim(start, end, "password")
     if any(w in low for w in ("pass", "pw", "pin", "cred")):
         for match in _PROSE.finditer(low):
             if _starts_word(low, match.start()):

@@ -245,6 +245,46 @@ _TABLE: list[tuple[str, str, int, str, str | None, str | None]] = [
         "value",
     ),
     ("url password", r"://([^\s:/@]{0,128}):([^\s@/]{1,255})@", 2, "scheme", None, "url"),
+    # a token alone before the host: https://<token>@host (Sentry DSNs, git remotes)
+    ("url token", r"://([A-Za-z0-9_-]{20,255})@", 1, "scheme", None, "random"),
+    (
+        "azure sas",
+        r"SharedAccessSignature[= ]([^\s;\"']{20,4096})",
+        1,
+        "word",
+        None,
+        None,
+    ),
+    (
+        "teams webhook",
+        r"https://[\w-]{1,64}\.webhook\.office\.com/webhookb2/[\w@/-]{40,512}",
+        0,
+        "word",
+        None,
+        None,
+    ),
+    (
+        "putty private key",
+        r"Private-Lines: \d{1,3}\r?\n((?:[A-Za-z0-9+/=]{1,64}(?:\r?\n|\Z)){1,200})",
+        1,
+        "any",
+        None,
+        None,
+    ),
+    (
+        "artifactory token",
+        r"(?:AKCp[A-Za-z0-9]{69}|cmVmdGtuOjAx[A-Za-z0-9]{40,255})",
+        0,
+        "word",
+        None,
+        None,
+    ),
+    ("sonar token", r"sq[pua]_[0-9a-f]{40}\b", 0, "word", None, None),
+    ("brevo key", r"xkeysib-[0-9a-f]{64}-[A-Za-z0-9]{16}\b", 0, "word", None, None),
+    ("mailchimp key", r"-us\d{1,2}\b", 0, "hex32", None, None),
+    ("airtable token", r"pat[A-Za-z0-9]{14}\.[0-9a-f]{64}\b", 0, "word", None, None),
+    ("langsmith key", r"lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b", 0, "word", None, None),
+    ("api key", r"(?:pplx|xai|gsk|csk)[-_][A-Za-z0-9]{32,255}\b", 0, "word", None, "mixed"),
 ]
 
 _META = set("\\[](){}|?*+^$.")

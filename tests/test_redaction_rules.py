@@ -104,6 +104,24 @@ CAUGHT = [
         B62,
     ),
     ("openssh body alone", "b3BlbnNzaC1rZXktdjEAAAAA" + B62, B62),
+    (
+        "sentry dsn",
+        "SENTRY_DSN=https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/2",
+        "0123",
+    ),
+    ("azure sas token", "SharedAccessSignature sr=x&sig=" + B62 + "%3D&se=1&skn=Root", B62),
+    ("teams webhook", "https://acme.webhook.office.com/webhookb2/" + B62 + "@" + B62, B62),
+    ("perplexity key", "PPLX_KEY=pplx-" + B62 + B62, B62),
+    ("mailchimp key", "mc = '0123456789abcdef0123456789abcdef-us21'", "0123456789abcdef"),
+    ("putty key body", "PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\n" + B62 + "\n", B62),
+    ("password before use", "use password Willow42!ash to log in", "Willow42!ash"),
+    ("oracle sqlplus", "sqlplus system/Willow42!ash@//db:1521/XE", "Willow42!ash"),
+    ("redis AUTH", "127.0.0.1:6379> AUTH Willow42!ash", "Willow42!ash"),
+    (
+        "twilio token beside its sid",
+        'Client("AC0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210")',
+        "fedcba98",
+    ),
 ]
 
 
@@ -155,6 +173,9 @@ KEPT = [
     "public_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx7 ops@example.com",
     "the api key is rotated every 90 days",
     "the password is at least twelve characters",
+    "sqlplus / as sysdba",
+    "use password authentication for the bastion",
+    "AUTH is required before any command",
 ]
 
 
