@@ -78,6 +78,8 @@ _VALUE = re.compile(
     r"""\[REDACTED:[a-z ]+\]|<[^>\n]{0,256}>|"[^"\n]{0,512}"|'[^'\n]{0,512}'|`[^`\n]{0,512}`|"""
     r"""[^\s"',;)\]}`]{1,512}"""
 )
+# An environment variable's name given a quoted value after a space: wp config set DB_PASSWORD 'x'
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _SETTER_VERBS = {"set", "with", "use"}
 # A token of the modern shape no rule names yet: a short lower-case prefix, '_' or '.', and a
 # long random tail mixing upper case, lower case and digits (rnd_..., hvs...., fm2_...).
@@ -265,11 +267,10 @@ def _names(text: str, low: str, claim: Any) -> None:
         elif not mark.strip() and not flag and not mark.startswith("("):
             # plain white space: "aws_secret_access_key X" (a random value), or a directive
             # alone on its line: "requirepass X", netrc's "... password X"
+            env_style = quoted and _ENV_NAME.fullmatch(key) is not None and power == 2
+            placed = env_style or _directive(text, start, got.end(), key)
             if inner.startswith("-") or not (
-                random_like(inner)
-                or (
-                    _directive(text, start, got.end(), key) and credential_like(inner, quoted, True)
-                )
+                random_like(inner) or (placed and credential_like(inner, quoted, True))
             ):
                 continue
         elif power == 1:

@@ -65,7 +65,7 @@ _AUTH_TUPLE = re.compile(
 )
 _TUPLE_WORDS = ("auth", "login", "credential", "connect")
 _SQL = re.compile(  # run on the lower-cased text
-    r"""(?:identified\s{1,4}by|password)\s{1,4}(?:=\s{0,4})?(['"])([^'"\n]{1,255})\1"""
+    r"""(?:identified(?:\s{1,4}with\s{1,4}\w{1,64})?\s{1,4}by|password)\s{1,4}(?:=\s{0,4})?(['"])([^'"\n]{1,255})\1"""
 )
 _K8S_BLOCK = re.compile(r"(?m)^([ \t]*)(?:data|stringData):[ \t]*\n")
 _K8S_LINE = re.compile(r"([ \t]+)[\w.-]{1,253}:[ \t]+[\"']?([^\s\"']{1,65536})[\"']?[ \t]*(?:\n|$)")
@@ -106,9 +106,37 @@ def _cookies(text: str, start: int, end: int, claim: Claim) -> None:
             claim(*pair.span(2), "session")
 
 
+_PIPED = re.compile(
+    r"""(?:echo|printf)[ \t]{1,4}(?:-n[ \t]{1,4})?(['"]?)([^\s'"|]{4,255})\1[ \t]{0,4}\|"""
+    r"""[^\n|]{0,120}?"""
+    r"""(?:sudo[ \t]{1,4}-S|--password-stdin|passwd[ \t]{1,4}--stdin|chpasswd|-password-stdin)"""
+)
+_HTPASSWD = re.compile(
+    r"htpasswd[ \t]+(?:-\w+[ \t]+)*-\w*b\w*[ \t]+(?:-\w+[ \t]+)*\S+[ \t]+\S+[ \t]+(\S+)"
+)
+_SECURE_STRING = re.compile(
+    r"""convertto-securestring[ \t]{1,4}(?:-string[ \t]{1,4})?(['"])([^'"\n]{1,255})\1"""
+)
+_NET_USE = re.compile(r"net[ \t]+use\b[^\n]{0,200}?/user:\S+[ \t]+([^\s/]\S{0,254})")
+
+
 def command_lines(text: str, low: str, claim: Claim) -> None:
+    if "|" in text and ("stdin" in low or "sudo" in low or "chpasswd" in low):
+        for match in _PIPED.finditer(text):  # echo X | docker login --password-stdin
+            if credential_like(match.group(2), strong=True):
+                claim(*match.span(2), "password")
+    for pattern, needle in ((_SECURE_STRING, "securestring"), (_NET_USE, "net use")):
+        if needle in low:
+            for match in pattern.finditer(low):
+                start, end = match.span(match.lastindex or 1)
+                if credential_like(text[start:end], strong=True):
+                    claim(start, end, "password")
     if not any(tool in low for tool in _TOOL_NAMES):
         return
+    if "htpasswd" in low:
+        for match in _HTPASSWD.finditer(text):
+            if credential_like(match.group(1), strong=True):
+                claim(*match.span(1), "password")
     tools = {m.group(1) for m in _TOOLS.finditer(low)}
     if not tools:
         return
@@ -151,7 +179,7 @@ def _starts_word(text: str, at: int) -> bool:
 
 def kubernetes(text: str, claim: Claim) -> None:
     """Every value under ``data:``/``stringData:`` of a ``kind: Secret`` manifest."""
-    if "kind: Secret" not in text:
+    if "kind: Secret" not in text and ".dockerconfigjson" not in text:
         return
     for block in _K8S_BLOCK.finditer(text):
         indent = len(block.group(1).expandtabs())

@@ -49,6 +49,7 @@ _PLAIN_KEYS = {
 # Weak names whose value must look random (a session id, "auth", a cookie).
 _WEAK_WORDS = {
     "auth", "sessionid", "sessid", "jsessionid", "phpsessid", "sid", "session", "cookie", "pat",
+    "dockerconfigjson", "dockercfg",
 }  # fmt: skip
 # Tokens that are not credentials: pagination, idempotency and request tokens of APIs
 # (AWS's NextToken, ClientRequestToken, Google's nextPageToken), lexer tokens.

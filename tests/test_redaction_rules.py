@@ -118,6 +118,25 @@ CAUGHT = [
     ("oracle sqlplus", "sqlplus system/Willow42!ash@//db:1521/XE", "Willow42!ash"),
     ("redis AUTH", "127.0.0.1:6379> AUTH Willow42!ash", "Willow42!ash"),
     (
+        "echo into --password-stdin",
+        "echo Willow42!ash | docker login -u ci --password-stdin",
+        "Willow42",
+    ),
+    ("echo into sudo -S", "echo 'Willow42!ash' | sudo -S apt update", "Willow42"),
+    ("htpasswd -b", "htpasswd -b -c .htpasswd admin Willow42!ash", "Willow42"),
+    ("env name, quoted value", "wp config set DB_PASSWORD 'Willow42!ash'", "Willow42"),
+    (
+        "mysql identified with",
+        "ALTER USER 'r'@'%' IDENTIFIED WITH caching_sha2_password BY 'Willow42!ash'",
+        "Willow42",
+    ),
+    (
+        "powershell secure string",
+        '$p = ConvertTo-SecureString "Willow42!ash" -AsPlainText -Force',
+        "Willow42",
+    ),
+    ("net use", "net use Z: \\\\srv\\share /user:acme\\bob Willow42!ash", "Willow42"),
+    (
         "twilio token beside its sid",
         'Client("AC0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210")',
         "fedcba98",
@@ -176,6 +195,8 @@ KEPT = [
     "sqlplus / as sysdba",
     "use password authentication for the bastion",
     "AUTH is required before any command",
+    "echo $TOKEN | docker login --password-stdin",
+    "echo 'hello world' | sudo -S true",
 ]
 
 
