@@ -271,6 +271,7 @@ def _named(name: str, value: str, start: int, text: str, claim: Claim) -> None:
         claim(at, at + len(value), "password" if is_password(name) else "secret")
 
 
+_HASH_LABELS = ("sha256:", "sha1:", "md5:", "sha512:", "sha384:")
 _PROSE_PLAIN = re.compile(
     r"""(?:password|passphrase)[ \t]{1,4}['"]?([^\s'"]{8,255})['"]?(?=[\s.,;)]|$)"""
 )
@@ -298,6 +299,8 @@ def prose(text: str, low: str, claim: Claim) -> None:
             at = match.start()
             if at and low[at - 1] not in " \t\n(":
                 continue  # NextToken, PublicKey, arn:...:secret:x: names, not prose
+            if "fingerprint" in match.group() or low[: match.start(1)].endswith(_HASH_LABELS):
+                continue  # a key's fingerprint (SHA256:...) is public
             start, end = match.span(1)
             if random_like(text[start:end]):
                 claim(start, end, "secret")

@@ -43,12 +43,12 @@ _PLAIN_KEYS = {
     "public", "publishable", "pub", "primary", "foreign", "sort", "partition", "cache",
     "idempotency", "dedup", "dedupe", "routing", "object", "s3", "row", "lookup", "map", "dict",
     "unique", "composite", "natural", "surrogate", "hash", "range", "shard", "group", "message",
-    "event", "config", "setting",
+    "event", "config", "setting", "recv", "fingerprint", "search", "trusted",
     "settings", "i18n", "translation", "react", "list", "item", "registry", "ssh", "gpg", "pgp",
 }  # fmt: skip
 # Weak names whose value must look random (a session id, "auth", a cookie).
 _WEAK_WORDS = {
-    "auth", "sessionid", "sessid", "jsessionid", "phpsessid", "sid", "session", "cookie", "pat",
+    "auth", "sessionid", "sessid", "jsessionid", "phpsessid", "sid", "session", "pat",
     "dockerconfigjson", "dockercfg",
 }  # fmt: skip
 # Tokens that are not credentials: pagination, idempotency and request tokens of APIs
@@ -100,6 +100,7 @@ _IDENTIFIER = re.compile(
 _PHRASE = re.compile(r"[A-Za-z0-9!@#$&*^]+(?: [A-Za-z0-9!@#$&*^]+)+")
 _NOT_CREDENTIAL = re.compile(
     r"""(?x)[A-Z]{2,}(?:_[A-Z0-9]{1,8}){1,3}               # enum constants: RSA_4096, AES_256
+    |0x[0-9A-Fa-f]{1,64}                                   # hex literals, key ids: 0x1234ABCD
     |\d{4}-\d\d-\d\d(?:[T\ ][\d:.]+)?Z?(?:[+-]\d\d:?\d\d)?   # timestamps
     |[\w.-]+\.(?:pem|key|crt|cer|der|p12|pfx|jks|txt|json|ya?ml|toml|ini|cfg|conf|env|pub|gpg
         |asc|enc|age|kdbx)                                 # file names

@@ -197,6 +197,12 @@ KEPT = [
     "AUTH is required before any command",
     "echo $TOKEN | docker login --password-stdin",
     "echo 'hello world' | sudo -S true",
+    "Set-Cookie: _ga=GA1.2.1234567890.1700000000; Path=/",
+    "The key fingerprint is SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8 user@host",
+    "gpg --recv-keys 0x1234ABCD5678EF90",
+    'mysql -h "$DB_HOST" -u "$DB_USER" -p"$DB_PASSWORD" app',
+    "- name: LOG_LEVEL\n  value: debug",
+    "Invalid API key: sk-proj-********************************************XyZ1",
 ]
 
 
