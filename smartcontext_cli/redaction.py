@@ -2,21 +2,27 @@
 
 People paste tokens into notes, tool output carries connection strings, and a prompt may leave
 the machine for a provider. ``redact`` replaces each credential it recognises with a typed
-placeholder, ``[REDACTED:<kind>]``; the rest of the text stays byte for byte. Two families of
-rules:
+placeholder, ``[REDACTED:<kind>]``; the rest of the text stays byte for byte. Three families
+of rules, each in its own module:
 
-* **Shapes**: tokens whose format names them (``AKIA...``, ``ghp_...``, ``glpat-...``,
-  ``xoxb-...``, ``sk_live_...``, ``whsec_...``, ``hf_...``, ``npm_...``, ``SG.x.y``, JWTs,
-  private key blocks, Slack and Discord webhooks, ``AccountKey=`` in connection strings, the
-  password in ``scheme://user:password@host``, ``Basic`` and ``Bearer`` credentials).
-* **Names**: a value given to a secret-like name, in ``key=value``, ``key: value``, JSON,
-  CLI flags (``--password X``) and URL query strings: ``password``, ``secret``, ``token``,
-  ``passphrase``, ``api_key``, ``access_key``, ``private_key``, ``client_secret`` ... as a whole
-  name or a part of one (``AWS_SECRET_ACCESS_KEY``, ``db_password``, ``_authToken``). The value
-  must look like a credential (random-looking, or a password-like mix of letters, digits and
-  symbols), so code (``password = password``, ``len(tokens)``), numbers (``max_tokens = 1024``),
-  placeholders (``<your-token>``, ``changeme``) and environment references (``$DB_PASSWORD``,
-  ``${...}``, ``os.environ[...]``, ``{{ secrets.X }}``) pass untouched.
+* **Shapes** (``redaction_shapes``): tokens whose documented format names them (``AKIA...``,
+  ``ghp_...``, ``glpat-...``, ``xoxb-...``, ``sk_live_...``, ``whsec_...``, ``hf_...``,
+  ``npm_...``, ``SG.x.y``, ``sk-ant-...``, ``AIza...``, ``dop_v1_...``, Discord and Telegram bot
+  tokens, JWTs, private key blocks, webhooks, ``AccountKey=``, SAS tokens, the password in
+  ``scheme://user:password@host`` ...), unless filled in as a placeholder (``ghp_xxxx...``).
+* **Names** (here, judged by ``redaction_values``): a value given to a secret-like name, in
+  ``key=value``, ``key: value``, JSON, CLI flags (``--password X``), setters, ``("NAME",
+  "value")`` pairs, config directives and URL query strings: ``password``, ``secret``,
+  ``token``, ``api_key``, ``PGPASSWORD``, ``HMAC_KEY`` ... as a whole name or a part of one.
+  The value must look like a credential (random-looking, or a password-like mix of letters,
+  digits and symbols), so code (``password = password``, ``len(tokens)``), numbers, names of
+  things (``NextToken``, ``token_count``, ``secret_name``), placeholders (``<your-token>``,
+  ``changeme``) and references (``$DB_PASSWORD``, ``${...}``, ``%VAR%``, ``os.environ[...]``,
+  ``{{ secrets.X }}``, ``vault:...``) pass untouched.
+* **Places** (``redaction_context``): passwords known by where they sit: any ``Authorization:``
+  scheme, cookies, ``-p`` of mysql/sshpass/docker login..., ``echo X | ... --password-stdin``,
+  SQL ``PASSWORD 'x'``, ``auth=("user", "pw")``, Kubernetes Secret data, XML, ``.pgpass``, an
+  AWS secret key beside its key id, and prose ("the password is X", "my key is X").
 
 Where it runs: ``MemoryStore`` applies it as text enters the store (remember, session events,
 artifacts, imports, goals, tasks, errors, strategy entries, compile records), per the
@@ -24,8 +30,10 @@ artifacts, imports, goals, tasks, errors, strategy entries, compile records), pe
 disk; ``warn``: stored as given, with a warning; ``off``), and the compiler applies it again to
 everything it packs, so text stored before (or with ``warn``) never reaches a prompt either.
 
-Measured on a corpus of 218 fake secrets of 44 kinds and 949 clean lines (see
-``tests/reliability``); deterministic, so a redacted prompt is as cache-stable as any other.
+Measured on a corpus of 689 fake secrets of 162 kinds and 2,109 clean lines (see
+``tests/reliability``, where the figures and what was tuned on what are told), and on 100,000
+lines of real code (``site-packages`` and the standard library: 20 altered, nearly all AWS's
+documented example keys); deterministic, so a redacted prompt is as cache-stable as any other.
 """
 
 from __future__ import annotations
