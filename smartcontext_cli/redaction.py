@@ -65,6 +65,7 @@ from .redaction_values import (
 __all__ = ["Redactions", "credential_like", "redact", "redact_data", "secret_name"]
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ALL_NEEDLES = tuple(sorted({n for shape in SHAPES for n in shape.needles}))
 _HEX = frozenset("0123456789abcdef")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _ALREADY = re.compile(r"\[REDACTED:[a-z ]+\]")
@@ -133,8 +134,9 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
         starts.insert(i, start)
         found.insert(i, (start, end, kind))
 
+    present = {n for n in _ALL_NEEDLES if n in text}  # each needle looked for once
     for shape in SHAPES:
-        if shape.needles and not any(n in text for n in shape.needles):
+        if shape.needles and present.isdisjoint(shape.needles):
             continue
         for match in shape.pattern.finditer(text):
             span = _bounded(text, match, shape.group, shape.before)
@@ -267,7 +269,6 @@ def _names(text: str, low: str, claim: Any) -> None:
             method = "." in key and len(last) == 1 and last[0] in ("password", "secret", "token")
             if not quoted or not (setter or method) or inner.rstrip().endswith(":"):
                 continue
-        strong = power == 2 and (is_password(key) or "secret" in parts(key))
         if "," in mark:  # define('DB_PASSWORD', 'x'), setenv("API_KEY", "x"): judged unquoted
             quoted_pair_ok = power == 2 and credential_like(inner, False, True)
             if not (quoted_pair_ok or random_like(inner)):
@@ -275,17 +276,21 @@ def _names(text: str, low: str, claim: Any) -> None:
         elif not mark.strip() and not flag and not mark.startswith("("):
             # plain white space: "aws_secret_access_key X" (a random value), or a directive
             # alone on its line: "requirepass X", netrc's "... password X"
-            env_style = quoted and _ENV_NAME.fullmatch(key) is not None and power == 2
-            placed = env_style or _directive(text, start, got.end(), key)
-            if inner.startswith("-") or not (
-                random_like(inner) or (placed and credential_like(inner, quoted, True))
-            ):
+            if inner.startswith("-"):
                 continue
+            if not random_like(inner):
+                env_style = quoted and power == 2 and _ENV_NAME.fullmatch(key) is not None
+                if not credential_like(inner, quoted, True) or not (
+                    env_style or _directive(text, start, got.end(), key)
+                ):
+                    continue
         elif power == 1:
             if not (random_like(inner) or basic_credential_value(inner)):
                 continue
-        elif not credential_like(inner, quoted, strong):
-            continue
+        else:
+            strong = is_password(key) or "secret" in parts(key)
+            if not credential_like(inner, quoted, strong):
+                continue
         begin = got.start() + (1 if quoted else 0)
         claim(begin, begin + len(inner), "password" if is_password(key) else "secret")
         done = max(done, got.end())  # words inside the value are not names

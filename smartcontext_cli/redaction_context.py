@@ -40,10 +40,10 @@ _PAIR = re.compile(r"([A-Za-z0-9_.!#$%&'*+^`|~-]{1,128})=([^;,\s\"']{1,4096})")
 _SESSIONISH = re.compile(r"(?i)sess|sid|token|auth|jwt|remember|login|user|csrf|xsrf|key|secret")
 
 # The tools that take a password as -p (or -P, -a, -w) and the flag each uses.
-_TOOLS = re.compile(  # run on the lower-cased text
-    r"\b(mysql\w*|mariadb[\w-]*|sshpass|docker|podman|nerdctl|buildah|skopeo|twine|az|"
+_TOOLS = re.compile(  # run on the lower-cased text; the boundary before is checked in Python
+    r"(mysql\w*|mariadb[\w-]*|sshpass|docker|podman|nerdctl|buildah|skopeo|twine|az|"
     r"mongo\w*|redis-cli|keydb-cli|sqlcmd|bcp|zip|7z|7za|unrar|rar|ldap\w+|smbclient|"
-    r"rabbitmqadmin|influx|sqlplus|htpasswd|openssl|cqlsh)\b"
+    r"rabbitmqadmin|influx|sqlplus|htpasswd|openssl|cqlsh)(?![\w-])"
 )
 _TOOL_NAMES = (
     "mysql", "mariadb", "sshpass", "docker", "podman", "nerdctl", "buildah", "skopeo", "twine",
@@ -54,7 +54,8 @@ _FLAG_FOR = {
     "sqlcmd": "P", "bcp": "P", "zip": "P", "redis-cli": "a", "keydb-cli": "a", "ldap": "w",
     "rabbitmqadmin": "p", "7z": "p", "7za": "p", "unrar": "p", "rar": "p",
 }  # fmt: skip
-_FLAG_VALUE = r"""(?:^|\s)-{flag}(?:[ \t]{{1,4}}|(?=\S))(['"]?)([^\s'"]{{4,255}})\1(?=\s|$|;)"""
+# Starts with its literal: the white space before it is checked in Python (see redaction_shapes)
+_FLAG_VALUE = r"""-{flag}(?:[ \t]{{1,4}}|(?=\S))(['"]?)([^\s'"]{{4,255}})\1(?=\s|$|;)"""
 _FLAG_PATTERNS = {f: re.compile(_FLAG_VALUE.format(flag=f)) for f in "pPaw"}
 _PORTS = re.compile(r"[\d.:]+(?:/(?:tcp|udp|sctp))?|[\w.-]*:\d+(?::\d+)?")
 _OPENSSL_PASS = re.compile(r"(?:^|\s)-(?:pass|passin|passout|k|kfile)\s+(?:pass:)?(\S{4,255})")
@@ -70,7 +71,9 @@ _SQL = re.compile(  # run on the lower-cased text
 _K8S_BLOCK = re.compile(r"(?m)^([ \t]*)(?:data|stringData):[ \t]*\n")
 _K8S_LINE = re.compile(r"([ \t]+)[\w.-]{1,253}:[ \t]+[\"']?([^\s\"']{1,65536})[\"']?[ \t]*(?:\n|$)")
 _B64ISH = re.compile(r"[A-Za-z0-9+/_-]{4,65536}={0,2}")
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])")
+# Each run of the key's alphabet once (linear), then its length: a pattern of exactly 40 behind
+# a look-behind is tried at every position.
+_AWS_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
 # Both run on the lower-cased text (so without (?i), which makes a scan several times slower);
 # the word boundary before is checked in Python (see redaction_shapes).
 _PROSE = re.compile(
@@ -137,7 +140,7 @@ def command_lines(text: str, low: str, claim: Claim) -> None:
         for match in _HTPASSWD.finditer(text):
             if credential_like(match.group(1), strong=True):
                 claim(*match.span(1), "password")
-    tools = {m.group(1) for m in _TOOLS.finditer(low)}
+    tools = {m.group(1) for m in _TOOLS.finditer(low) if _starts_word(low, m.start())}
     if not tools:
         return
     flags = set()
@@ -146,6 +149,8 @@ def command_lines(text: str, low: str, claim: Claim) -> None:
         flags.add(_FLAG_FOR.get(key, "p"))
     for flag in flags:
         for match in _FLAG_PATTERNS[flag].finditer(text):
+            if match.start() and not text[match.start() - 1].isspace():
+                continue
             value = match.group(2)
             if _PORTS.fullmatch(value) or value.startswith(("-", "/", "~", "./")):
                 continue
@@ -226,8 +231,10 @@ def aws_secret(text: str, low: str, claim: Claim) -> None:
     near = "AKIA" in text or "ASIA" in text or ("secret" in low and "access" in low)
     if not (near or ("aws" in low and "secret" in low)):
         return
-    for match in _AWS_SECRET.finditer(text):
+    for match in _AWS_RUN.finditer(text):
         value = match.group()
+        if len(value) != 40 or "=" in value:
+            continue
         if random_like(value) and not value.startswith("AKIA"):
             claim(*match.span(), "aws secret key")
 
@@ -241,9 +248,7 @@ _ENV_ENTRY = re.compile(
     r"""name:[ \t]{0,8}(["']?)([A-Za-z_][\w.-]{0,127})\1[ \t]*\n[ \t-]{0,32}value:[ \t]{0,8}"""
     r"""(["']?)([^"'\n]{1,1024})\3[ \t]*(?:\n|$)"""
 )
-_PGPASS = re.compile(
-    r"(?m)^[\w.*-]{1,253}:(?:\d{1,5}|\*):[\w*.-]{1,63}:[\w*.@-]{1,63}:(\S{1,255})$"
-)
+_PGPASS = re.compile(r"[\w.*-]{1,253}:(?:\d{1,5}|\*):[\w*.-]{1,63}:[\w*.@-]{1,63}:(\S{1,255})")
 
 
 def markup(text: str, claim: Claim) -> None:
@@ -257,10 +262,15 @@ def markup(text: str, claim: Claim) -> None:
         for match in _ENV_ENTRY.finditer(text):
             value = match.group(4).rstrip()
             _named(match.group(2), value, match.start(4), text, claim)
-    if text.count(":") >= 4:
-        for match in _PGPASS.finditer(text):
-            if credential_like(match.group(1), strong=True):
-                claim(*match.span(1), "password")
+    if text.count(":") >= 4:  # line by line: a (?m)^ pattern is tried at every position
+        at = 0
+        for line in text.split("\n"):
+            if line.count(":") >= 4:
+                lead = len(line) - len(line.lstrip())
+                entry = _PGPASS.fullmatch(line.strip())
+                if entry and credential_like(entry.group(1), strong=True):
+                    claim(at + lead + entry.start(1), at + lead + entry.end(1), "password")
+            at += len(line) + 1
 
 
 def _named(name: str, value: str, start: int, text: str, claim: Claim) -> None:

@@ -335,6 +335,7 @@ _NEEDLES = {
     "(?:xox[abposre]-|xoxe": ("xox", "xapp-"),
     "(?:gh[pousr]_": ("gh", "github_pat_"),
     "(?:[Bb]earer|BEARER)": ("earer", "EARER"),
+    "[\\w.-]{1,64}:([^\\s@/": ("@tcp(", "@unix("),
 }
 
 

@@ -110,8 +110,9 @@ _WORDISH = re.compile(r"[A-Z][a-z]{2,}|[a-z]{3,}")
 _FILLER = ("xxxx", "XXXX", "your", "YOUR", "here", "placeholder", "redacted", "REDACTED", "dummy")
 
 
-def parts(name: str) -> list[str]:
-    return [p.lower() for p in _WORD_SPLIT.findall(name)]
+@lru_cache(maxsize=4096)
+def parts(name: str) -> tuple[str, ...]:
+    return tuple(p.lower() for p in _WORD_SPLIT.findall(name))
 
 
 def _strong_part(part: str) -> bool:
@@ -242,6 +243,7 @@ def basic_credential(value: str) -> bool:
     return ":" in text and text.isprintable()
 
 
+@lru_cache(maxsize=4096)
 def is_password(name: str) -> bool:
     return any(
         p in ("password", "passwd", "pwd", "pass", "passphrase", "passcode")

@@ -5,7 +5,9 @@
 with secret-like names and references but no secret, and a text holding six secrets. Each
 figure is the median over ``--rounds`` rounds of ``--texts`` distinct texts (so no cache of
 names or values answers for a repeated text), in microseconds per text; for scale, the same
-run measures ``json.dumps`` of the same text (what storing it costs at the least).
+run measures ``json.dumps`` of the same text (what storing it costs at the least). Before and
+after are measured twice each, alternating (before, after, before, after), and each cell keeps
+its fastest round: on a machine shared with other work, the minimum is what the code costs.
 
     python tests/benchmarks/bench_redaction.py                   # this checkout and main~ (REV)
     python tests/benchmarks/bench_redaction.py --baseline REV
@@ -16,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -73,7 +74,7 @@ def per_text_us(fn, items: list[str], rounds: int) -> float:
         for item in items:
             fn(item)
         samples.append((time.perf_counter() - start) / len(items) * 1e6)
-    return statistics.median(samples)
+    return min(samples)
 
 
 def measure(count: int, rounds: int) -> dict[str, dict[str, float]]:
@@ -99,8 +100,12 @@ def main() -> None:
         print(json.dumps(measure(args.texts, args.rounds)))
         return
     extra = ["--texts", str(args.texts), "--rounds", str(args.rounds)]
-    before = measure_baseline(__file__, args.baseline, extra)
-    after = measure(args.texts, args.rounds)
+    befores, afters = [], []
+    for _ in range(2):
+        befores.append(measure_baseline(__file__, args.baseline, extra))
+        afters.append(measure(args.texts, args.rounds))
+    before = {k: {m: min(b[k][m] for b in befores) for m in befores[0][k]} for k in befores[0]}
+    after = {k: {m: min(a[k][m] for a in afters) for m in afters[0][k]} for k in afters[0]}
     print(
         "| 2 KB text | before (" + args.baseline + ") us | after us | after / before |"
         " json.dumps us (same run) | after / json.dumps |"

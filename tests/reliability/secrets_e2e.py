@@ -104,18 +104,25 @@ def files_figures(root: Path, secrets: Path, clean: Path) -> list[dict[str, Any]
     return _both_backends(root / "files", "files", load_path(secrets), load_path(clean))
 
 
+def _print(r: dict[str, Any]) -> None:
+    print(
+        f"{r['split']:8} {r['backend']:6} never seen {r['caught']}/{r['secrets']} "
+        f"({r['caught'] / max(r['secrets'], 1):.1%}) of {r['kinds']} kinds; "
+        f"clean altered {r['altered']}/{r['clean']} ({r['altered'] / max(r['clean'], 1):.2%})",
+        flush=True,
+    )
+
+
 if __name__ == "__main__":
     import sys
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="sc-secrets-") as tmp:
         if len(sys.argv) == 3:
-            results = files_figures(Path(tmp), Path(sys.argv[1]), Path(sys.argv[2]))
-        else:
-            results = figures(Path(tmp))
-    for r in results:
-        print(
-            f"{r['split']:8} {r['backend']:6} never seen {r['caught']}/{r['secrets']} "
-            f"({r['caught'] / max(r['secrets'], 1):.1%}) of {r['kinds']} kinds; "
-            f"clean altered {r['altered']}/{r['clean']} ({r['altered'] / max(r['clean'], 1):.2%})"
-        )
+            for r in files_figures(Path(tmp), Path(sys.argv[1]), Path(sys.argv[2])):
+                _print(r)
+        else:  # split by split, each printed as it is done
+            for split in SPLITS:
+                s_rows, c_rows = rows(split)
+                for r in _both_backends(Path(tmp) / split, split, s_rows, c_rows):
+                    _print(r)
