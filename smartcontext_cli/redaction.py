@@ -55,6 +55,7 @@ from .redaction_values import (
     entropy,
     filler,
     is_password,
+    lazy,
     name_strength,
     parts,
     random_like,
@@ -68,8 +69,8 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 _ALL_NEEDLES = tuple(sorted({n for shape in SHAPES for n in shape.needles}))
 _HEX = frozenset("0123456789abcdef")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_ALREADY = re.compile(r"\[REDACTED:[a-z ]+\]")
-_BASIC = re.compile(r"(?:[Bb]asic|BASIC)\s{1,8}([A-Za-z0-9+/]{8,4096}={0,2})(?![A-Za-z0-9+/=])")
+_ALREADY = lazy(r"\[REDACTED:[a-z ]+\]")
+_BASIC = lazy(r"(?:[Bb]asic|BASIC)\s{1,8}([A-Za-z0-9+/]{8,4096}={0,2})(?![A-Za-z0-9+/=])")
 
 # Names: a secret-like word found in the lower-cased text, grown to the whole name around it
 # (AWS_SECRET_ACCESS_KEY, --db-password, _authToken), then a separator and a value. The
@@ -77,25 +78,25 @@ _BASIC = re.compile(r"(?:[Bb]asic|BASIC)\s{1,8}([A-Za-z0-9+/]{8,4096}={0,2})(?![
 # a CLI flag's "--key value", a setter's setPassword("value"), and plain white space (a config
 # directive "requirepass X", netrc's "password X", "aws_secret_access_key X"), which needs a
 # value that looks like a credential on its own.
-_SECRET_WORD = re.compile(r"pass|pwd|secret|token|key|credential|cred|auth|pat|sess|sid|cookie")
+_SECRET_WORD = lazy(r"pass|pwd|secret|token|key|credential|cred|auth|pat|sess|sid|cookie")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_SEP = re.compile(
+_SEP = lazy(
     r"""["']?\]?[ \t]{0,8}(?::=|=>|=|:)[ \t]{0,8}|[ \t]{1,8}|\([ \t]{0,4}(?=["'])|"""
     r"""["'][ \t]{0,4},[ \t]{0,4}(?=["'])"""
 )
-_VALUE = re.compile(
+_VALUE = lazy(
     r"""\[REDACTED:[a-z ]+\]|<[^>\n]{0,256}>|"[^"\n]{0,512}"|'[^'\n]{0,512}'|`[^`\n]{0,512}`|"""
     r"""[^\s"',;)\]}`]{1,512}"""
 )
 # An environment variable's name given a quoted value after a space: wp config set DB_PASSWORD 'x'
-_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_ENV_NAME = lazy(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _SETTER_VERBS = {"set", "with", "use"}
 # A token of the modern shape no rule names yet: a short lower-case prefix, '_' or '.', and a
 # long random tail mixing upper case, lower case and digits (rnd_..., hvs...., fm2_...).
-_TAIL = re.compile(r"[_.]([A-Za-z0-9_-]{20,512})")
-_PREFIX = re.compile(r"[a-z][a-z0-9]{1,7}")
+_TAIL = lazy(r"[_.]([A-Za-z0-9_-]{20,512})")
+_PREFIX = lazy(r"[a-z][a-z0-9]{1,7}")
 _HASH_NAMES = {"sha1", "sha256", "sha384", "sha512", "md5", "blake2b", "base64", "pk"}
-_QUERY = re.compile(r"[?&;]([A-Za-z_][\w.-]{0,63})=([^&\s#\"'<>;]{1,2048})")
+_QUERY = lazy(r"[?&;]([A-Za-z_][\w.-]{0,63})=([^&\s#\"'<>;]{1,2048})")
 _QUERY_WEAK = {"sig", "signature", "x-amz-signature", "x-goog-signature", "auth", "code_verifier"}
 
 

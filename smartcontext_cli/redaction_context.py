@@ -21,26 +21,23 @@ whether the value looks like a credential:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from .redaction_values import credential_like, is_password, name_strength, random_like
+from .redaction_values import credential_like, is_password, lazy, name_strength, random_like
 
 Claim = Callable[[int, int, str], None]
 
-_AUTH_HEADER = re.compile(
+_AUTH_HEADER = lazy(
     r"""(?i)authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["'`]?"""
     r"""(?:([a-z][a-z0-9-]{1,24})[ \t]{1,4})?([A-Za-z0-9._~+/=:-]{12,8192})"""
 )
-_COOKIE_HEADER = re.compile(
-    r"(?i)(?:set-)?cookie[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?([^\n]{1,8192})"
-)
-_CURL_COOKIE = re.compile(r"""(?:^|\s)(?:-b|--cookie)[ =]['"]?([^'"\n]{1,8192})""")
-_PAIR = re.compile(r"([A-Za-z0-9_.!#$%&'*+^`|~-]{1,128})=([^;,\s\"']{1,4096})")
-_SESSIONISH = re.compile(r"(?i)sess|sid|token|auth|jwt|remember|login|user|csrf|xsrf|key|secret")
+_COOKIE_HEADER = lazy(r"(?i)(?:set-)?cookie[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?([^\n]{1,8192})")
+_CURL_COOKIE = lazy(r"""(?:^|\s)(?:-b|--cookie)[ =]['"]?([^'"\n]{1,8192})""")
+_PAIR = lazy(r"([A-Za-z0-9_.!#$%&'*+^`|~-]{1,128})=([^;,\s\"']{1,4096})")
+_SESSIONISH = lazy(r"(?i)sess|sid|token|auth|jwt|remember|login|user|csrf|xsrf|key|secret")
 
 # The tools that take a password as -p (or -P, -a, -w) and the flag each uses.
-_TOOLS = re.compile(  # run on the lower-cased text; the boundary before is checked in Python
+_TOOLS = lazy(  # run on the lower-cased text; the boundary before is checked in Python
     r"(mysql\w*|mariadb[\w-]*|sshpass|docker|podman|nerdctl|buildah|skopeo|twine|az|"
     r"mongo\w*|redis-cli|keydb-cli|sqlcmd|bcp|zip|7z|7za|unrar|rar|ldap\w+|smbclient|"
     r"rabbitmqadmin|influx|sqlplus|htpasswd|openssl|cqlsh)(?![\w-])"
@@ -56,31 +53,31 @@ _FLAG_FOR = {
 }  # fmt: skip
 # Starts with its literal: the white space before it is checked in Python (see redaction_shapes)
 _FLAG_VALUE = r"""-{flag}(?:[ \t]{{1,4}}|(?=\S))(['"]?)([^\s'"]{{4,255}})\1(?=\s|$|;)"""
-_FLAG_PATTERNS = {f: re.compile(_FLAG_VALUE.format(flag=f)) for f in "pPaw"}
-_PORTS = re.compile(r"[\d.:]+(?:/(?:tcp|udp|sctp))?|[\w.-]*:\d+(?::\d+)?")
-_OPENSSL_PASS = re.compile(r"(?:^|\s)-(?:pass|passin|passout|k|kfile)\s+(?:pass:)?(\S{4,255})")
+_FLAG_PATTERNS = {f: lazy(_FLAG_VALUE.format(flag=f)) for f in "pPaw"}
+_PORTS = lazy(r"[\d.:]+(?:/(?:tcp|udp|sctp))?|[\w.-]*:\d+(?::\d+)?")
+_OPENSSL_PASS = lazy(r"(?:^|\s)-(?:pass|passin|passout|k|kfile)\s+(?:pass:)?(\S{4,255})")
 
-_AUTH_TUPLE = re.compile(
+_AUTH_TUPLE = lazy(
     r"""(?i)(?:auth|login|credentials?|basicauth|digestauth|connect)\s{0,4}[=(]\s{0,4}[(\[]?\s{0,4}"""
     r"""(['"])[^'"\n]{1,128}\1\s{0,4},\s{0,4}(['"])([^'"\n]{4,255})\2"""
 )
 _TUPLE_WORDS = ("auth", "login", "credential", "connect")
-_SQL = re.compile(  # run on the lower-cased text
+_SQL = lazy(  # run on the lower-cased text
     r"""(?:identified(?:\s{1,4}with\s{1,4}\w{1,64})?\s{1,4}by|password)\s{1,4}(?:=\s{0,4})?(['"])([^'"\n]{1,255})\1"""
 )
-_K8S_BLOCK = re.compile(r"(?m)^([ \t]*)(?:data|stringData):[ \t]*\n")
-_K8S_LINE = re.compile(r"([ \t]+)[\w.-]{1,253}:[ \t]+[\"']?([^\s\"']{1,65536})[\"']?[ \t]*(?:\n|$)")
-_B64ISH = re.compile(r"[A-Za-z0-9+/_-]{4,65536}={0,2}")
+_K8S_BLOCK = lazy(r"(?m)^([ \t]*)(?:data|stringData):[ \t]*\n")
+_K8S_LINE = lazy(r"([ \t]+)[\w.-]{1,253}:[ \t]+[\"']?([^\s\"']{1,65536})[\"']?[ \t]*(?:\n|$)")
+_B64ISH = lazy(r"[A-Za-z0-9+/_-]{4,65536}={0,2}")
 # Each run of the key's alphabet once (linear), then its length: a pattern of exactly 40 behind
 # a look-behind is tried at every position.
-_AWS_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
+_AWS_RUN = lazy(r"[A-Za-z0-9+/=]{40,}")
 # Both run on the lower-cased text (so without (?i), which makes a scan several times slower);
 # the word boundary before is checked in Python (see redaction_shapes).
-_PROSE = re.compile(
+_PROSE = lazy(
     r"""(?:password|passphrase|passcode|passwd|pw|pwd|pin|creds?|credentials)\b"""
     r"""[^.\n:=]{0,40}?(?:\b(?:is|was|are|to|as)\s{1,4}|:\s{0,4})['"]?(\S{1,255}?)['"]?(?=[\s.,;)]|$)"""
 )
-_LOGIN_PAIR = re.compile(
+_LOGIN_PAIR = lazy(
     r"""(?:login|logins|creds?|credentials|user/pass(?:word)?|username/password)\b"""
     r"""(?:\s{1,4}(?:is|are|was))?\s{0,4}:?\s{0,4}[\w.@+-]{1,64}\s{0,2}/\s{0,2}(\S{4,255})"""
 )
@@ -109,18 +106,18 @@ def _cookies(text: str, start: int, end: int, claim: Claim) -> None:
             claim(*pair.span(2), "session")
 
 
-_PIPED = re.compile(
+_PIPED = lazy(
     r"""(?:echo|printf)[ \t]{1,4}(?:-n[ \t]{1,4})?(['"]?)([^\s'"|]{4,255})\1[ \t]{0,4}\|"""
     r"""[^\n|]{0,120}?"""
     r"""(?:sudo[ \t]{1,4}-S|--password-stdin|passwd[ \t]{1,4}--stdin|chpasswd|-password-stdin)"""
 )
-_HTPASSWD = re.compile(
+_HTPASSWD = lazy(
     r"htpasswd[ \t]+(?:-\w+[ \t]+)*-\w*b\w*[ \t]+(?:-\w+[ \t]+)*\S+[ \t]+\S+[ \t]+(\S+)"
 )
-_SECURE_STRING = re.compile(
+_SECURE_STRING = lazy(
     r"""convertto-securestring[ \t]{1,4}(?:-string[ \t]{1,4})?(['"])([^'"\n]{1,255})\1"""
 )
-_NET_USE = re.compile(r"net[ \t]+use\b[^\n]{0,200}?/user:\S+[ \t]+([^\s/]\S{0,254})")
+_NET_USE = lazy(r"net[ \t]+use\b[^\n]{0,200}?/user:\S+[ \t]+([^\s/]\S{0,254})")
 
 
 def command_lines(text: str, low: str, claim: Claim) -> None:
@@ -199,15 +196,13 @@ def kubernetes(text: str, claim: Claim) -> None:
             at = line.end()
 
 
-_ORACLE = re.compile(
+_ORACLE = lazy(
     r"""(?:sqlplus|expdp|impdp|rman|sqlldr|sqlcl|jdbc:oracle:thin:)[ \t]{0,4}(?:-\w+[ \t]+)*"""
     r"""["']?[\w$#.]{1,64}/([^\s@/"']{1,128})@"""
 )
-_REDIS_AUTH = re.compile(
-    r"(?m)^[ \t]*(?:[\w.:-]{0,64}>[ \t]*)?AUTH[ \t]+(?:\S+[ \t]+)?(\S+)[ \t]*$"
-)
-_TWILIO_SID = re.compile(r"\bAC[0-9a-f]{32}\b")
-_HEX32 = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])")
+_REDIS_AUTH = lazy(r"(?m)^[ \t]*(?:[\w.:-]{0,64}>[ \t]*)?AUTH[ \t]+(?:\S+[ \t]+)?(\S+)[ \t]*$")
+_TWILIO_SID = lazy(r"\bAC[0-9a-f]{32}\b")
+_HEX32 = lazy(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])")
 
 
 def databases(text: str, low: str, claim: Claim) -> None:
@@ -239,16 +234,16 @@ def aws_secret(text: str, low: str, claim: Claim) -> None:
             claim(*match.span(), "aws secret key")
 
 
-_TAG = re.compile(r"<([A-Za-z_][\w.:-]{0,63})(?:\s[^<>\n]{0,256})?>([^<\n]{1,1024})</\1>")
-_ATTRS = re.compile(
+_TAG = lazy(r"<([A-Za-z_][\w.:-]{0,63})(?:\s[^<>\n]{0,256})?>([^<\n]{1,1024})</\1>")
+_ATTRS = lazy(
     r"""(?:key|name)\s{0,4}=\s{0,4}(["'])([^"'\n]{1,128})\1\s{1,8}value\s{0,4}=\s{0,4}"""
     r"""(["'])([^"'\n]{1,1024})\3"""
 )
-_ENV_ENTRY = re.compile(
+_ENV_ENTRY = lazy(
     r"""name:[ \t]{0,8}(["']?)([A-Za-z_][\w.-]{0,127})\1[ \t]*\n[ \t-]{0,32}value:[ \t]{0,8}"""
     r"""(["']?)([^"'\n]{1,1024})\3[ \t]*(?:\n|$)"""
 )
-_PGPASS = re.compile(r"[\w.*-]{1,253}:(?:\d{1,5}|\*):[\w*.-]{1,63}:[\w*.@-]{1,63}:(\S{1,255})")
+_PGPASS = lazy(r"[\w.*-]{1,253}:(?:\d{1,5}|\*):[\w*.-]{1,63}:[\w*.@-]{1,63}:(\S{1,255})")
 
 
 def markup(text: str, claim: Claim) -> None:
@@ -282,10 +277,10 @@ def _named(name: str, value: str, start: int, text: str, claim: Claim) -> None:
 
 
 _HASH_LABELS = ("sha256:", "sha1:", "md5:", "sha512:", "sha384:")
-_PROSE_PLAIN = re.compile(
+_PROSE_PLAIN = lazy(
     r"""(?:password|passphrase)[ \t]{1,4}['"]?([^\s'"]{8,255})['"]?(?=[\s.,;)]|$)"""
 )
-_PROSE_KEY = re.compile(
+_PROSE_KEY = lazy(
     r"""(?:key|token|secret)\b[^.\n:=]{0,24}?(?:\b(?:is|was)\s{1,4}|:\s{0,4})['"`]?"""
     r"""([A-Za-z0-9_\-+/=.~]{16,1024}?)['"`]?(?=[\s.,;)]|$)"""
 )

@@ -14,13 +14,14 @@ GitHub token). Sources: each provider's documented token format.
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
+
+from .redaction_values import LazyPattern
 
 
 class Shape(NamedTuple):
     kind: str
-    pattern: re.Pattern[str]
+    pattern: LazyPattern  # compiled when a text first holds one of its needles
     group: int
     before: str  # "word", "space", "digits", "hex32", "scheme" or "any"
     needles: tuple[str, ...]  # the text must hold one of these for the pattern to run
@@ -349,6 +350,6 @@ def _needles_for(pattern: str, given: str | None) -> tuple[str, ...]:
 
 
 SHAPES = [
-    Shape(kind, re.compile(pattern), group, before, _needles_for(pattern, needle), check)
+    Shape(kind, LazyPattern(pattern), group, before, _needles_for(pattern, needle), check)
     for kind, pattern, group, before, needle, check in _TABLE
 ]

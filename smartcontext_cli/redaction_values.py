@@ -22,9 +22,48 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from functools import lru_cache
 
-_WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+class LazyPattern:
+    """A regex compiled when first used. Why: the rules hold ~120 patterns and most texts need
+    a few; compiling all of them at import cost every ``remember`` process ~40 ms (measured)."""
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    def finditer(self, text: str, pos: int = 0, endpos: int = 2**63 - 1) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, pos, endpos)
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.compiled.match(text, pos)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.compiled.fullmatch(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    def findall(self, text: str) -> list[str]:
+        return self.compiled.findall(text)
+
+
+def lazy(pattern: str, flags: int = 0) -> LazyPattern:
+    return LazyPattern(pattern, flags)
+
+
+_WORD_SPLIT = lazy(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _STRONG = {
     "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "secrets", "token",
     "apikey", "credential", "credentials", "creds", "authtoken",
@@ -72,7 +111,7 @@ _NOT_SECRET = {
     "updated", "changed", "created", "modified", "outfile", "infile", "spec", "specs", "usage",
     "state", "status", "origin", "alias", "region", "str",
 }  # fmt: skip
-PLACEHOLDER = re.compile(
+PLACEHOLDER = lazy(
     r"""(?ix)^(?:
         <[^>]*>|\[[^\]]*\]|\{[^}]*\}|\.{3,}|x{3,}|\*{3,}|-+|•+|~|
         your[\w-]*|(?:my|the|some|an?)[_-][\w-]*|[\w-]*[_-]here|
@@ -85,7 +124,7 @@ PLACEHOLDER = re.compile(
 # References to where a secret lives, not secrets: $VAR, ${VAR}, $(cmd), {{ x }}, %(x)s, %VAR%,
 # ((var)), !Ref X, vault:/op:/arn: paths, and code: calls, subscripts and attribute chains
 # (os.environ["X"], getenv("X"), self.token).
-REFERENCE = re.compile(
+REFERENCE = lazy(
     r"""(?x)^(?:
         \$\{?[\w.]+\}?.*|\$\(.*|\{\{.*|%\(\w+\)s|%\w+%|\(\(.*|!\w+.*|<%.*|`.*|
         (?:vault|op|arn|ref\+\w+|awssm|gcpsm|sm|ssm|secretsmanager|env|file|keyvault|akv):.*|
@@ -94,11 +133,9 @@ REFERENCE = re.compile(
         [A-Za-z_]+(?:\.[A-Za-z_]+)+
     )$"""
 )
-_IDENTIFIER = re.compile(
-    r"(?:[A-Z]{0,5}[a-z]{2,})+|[a-z]{2,}(?:_[a-z]{2,})+|[A-Z]{2,}(?:_[A-Z]{2,})+"
-)
-_PHRASE = re.compile(r"[A-Za-z0-9!@#$&*^]+(?: [A-Za-z0-9!@#$&*^]+)+")
-_NOT_CREDENTIAL = re.compile(
+_IDENTIFIER = lazy(r"(?:[A-Z]{0,5}[a-z]{2,})+|[a-z]{2,}(?:_[a-z]{2,})+|[A-Z]{2,}(?:_[A-Z]{2,})+")
+_PHRASE = lazy(r"[A-Za-z0-9!@#$&*^]+(?: [A-Za-z0-9!@#$&*^]+)+")
+_NOT_CREDENTIAL = lazy(
     r"""(?x)[A-Z]{2,}(?:_[A-Z0-9]{1,8}){1,3}               # enum constants: RSA_4096, AES_256
     |0x[0-9A-Fa-f]{1,64}                                   # hex literals, key ids: 0x1234ABCD
     |\d{4}-\d\d-\d\d(?:[T\ ][\d:.]+)?Z?(?:[+-]\d\d:?\d\d)?   # timestamps
@@ -106,7 +143,7 @@ _NOT_CREDENTIAL = re.compile(
         |asc|enc|age|kdbx)                                 # file names
     """
 )
-_WORDISH = re.compile(r"[A-Z][a-z]{2,}|[a-z]{3,}")
+_WORDISH = lazy(r"[A-Z][a-z]{2,}|[a-z]{3,}")
 _FILLER = ("xxxx", "XXXX", "your", "YOUR", "here", "placeholder", "redacted", "REDACTED", "dummy")
 
 
@@ -159,10 +196,10 @@ def entropy(text: str) -> float:
 
 
 _CLASS_PATTERNS = (
-    ("upper", re.compile(r"[A-Z]")),
-    ("lower", re.compile(r"[a-z]")),
-    ("digit", re.compile(r"[0-9]")),
-    ("symbol", re.compile(r"[^A-Za-z0-9]")),
+    ("upper", lazy(r"[A-Z]")),
+    ("lower", lazy(r"[a-z]")),
+    ("digit", lazy(r"[0-9]")),
+    ("symbol", lazy(r"[^A-Za-z0-9]")),
 )
 
 
