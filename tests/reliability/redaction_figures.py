@@ -50,7 +50,11 @@ class Figures:
 
 
 SPLITS = ("dev", "heldout", "heldout2", "dev4", "probe5")
+# Written by someone who never saw the rules, and never looked at while tuning them
+# (corpus/heldout3/README.md): the figure the target is judged on. Printed, not asserted.
+HELD_OUT = ("heldout3",)
 FILES = {
+    "heldout3": ("secrets3.jsonl", "clean3.jsonl"),
     "heldout2": ("secrets2.jsonl", "clean2.jsonl"),
     "dev4": ("secrets4.jsonl", "clean4.jsonl"),
     "probe5": ("secrets5.jsonl", "clean5.jsonl"),
@@ -105,14 +109,14 @@ def main(argv: list[str]) -> None:
         at = argv.index("--files")
         splits = [("files", (Path(argv[at + 1]), Path(argv[at + 2])))]
     else:
-        splits = [(s, None) for s in (*SPLITS, "all")]
+        splits = [(s, None) for s in (*SPLITS, "all", *HELD_OUT)]
     for split, files in splits:
         f = figures(split, files=files)
         print(
             f"{split:8} secrets {f.caught}/{f.secrets} caught ({f.recall:.1%}) of {f.kinds} kinds; "
             f"clean lines altered {f.altered}/{f.clean} ({f.false_positive_rate:.2%})"
         )
-        if files is None and split != "all" and "--show-dev" in argv:
+        if files is None and split in SPLITS and "--show-dev" in argv:
             for miss in f.misses:
                 print(f"  MISS [{miss['kind']}] {miss['text']!r}")
             for before, after in f.false_positives:
