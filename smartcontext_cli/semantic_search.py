@@ -1,0 +1,169 @@
+"""Semantic and hybrid search: the lexical ranking fused with sentence-embedding similarity.
+
+Modes (config ``retrieval``): ``lexical`` (default; ``search.py`` alone), ``semantic`` (cosine
+between the query's and each memory's all-MiniLM-L6-v2 vector, ``embedding.py``), ``hybrid``
+(both, fused). Fusion (``fuse``) is a weighted sum of normalised scores over the union of the
+lexical top ``LEXICAL_POOL`` and the semantic top ``SEMANTIC_POOL``:
+
+    fused = weight * (cosine - min) / (max - min) + (1 - weight) * lexical / max lexical
+
+with min/max over that union (a memory the lexical ranking did not return counts 0 there),
+``weight`` = ``HYBRID_WEIGHT``, chosen by leave-one-conversation-out cross-validation on
+BEAM-100K (``tests/benchmarks/bench_retrieval.py``, which also measures reciprocal rank
+fusion, ``method="rrf"``, in the same run). Memories holding more of the query's whole
+identifiers still rank first, as in lexical search (``Hit.identifiers``), so an exact
+identifier query is never outvoted by a paraphrase.
+
+Before each search the vectors are brought in line with the memories
+(``VectorIndex.sync``), so a result never comes from a stale vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .models import Memory
+from .ranking import DEFAULT_PARAMS, RankParams, Scored
+from .search import Hit, _allowed, prepare, prior
+from .storage.base import Storage
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
+    from .vectors import VectorIndex
+
+MODES = ("lexical", "hybrid", "semantic")
+HYBRID_WEIGHT = 0.5
+RRF_K = 60.0
+LEXICAL_POOL = 50
+SEMANTIC_POOL = 50
+
+
+def fuse(
+    lexical: Sequence[tuple[str, float]],
+    cosines: dict[str, float],
+    weight: float = HYBRID_WEIGHT,
+    method: str = "weighted",
+) -> list[tuple[str, float, dict[str, float]]]:
+    """(id, fused score, parts) best first, over the ids of ``lexical`` and ``cosines``.
+
+    ``lexical``: (id, score) best first; ``cosines``: id -> cosine for every id of the union
+    (a missing one counts as the lowest). ``method``: ``weighted`` (module docstring) or
+    ``rrf`` (1/(60 + rank) summed over both rankings, equal weight).
+    """
+    ids = list(dict.fromkeys([mid for mid, _ in lexical] + list(cosines)))
+    if not ids:
+        return []
+    lex = dict(lexical)
+    out = []
+    if method == "rrf":
+        lex_rank = {mid: i for i, (mid, _) in enumerate(lexical)}
+        by_cos = sorted(cosines, key=lambda m: -cosines[m])
+        sem_rank = {mid: i for i, mid in enumerate(by_cos)}
+        for mid in ids:
+            r = 0.0
+            if mid in lex_rank:
+                r += 1.0 / (RRF_K + lex_rank[mid] + 1)
+            if mid in sem_rank:
+                r += 1.0 / (RRF_K + sem_rank[mid] + 1)
+            out.append((mid, r, {"lexical_rank": lex_rank.get(mid, -1) + 1.0,
+                                 "semantic_rank": sem_rank.get(mid, -1) + 1.0}))  # fmt: skip
+    elif method == "weighted":
+        top_lex = max((s for s in lex.values()), default=0.0)
+        lo = min(cosines.values(), default=0.0)
+        hi = max(cosines.values(), default=0.0)
+        span = hi - lo
+        for mid in ids:
+            cos = cosines.get(mid, lo)
+            sem = (cos - lo) / span if span > 0 else 0.0
+            lx = lex.get(mid, 0.0) / top_lex if top_lex > 0 else 0.0
+            score = weight * sem + (1.0 - weight) * lx
+            out.append((mid, score, {"cosine": cos, "semantic": sem, "lexical": lx}))
+    else:
+        raise ValueError(f"unknown fusion method {method!r}")
+    out.sort(key=lambda row: -row[1])
+    return out
+
+
+def rank(
+    storage: Storage,
+    index: VectorIndex,
+    model: Embedder,
+    query: str,
+    limit: int = 5,
+    tags: Sequence[str] = (),
+    kind: str | None = None,
+    now: datetime | None = None,
+    mode: str = "hybrid",
+    params: RankParams = DEFAULT_PARAMS,
+    weight: float = HYBRID_WEIGHT,
+    method: str = "weighted",
+) -> list[Hit]:
+    """The ``limit`` best memories in ``mode`` (``semantic`` or ``hybrid``), as ``Hit`` s
+    whose ``semantic`` part says how the score was made (``search --explain``)."""
+    if limit <= 0:
+        return []
+    now = now or datetime.now(timezone.utc)
+    index.sync(storage)
+    vector = model.embed([query])[0]
+    filtered = bool(tags) or kind is not None
+    # Filters cut after the scan: read more so that enough pass them.
+    wanted = max(SEMANTIC_POOL, limit * 4) * (4 if filtered else 1)
+    near = index.nearest(vector, wanted)
+    lexical: list[Hit] = []
+    if mode == "hybrid":
+        prepared = prepare(storage, query, max(limit, LEXICAL_POOL), tags, kind, now)
+        lexical = prepared.rank(params) if prepared.query.searchable else []
+    by_id: dict[str, Hit] = {h.memory.id: h for h in lexical}
+    semantic_ids = [mid for mid, _ in near if mid not in by_id]
+    memories = {m.id: m for m in _memories(storage, semantic_ids)}
+    cos = dict(near)
+    cos.update(index.cosines(vector, [mid for mid in by_id if mid not in cos]))
+    pool = {mid: c for mid, c in cos.items() if mid in by_id or mid in memories}
+    pool = {
+        mid: c for mid, c in pool.items() if mid in by_id or _allowed(memories[mid], tags, kind)
+    }
+    if mode == "semantic":
+        fused = [(mid, c, {"cosine": c}) for mid, c in sorted(pool.items(), key=lambda kv: -kv[1])]
+    else:
+        lex_scores = [(h.memory.id, h.score - h.lift) for h in lexical]
+        fused = fuse(lex_scores, pool, weight, method)
+    hits = []
+    for mid, score, parts in fused:
+        hit = by_id.get(mid)
+        if hit is None:
+            memory = memories[mid]
+            p = prior(memory, now)
+            hit = Hit(memory, 0.0, Scored(0.0, 0.0, 0.0, 0.0), {}, p, 0, (None, None))
+        hit.semantic = {"mode": mode, "method": method if mode == "hybrid" else "cosine",
+                        "weight": weight if mode == "hybrid" else 1.0,
+                        "lexical_score": hit.score - hit.lift, **parts}  # fmt: skip
+        hit.score = score
+        hits.append(hit)
+    # Identifier holders first (module docstring), then the fused score.
+    hits.sort(key=lambda h: (-h.identifiers, -h.score))
+    return hits[:limit]
+
+
+def _memories(storage: Storage, ids: Sequence[str]) -> list[Memory]:
+    if not ids:
+        return []
+    return [memory for memory, _ in storage.indexed(list(ids)).values()]
+
+
+def open_index(directory: Path, model: Embedder) -> VectorIndex:
+    from .vectors import VectorIndex
+
+    return VectorIndex(directory, model)
+
+
+def describe(mode: str, model: Embedder | None, index: VectorIndex | None) -> dict[str, Any]:
+    """What ``stats`` shows about retrieval: the mode, and the model and vectors in use."""
+    out: dict[str, Any] = {"mode": mode, "model": None, "vectors": None}
+    if model is not None:
+        out["model"] = model.info.describe()
+    if index is not None:
+        out["vectors"] = index.count()
+    return out
