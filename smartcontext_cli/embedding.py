@@ -28,6 +28,7 @@ install (without the extra) never needs them and no start-up path loads them.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import threading
 from dataclasses import dataclass
@@ -131,11 +132,12 @@ def verify(path: Path, expected: str, what: str) -> str:
 
 
 def _require_extra() -> None:
-    missing = [
-        name
-        for name in ("numpy", "onnxruntime", "tokenizers")
-        if importlib.util.find_spec(name) is None
-    ]
+    missing = []
+    for name in ("numpy", "onnxruntime", "tokenizers"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if missing:
         raise SemanticUnavailableError(
             f"the semantic mode needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}"
@@ -226,6 +228,7 @@ def embedder(home: Path, configured: str | None = None) -> Embedder:
 
     Keyed by the file's path and mtime, so a model replaced on disk is verified again.
     """
+    _require_extra()
     path, _ = locate_model(home, configured)
     key = (str(home), configured or "", str(path))
     mtime = path.stat().st_mtime

@@ -21,6 +21,7 @@ Before each search the vectors are brought in line with the memories
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,88 @@ def fuse(
     return out
 
 
+@dataclass
+class Gathered:
+    """A query's lexical hits and semantic neighbours: everything fusion's weight does not
+    change (the benchmark's cross-validation fuses each question under many weights)."""
+
+    mode: str
+    lexical: list[Hit]
+    cosines: dict[str, float]  # id -> cosine, for every candidate that passes the filters
+    memories: dict[str, Memory]  # the semantic-only candidates
+    now: datetime
+    limit: int
+
+
+def gather(
+    storage: Storage,
+    index: VectorIndex,
+    model: Embedder,
+    query: str,
+    limit: int = 5,
+    tags: Sequence[str] = (),
+    kind: str | None = None,
+    now: datetime | None = None,
+    mode: str = "hybrid",
+    params: RankParams = DEFAULT_PARAMS,
+    vector: Any = None,
+) -> Gathered:
+    """Sync the vectors, embed the query (unless ``vector`` is given), read both rankings."""
+    now = now or datetime.now(timezone.utc)
+    index.sync(storage)
+    if vector is None:
+        vector = model.embed([query])[0]
+    filtered = bool(tags) or kind is not None
+    # Filters cut after the scan: read more so that enough pass them.
+    wanted = max(SEMANTIC_POOL, limit * 4) * (4 if filtered else 1)
+    near = index.nearest(vector, wanted)
+    lexical: list[Hit] = []
+    if mode == "hybrid":
+        prepared = prepare(storage, query, max(limit, LEXICAL_POOL), tags, kind, now)
+        lexical = prepared.rank(params) if prepared.query.searchable else []
+    in_lexical = {h.memory.id for h in lexical}
+    memories = {m.id: m for m in _memories(storage, [m for m, _ in near if m not in in_lexical])}
+    cos = {mid: c for mid, c in near if mid in in_lexical or mid in memories}
+    cos = {m: c for m, c in cos.items() if m in in_lexical or _allowed(memories[m], tags, kind)}
+    cos.update(index.cosines(vector, [mid for mid in in_lexical if mid not in cos]))
+    return Gathered(mode, lexical, cos, memories, now, limit)
+
+
+def combine(g: Gathered, weight: float = HYBRID_WEIGHT, method: str = "weighted") -> list[Hit]:
+    """The fused ranking of what ``gather`` read, as ``Hit`` s whose ``semantic`` part says
+    how each score was made (``search --explain``)."""
+    by_id = {h.memory.id: h for h in g.lexical}
+    if g.mode == "semantic":
+        order = sorted(g.cosines.items(), key=lambda kv: -kv[1])
+        fused = [(mid, c, {"cosine": c}) for mid, c in order]
+    else:
+        fused = fuse(
+            [(h.memory.id, h.score - h.lift) for h in g.lexical], g.cosines, weight, method
+        )
+    hits = []
+    for mid, score, parts in fused:
+        lex = by_id.get(mid)
+        if lex is None:
+            memory = g.memories[mid]
+            p = prior(memory, g.now)
+            hit = Hit(memory, 0.0, Scored(0.0, 0.0, 0.0, 0.0), {}, p, 0, (None, None))
+        else:
+            hit = replace(lex)
+        hybrid = g.mode == "hybrid"
+        hit.semantic = {
+            "mode": g.mode,
+            "method": method if hybrid else "cosine",
+            "weight": weight if hybrid else 1.0,
+            "lexical_score": hit.score - hit.lift,
+            **parts,
+        }
+        hit.score = score
+        hits.append(hit)
+    # Identifier holders first (module docstring), then the fused score.
+    hits.sort(key=lambda h: (-h.identifiers, -h.score))
+    return hits[: g.limit]
+
+
 def rank(
     storage: Storage,
     index: VectorIndex,
@@ -101,50 +184,11 @@ def rank(
     weight: float = HYBRID_WEIGHT,
     method: str = "weighted",
 ) -> list[Hit]:
-    """The ``limit`` best memories in ``mode`` (``semantic`` or ``hybrid``), as ``Hit`` s
-    whose ``semantic`` part says how the score was made (``search --explain``)."""
+    """The ``limit`` best memories in ``mode`` (``semantic`` or ``hybrid``)."""
     if limit <= 0:
         return []
-    now = now or datetime.now(timezone.utc)
-    index.sync(storage)
-    vector = model.embed([query])[0]
-    filtered = bool(tags) or kind is not None
-    # Filters cut after the scan: read more so that enough pass them.
-    wanted = max(SEMANTIC_POOL, limit * 4) * (4 if filtered else 1)
-    near = index.nearest(vector, wanted)
-    lexical: list[Hit] = []
-    if mode == "hybrid":
-        prepared = prepare(storage, query, max(limit, LEXICAL_POOL), tags, kind, now)
-        lexical = prepared.rank(params) if prepared.query.searchable else []
-    by_id: dict[str, Hit] = {h.memory.id: h for h in lexical}
-    semantic_ids = [mid for mid, _ in near if mid not in by_id]
-    memories = {m.id: m for m in _memories(storage, semantic_ids)}
-    cos = dict(near)
-    cos.update(index.cosines(vector, [mid for mid in by_id if mid not in cos]))
-    pool = {mid: c for mid, c in cos.items() if mid in by_id or mid in memories}
-    pool = {
-        mid: c for mid, c in pool.items() if mid in by_id or _allowed(memories[mid], tags, kind)
-    }
-    if mode == "semantic":
-        fused = [(mid, c, {"cosine": c}) for mid, c in sorted(pool.items(), key=lambda kv: -kv[1])]
-    else:
-        lex_scores = [(h.memory.id, h.score - h.lift) for h in lexical]
-        fused = fuse(lex_scores, pool, weight, method)
-    hits = []
-    for mid, score, parts in fused:
-        hit = by_id.get(mid)
-        if hit is None:
-            memory = memories[mid]
-            p = prior(memory, now)
-            hit = Hit(memory, 0.0, Scored(0.0, 0.0, 0.0, 0.0), {}, p, 0, (None, None))
-        hit.semantic = {"mode": mode, "method": method if mode == "hybrid" else "cosine",
-                        "weight": weight if mode == "hybrid" else 1.0,
-                        "lexical_score": hit.score - hit.lift, **parts}  # fmt: skip
-        hit.score = score
-        hits.append(hit)
-    # Identifier holders first (module docstring), then the fused score.
-    hits.sort(key=lambda h: (-h.identifiers, -h.score))
-    return hits[:limit]
+    g = gather(storage, index, model, query, limit, tags, kind, now, mode, params)
+    return combine(g, weight, method)
 
 
 def _memories(storage: Storage, ids: Sequence[str]) -> list[Memory]:

@@ -28,7 +28,7 @@ class SemanticMixin:
     settings: Settings
     home: Path
     directory: Path
-    notices: list[str]
+    admitted: list[str]
 
     if TYPE_CHECKING:
         # Provided by MemoryStore as lazily opening properties.
@@ -79,7 +79,8 @@ class SemanticMixin:
             _, index = self.semantic_index()
             index.add(memories, before, store_version(self.storage))
         except SemanticUnavailableError as exc:
-            self.notices.append(f"warning: stored, but not embedded: {exc}")
+            # Printed by the CLI after the command, as what the door found is.
+            self.admitted.append(f"warning: stored, but not embedded: {exc}")
 
     def _semantic_rank(
         self, query: str, limit: int, tags: Sequence[str], kind: str | None

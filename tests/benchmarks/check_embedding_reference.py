@@ -146,6 +146,7 @@ def main() -> None:
     model = load_model(Path(os.environ.get("SMARTCONTEXT_HOME", "/nonexistent")))
     tok = Tokenizer.from_str(_tokenizer_json(model.info.path))
     tok.enable_truncation(max_length=MAX_TOKENS)
+    tok.no_padding()  # tokenizer.json pads to 128; the reference forward has no mask
 
     def reference(text: str) -> Any:
         return bert_embed(weights, tok.encode(text).ids)
