@@ -247,7 +247,9 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin, SemanticMixin):
         # raw text never equals it (it was stored again each time). Redaction is idempotent,
         # so ``remember`` admits the redacted text unchanged and says nothing twice.
         content = self.admit(content, "memory") if isinstance(content, str) else content
-        with self.storage.transaction():  # no other process adds the same text in between
+        # Embedded after the transaction (semantic modes): never while holding the write lock.
+        # No other process adds the same text in between (the transaction).
+        with self.embedding_deferred(), self.storage.transaction():
             existing = self.find_duplicate(content)
             if existing is not None:
                 return existing, False

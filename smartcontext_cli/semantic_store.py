@@ -10,7 +10,8 @@ numpy, onnxruntime or tokenizers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,9 @@ class SemanticMixin:
         def exists(self) -> bool: ...
 
     _semantic_parts: tuple[Embedder, VectorIndex] | None = None
+    # Memories ``remember`` stored inside ``embedding_deferred``, and the store's version
+    # before that block.
+    _deferred: tuple[list[Memory], str | None] | None = None
 
     @property
     def retrieval(self) -> str:
@@ -68,9 +72,27 @@ class SemanticMixin:
 
         return store_version(self.storage)
 
+    @contextmanager
+    def embedding_deferred(self) -> Iterator[None]:
+        """Embed what ``remember`` stores in this block only after it (after the transaction
+        it opens, so the model never runs under the write lock)."""
+        if self.retrieval == "lexical" or self._deferred is not None:
+            yield
+            return
+        self._deferred = ([], self._version())
+        try:
+            yield
+        finally:
+            memories, before = self._deferred
+            self._deferred = None
+        self._embed_written(memories, before)
+
     def _embed_written(self, memories: Sequence[Memory], before: str | None) -> None:
         """Embed memories just stored, when the mode wants vectors (module docstring)."""
         if self.retrieval == "lexical" or not memories:
+            return
+        if self._deferred is not None:
+            self._deferred[0].extend(memories)
             return
         from .embedding import SemanticUnavailableError
         from .vectors import store_version

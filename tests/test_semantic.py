@@ -169,6 +169,18 @@ def test_remember_embeds_on_write_and_the_next_search_needs_no_full_check(home):
     store.close()
 
 
+def test_the_cli_remember_keeps_the_vectors_in_sync_without_a_full_check(sc):
+    assert sc("config", "set", "retrieval", "hybrid").exit_code == 0
+    assert sc("remember", "We chose PostgreSQL for billing").exit_code == 0
+    assert sc("search", "database").exit_code == 0  # the first search checks in full
+    assert sc("remember", "Lunch is at noon").exit_code == 0
+    store = MemoryStore()
+    _, index = store.semantic_index()
+    assert index.count() == 2  # embedded by remember, after its transaction
+    assert index.sync(store.storage)["checked"] == 0
+    store.close()
+
+
 def test_migration_carries_the_vectors_over(home, sc):
     sc("config", "set", "retrieval", "hybrid")
     for text in ("We chose PostgreSQL for billing", "Lunch is at noon", "Tokens expire in 1h"):
