@@ -68,6 +68,13 @@ def store_version(storage: Storage) -> str | None:
     return None
 
 
+def _private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (SQLite's journals take its mode), as the
+    store's own files are: vectors are derived from the memories' text."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _next(version: str | None) -> str | None:
     """The version one write after ``version`` (for ``add``: was ours the only write?)."""
     if version is None:
@@ -96,6 +103,7 @@ class VectorIndex:
             from .files import private_dirs
 
             private_dirs(self.path.parent)
+            _private_file(self.path)
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             db.executescript(_SCHEMA)
             self._db = db
@@ -246,8 +254,10 @@ def carry_over(old_dir: Path, new_dir: Path) -> None:
     source = Path(old_dir) / VECTORS_FILE
     if not source.is_file():
         return
+    target = Path(new_dir) / VECTORS_FILE
+    _private_file(target)
     src = sqlite3.connect(source)
-    dst = sqlite3.connect(Path(new_dir) / VECTORS_FILE)
+    dst = sqlite3.connect(target)
     try:
         src.backup(dst)
     finally:

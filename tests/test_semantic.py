@@ -177,6 +177,7 @@ def test_the_cli_remember_keeps_the_vectors_in_sync_without_a_full_check(sc):
     store = MemoryStore()
     _, index = store.semantic_index()
     assert index.count() == 2  # embedded by remember, after its transaction
+    assert (index.path.stat().st_mode & 0o777) == 0o600  # private, as the store is
     assert index.sync(store.storage)["checked"] == 0
     store.close()
 
