@@ -109,6 +109,8 @@ class SemanticMixin:
     ) -> list[Hit]:
         from .semantic_search import rank
 
+        if not self.exists:  # a read must not create the namespace (nor its vectors)
+            return []
         model, index = self.semantic_index()
         return rank(self.storage, index, model, query, limit, tags, kind, mode=self.retrieval)
 
@@ -120,6 +122,7 @@ class SemanticMixin:
         from .semantic_search import describe
 
         model, index = self.semantic_index()
-        if self.exists:
-            index.sync(self.storage)
+        if not self.exists:  # a read must not create the namespace (nor its vectors)
+            return describe(self.retrieval, model, None) | {"vectors": 0}
+        index.sync(self.storage)
         return describe(self.retrieval, model, index)

@@ -281,6 +281,13 @@ def test_search_stats_and_explain_in_hybrid_mode(sc):
     assert "retrieval: hybrid (model all-MiniLM-L6-v2-int8" in sc("stats").stdout
 
 
+def test_reads_in_a_semantic_mode_create_no_namespace(sc, home):
+    assert sc("config", "set", "retrieval", "hybrid").exit_code == 0
+    assert sc("stats", "--json").json()["retrieval"]["vectors"] == 0
+    assert MemoryStore().search_explained("anything") == []
+    assert not (home / "namespaces").exists() or not any((home / "namespaces").iterdir())
+
+
 def test_lexical_is_the_default_and_stats_says_so(sc):
     sc("remember", "We chose PostgreSQL")
     assert sc("stats", "--json").json()["retrieval"] == {
