@@ -140,7 +140,7 @@ def _require_extra() -> None:
             missing.append(name)
     if missing:
         raise SemanticUnavailableError(
-            f"the semantic mode needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}"
+            f"the semantic mode needs {', '.join(missing)} (not installed): {INSTALL_HINT}"
         )
 
 
