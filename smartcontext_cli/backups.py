@@ -42,7 +42,7 @@ def snapshot(storage: Any, home: Path, namespace: str, reason: str, keep: int) -
     while path.exists():
         n += 1
         path = folder / f"{stamp}-{n}-{reason}.jsonl"
-    write_jsonl_file(storage, path, namespace)
+    write_jsonl_file(storage, path, namespace, verbatim=True)
     rotate(folder, keep)
     return path
 

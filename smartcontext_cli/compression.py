@@ -66,8 +66,11 @@ class SummarizerError(Exception):
     """The external summariser failed; the message says how, in one clause."""
 
 
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
 def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
 def is_acknowledgement(item: SessionItem) -> bool:

@@ -8,10 +8,11 @@ scripts can move all state with ``SMARTCONTEXT_HOME``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,7 +252,6 @@ def write_setting(
     The file is replaced atomically, so a failed write leaves the old one whole; other keys are
     kept. Returns the typed value written.
     """
-    import tomli_w
 
     for what, item in (("key", key), ("value", text)):
         try:
@@ -260,6 +260,40 @@ def write_setting(
             raise UsageError(f"the {what} is not valid UTF-8 text") from None
     parts = check_key(key)
     value = parse_value(key, text) if len(parts) == 1 else _coerce(text)
+    _updated(path, key, parts, value, tables, None)  # refused before anything is created
+    from .files import private_dirs
+
+    private_dirs(path.parent)
+    # Why a lock on the directory: two `config set` at once each read the file, changed their
+    # key and wrote it back, and one change was lost (and they shared one temp file).
+    with _locked_dir(path.parent):
+        _replace(path, _updated(path, key, parts, value, tables, warnings), private)
+    return value
+
+
+@contextlib.contextmanager
+def _locked_dir(folder: Path) -> Iterator[None]:
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _updated(
+    path: Path,
+    key: str,
+    parts: list[str],
+    value: Any,
+    tables: Mapping[str, Any] | None,
+    warnings: list[str] | None,
+) -> bytes:
+    """The file's new text with ``key`` set, as it reads now; raises if the value is refused."""
+    import tomli_w
+
     data = read_toml(path)
     if len(parts) == 1 and key == "mode":
         merged = {**(tables or {})}
@@ -280,20 +314,20 @@ def write_setting(
             load_policies({parts[1]: data["policies"][parts[1]]})
         except UsageError as exc:
             warnings.append(f"policy {parts[1]!r} is not usable yet: {exc}")
-    payload = tomli_w.dumps(data).encode("utf-8")
+    return tomli_w.dumps(data).encode("utf-8")
+
+
+def _replace(path: Path, payload: bytes, private: bool) -> None:
     # Why 0700/0600 when private: the user config sits in the data directory when
     # SMARTCONTEXT_HOME is set, which must stay private; a project file keeps its mode.
-    from .files import private_dirs
-
-    private_dirs(path.parent)
     if private:
         mode = 0o600
     elif path.exists():
         mode = path.stat().st_mode & 0o777
     else:
         mode = 0o644  # a project file is meant to be committed and shared
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -302,7 +336,6 @@ def write_setting(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return value
 
 
 def parse_value(key: str, text: str) -> Any:

@@ -28,6 +28,7 @@ from .models import SessionItem
 # conversations 1-10 only), plus a floor so a short span keeps its few facts.
 DIGEST_SHARE = 0.15
 DIGEST_FLOOR = 40
+_DIGITS = re.compile(r"\d+")
 RESOLUTION = re.compile(
     r"\b(?:fixed|fix was|resolved|solved|the (?:cause|problem|issue) was|root cause|turned out|"
     r"workaround)\b",
@@ -130,7 +131,7 @@ class Digest:
         return True
 
     def add_error(self, text: str) -> dict[str, Any]:
-        key = re.sub(r"\d+", "#", normalise(text))
+        key = _DIGITS.sub("#", normalise(text))
         for err in self.errors:
             if err["key"] == key:
                 err["count"] += 1

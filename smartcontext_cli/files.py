@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -35,6 +34,8 @@ def private_dirs(path: Path) -> None:
 def write_private(path: Path, data: bytes | str) -> None:
     """Replace ``path`` atomically with ``data``, as a 0600 file (temp file beside it, rename)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    import tempfile  # here: it imports shutil and random, which reads never need
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

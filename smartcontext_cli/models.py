@@ -211,8 +211,11 @@ class SessionItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionItem:
-        fields = ("role", "content", "seq", "branch", "created_at", "meta", "token_count")
-        return cls(**{k: data[k] for k in fields if k in data})
+        try:  # the stored fields exactly, as nearly every event holds (compaction reads 10,000)
+            return cls(**data)
+        except TypeError:  # a field of a newer version: ignored
+            fields = ("role", "content", "seq", "branch", "created_at", "meta", "token_count")
+            return cls(**{k: data[k] for k in fields if k in data})
 
 
 R = TypeVar("R", bound="NumberedRecord")

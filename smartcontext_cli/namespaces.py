@@ -7,7 +7,6 @@ after the caller has confirmed. Nothing here prints or asks.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +101,8 @@ def delete(settings: Settings, name: str) -> dict[str, Any]:
         known = ", ".join(names(settings.home)) or "none"
         raise NotFoundError(f"no namespace {name!r} (namespaces: {known})")
     info["backup"] = _backup(settings, info["name"])
+    import shutil
+
     shutil.rmtree(info["path"])
     return info
 

@@ -93,9 +93,24 @@ SETTINGS: Fields = {
 }
 
 
+def _fits(data: dict[str, Any], fields: Fields, closed: bool) -> bool:
+    """Whether ``data`` has every required field, each present one of its type (and, when
+    ``closed``, no other): the answer for almost every document, found without building a
+    message (a compaction reads 10,000 events through this)."""
+    for name, (check, required) in fields.items():
+        if name in data:
+            if not check(data[name]):
+                return False
+        elif required:
+            return False
+    return not closed or all(name in fields for name in data)
+
+
 def _problems(data: Any, fields: Fields, closed: bool = False) -> list[str]:
     if not isinstance(data, dict):
         return ["it is not a JSON object"]
+    if _fits(data, fields, closed):
+        return []
     out = [f"'{name}' is missing" for name, (_, req) in fields.items() if req and name not in data]
     out += [
         f"'{name}' has the wrong type or value ({data[name]!r:.40})"
@@ -265,11 +280,31 @@ SESSION = re.compile(r"session(?:-[1-9]\d*)?")
 SESSION_KEY = _numbered(12)
 
 
+def _session_fits(key: str, d: dict[str, Any]) -> bool:
+    """``SESSION_ITEM``'s rules for one event, spelled out: a compaction checks 10,000 events
+    as it reads them, and this is several times faster than the general loop. JSON holds no
+    subclasses, so ``type(...) is`` says what ``isinstance`` would (and keeps bools out)."""
+    role, content, seq = d.get("role"), d.get("content"), d.get("seq")
+    count = d.get("token_count")
+    return (
+        type(role) is str
+        and ROLE.fullmatch(role) is not None
+        and type(content) is str
+        and ((seq is None and "seq" not in d) or (type(seq) is int and seq == int(key)))
+        and type(d.get("branch", "")) is str
+        and type(d.get("created_at", "")) is str
+        and type(d.get("meta", {})) is dict
+        and (count is None or (type(count) is int and count >= 0))
+    )
+
+
 def problems(collection: str, key: str, data: Any) -> list[str]:
     """Why ``data`` cannot be the document ``collection/key``; empty when it fits."""
     if not isinstance(data, dict):
         return ["it is not a JSON object"]
     if SESSION.fullmatch(collection):
+        if SESSION_KEY.fullmatch(key) and _session_fits(key, data):
+            return []
         if not SESSION_KEY.fullmatch(key):
             return [f"key {key!r} is not a 12-digit sequence number"]
         found = _problems(data, SESSION_ITEM)

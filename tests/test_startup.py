@@ -85,11 +85,25 @@ def loaded_after(args: list[str], home: Path) -> set[str]:
 
 
 def test_a_command_imports_only_its_own_command_module(store_home):
-    names = loaded_after(["search", "x"], store_home)
-    assert "smartcontext_cli.cli.memories" in names and "smartcontext_cli.search" in names
+    names = loaded_after(["list", "-k", "1"], store_home)
+    assert "smartcontext_cli.cli.memories" in names and "typer" in names
     others = {"agent_cmds", "session_cmd", "compile_cmd", "hook_cmd", "transfer", "working"}
     assert not {f"smartcontext_cli.cli.{m}" for m in others} & names
     assert {f"smartcontext_cli.cli.{m}" for m in others} <= loaded_after(["--help"], store_home)
+
+
+def test_a_plain_compile_does_not_load_typer(store_home):
+    names = loaded_after(["compile", "-b", "200"], store_home)
+    assert "smartcontext_cli.cli.compile_run" in names and "typer" not in names
+    assert "smartcontext_cli.cli.compile_cmd" not in names
+
+
+def test_a_plain_search_loads_neither_typer_nor_other_commands(store_home):
+    names = loaded_after(["search", "x"], store_home)
+    assert "smartcontext_cli.search" in names and "smartcontext_cli.cli.search_run" in names
+    assert (
+        not {"typer", "click", "smartcontext_cli.cli.memories", "smartcontext_cli.cli._app"} & names
+    )
 
 
 @pytest.mark.parametrize(

@@ -65,9 +65,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     if args in ([], ["--help"], ["-h"]):
         _root_help()
-    import typer
-
     from smartcontext_cli.errors import SmartContextError
+
+    fast = _fast_call(args)
+    if fast is not None:
+        try:
+            code = fast()
+        except SmartContextError as exc:
+            _fail(str(exc), exc.exit_code)
+        except BaseException as exc:
+            _other(exc)
+        sys.exit(code)
+    import typer
 
     try:
         # Why the return value: with standalone_mode=False click returns the code of a
@@ -94,27 +103,43 @@ def main(argv: list[str] | None = None) -> None:
         if ctx is not None:
             hint = f" (see '{ctx.command_path} --help')"
         _fail(exc.format_message() + hint, getattr(exc, "exit_code", 2))
-    except UnicodeEncodeError:
+    except BaseException as exc:
+        _other(exc)
+    else:
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fast_call(args: list[str]) -> Any:
+    """A Typer-free runner for ``args`` when they are a plain ``search`` or ``compile``."""
+    if "search" not in args and "compile" not in args:
+        return None
+    from . import _fast
+
+    call = _fast.parse(args)
+    return None if call is None else (lambda: _fast.run(*call))
+
+
+def _other(exc: BaseException) -> None:
+    """Every exception but ``SmartContextError`` and Typer's own: one line and its exit code."""
+    if isinstance(exc, SystemExit):
+        raise exc
+    if isinstance(exc, UnicodeEncodeError):
         # Undecodable bytes in an argument reach us as lone surrogates; the core checks the
         # text it stores, this catches any path it missed, before anything was written.
         _fail("the input is not valid UTF-8 text", 2)
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         _fail("interrupted", 130)
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         # The reader went away (| head): not an error; silence the flush at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
-    except Exception as exc:
-        if os.environ.get("SMARTCONTEXT_DEBUG") == "1":
-            raise
-        _fail(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(SMARTCONTEXT_DEBUG=1 shows the traceback)",
-            1,
-        )
-    else:
-        sys.exit(code if isinstance(code, int) else 0)
+    if not isinstance(exc, Exception) or os.environ.get("SMARTCONTEXT_DEBUG") == "1":
+        raise exc
+    _fail(
+        f"internal error: {type(exc).__name__}: {exc} (SMARTCONTEXT_DEBUG=1 shows the traceback)",
+        1,
+    )
 
 
 def _fail(message: str, code: int) -> None:

@@ -1,22 +1,21 @@
-"""The one per-invocation context: global flags, settings, and the lazily opened store.
+"""Shared Typer options and helpers; the per-invocation ``AppContext`` lives in ``_appctx``.
 
-Commands receive it through ``typer.Context.obj``; nothing here is global, so tests can run
-many invocations in one process.
+Commands receive the context through ``typer.Context.obj``; nothing here is global, so tests
+can run many invocations in one process.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import Annotated
 
 import typer
 
 from smartcontext_cli.errors import UsageError
 
-if TYPE_CHECKING:
-    from smartcontext_cli.config import Settings
-    from smartcontext_cli.memory import MemoryStore
+from ._appctx import AppContext
+from ._inputs import read_file_arg as read_file_arg
+from ._inputs import read_text_arg as read_text_arg
 
 # Shared options, defined once and reused by every command that takes them.
 NamespaceOpt = Annotated[
@@ -52,109 +51,9 @@ def confirm(yes: bool, question: str, what: str) -> None:
         raise typer.Exit(1)
 
 
-class AppContext:
-    """Why a plain class: a dataclass costs its generated code at every start-up, for one
-    object per invocation. The store and settings modules load when first needed."""
-
-    def __init__(
-        self,
-        home: Path | None = None,
-        backend: str | None = None,
-        namespace: str | None = None,
-        verbose: int = 0,
-    ) -> None:
-        self.home = home
-        self.backend = backend
-        self.namespace = namespace
-        self.verbose = verbose
-        self.flags: dict[str, Any] = {}
-        self._stores: dict[str | None, MemoryStore] = {}
-        self._warned = False
-
-    def settings(self, namespace: str | None = None) -> Settings:
-        chosen = namespace if namespace is not None else self.namespace
-        flags = {"backend": self.backend, "namespace": chosen, **self.flags}
-        from smartcontext_cli.config import Settings
-
-        settings = Settings.load(home=self.home, flags=flags)
-        if not self._warned:  # once per invocation, however often settings are loaded
-            self._warned = True
-            for warning in settings.warnings:
-                print(f"smartcontext: warning: {warning}", file=sys.stderr)
-        return settings
-
-    def store(self, namespace: str | None = None) -> MemoryStore:
-        """The namespace's store, opened once per invocation; backend notices go to stderr."""
-        if namespace not in self._stores:
-            from smartcontext_cli.memory import MemoryStore
-
-            store = MemoryStore(settings=self.settings(namespace))
-            for notice in store.notices:
-                print(f"smartcontext: {notice}", file=sys.stderr)
-            self._stores[namespace] = store
-        return self._stores[namespace]
-
-    def close(self) -> None:
-        for store in self._stores.values():
-            # What the door found in text this command stored (kinds and counts only).
-            for note in store.admitted:
-                print(f"smartcontext: {note}", file=sys.stderr)
-            store.admitted.clear()
-            store.close()
-        self._stores.clear()
-
-
 def app_context(ctx: typer.Context) -> AppContext:
     obj = ctx.find_root().obj
     if not isinstance(obj, AppContext):
         obj = AppContext()
         ctx.find_root().obj = obj
     return obj
-
-
-def _read_capped(stream: BinaryIO, what: str, source: str) -> bytes:
-    # Why a cap: `cat /dev/zero | smartcontext remember -` must fail, not fill the memory of
-    # the machine; nothing the store accepts is larger than an artifact.
-    from smartcontext_cli.memory import MAX_ARTIFACT_BYTES as cap
-
-    data = stream.read(cap + 1)
-    if len(data) > cap:
-        raise UsageError(
-            f"the {what} {source} is larger than {cap / 1e6:.0f} MB; nothing was stored"
-        )
-    return data
-
-
-def read_text_arg(value: str, what: str) -> str:
-    """``-`` means standard input (strict UTF-8); anything else is the text itself."""
-    if value != "-":
-        return value
-    if sys.stdin is None:
-        raise UsageError(f"no standard input to read the {what} from")
-    data = _read_capped(sys.stdin.buffer, what, "on standard input")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"the {what} on standard input is not valid UTF-8 (byte {exc.start})"
-        ) from None
-
-
-def read_file_arg(value: str, what: str) -> str:
-    """``-`` is standard input, else a file path; the text must be UTF-8."""
-    if value == "-":
-        return read_text_arg(value, what)
-    path = Path(value)
-    try:
-        with path.open("rb") as fh:
-            data = _read_capped(fh, what, f"in {value}")
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {value}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{value} is a directory, not a file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {value}: {exc.strerror}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{value} is not UTF-8 text (byte {exc.start})") from None

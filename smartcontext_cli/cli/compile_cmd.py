@@ -7,29 +7,15 @@ every CLI start, and ``smartcontext --help`` must not pay for tiktoken.
 
 from __future__ import annotations
 
-import sys
-from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from smartcontext_cli.errors import UsageError
 
 from . import _output as o
-from ._context import JsonOpt, NamespaceOpt, app_context, read_file_arg, read_text_arg
-
-FORMATS = ("text", "markdown", "xml", "json", "messages")
-LEVELS = ("off", "minimal", "normal", "full")
-
-
-def _transparency(flag: str | None, verbose: int, setting: Any) -> str:
-    if flag is not None:
-        if flag not in LEVELS:
-            raise UsageError(f"--transparency must be one of {', '.join(LEVELS)}, got {flag!r}")
-        return flag
-    if verbose:
-        return "normal" if verbose == 1 else "full"
-    return str(setting or "off")
+from ._context import JsonOpt, NamespaceOpt, app_context
+from .compile_run import run_compile
 
 
 def compile_(
@@ -116,49 +102,27 @@ def compile_(
       smartcontext compile -q "token refresh" --mode debugging -v
       git diff | smartcontext compile --artifact - --format messages
     """
-    if as_json:
-        fmt = "json"
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    from smartcontext_cli.compiler import ContextItem
-
-    stdin_used = [
-        v
-        for v in (*(memory or ()), *(observation or ()), *(artifact or ()), *(system or ()))
-        if v == "-"
-    ]
-    if len(stdin_used) > 1:
-        raise UsageError("only one option can read standard input (-)")
-    files = []
-    for path in artifact or ():
-        name = "stdin" if path == "-" else PurePath(path).name
-        files.append(ContextItem(read_file_arg(path, "artifact"), name=name, id=None))
-    app = app_context(ctx)
-    store = app.store(namespace)
-    level = _transparency(transparency, verbose or app.verbose, store.settings.get("transparency"))
-    result = store.compile(
+    run_compile(
+        app_context(ctx),
         query=query,
-        token_budget=budget,
+        budget=budget,
         mode=mode,
-        format=fmt,
+        fmt=fmt,
         encoding=encoding,
         strict=strict,
-        memories=[read_text_arg(m, "memory") for m in memory or ()],
-        observations=[read_text_arg(x, "observation") for x in observation or ()],
-        artifacts=files,
-        system=[read_text_arg(s, "system text") for s in system or ()],
-        include_context_graph=not no_graph,
-        temporal_decay=not no_decay,
-        semantic_chunking=not no_chunking,
+        memory=memory,
+        observation=observation,
+        artifact=artifact,
+        system=system,
+        transparency=transparency,
+        verbose=verbose,
+        no_graph=no_graph,
+        no_decay=no_decay,
+        no_chunking=no_chunking,
         rerank=rerank,
+        namespace=namespace,
+        as_json=as_json,
     )
-    sys.stdout.write(result.render())
-    sys.stdout.flush()
-    for warning in result.warnings:
-        o.warn(warning)
-    report = result.report(level)
-    if report:
-        o.info(report)
 
 
 def retrieval_line(r: dict[str, Any]) -> str:

@@ -336,15 +336,50 @@ def read_jsonl(
             yield record
 
 
-def write_jsonl(storage: Storage, stream: IO[str], namespace: str | None = None) -> int:
-    n = 0
-    for record in iter_records(storage, namespace):
-        stream.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+# One encoder for every line: ``json.dumps`` with options builds a new one per call.
+_encode_line = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
+def write_jsonl(
+    storage: Storage, stream: IO[str], namespace: str | None = None, verbatim: bool = False
+) -> int:
+    """Write the export lines of ``storage`` to ``stream``; returns how many.
+
+    ``verbatim`` (backups): documents are copied as the backend stores them when it can hand
+    out their JSON text (SQLite), without parsing, shape-checking and re-encoding each one. A
+    backup is a copy of the store as it is; ``import`` checks every line when it is restored.
+    The lines are the ones the parsed path writes (documents are stored with sorted keys).
+    """
+    texts = getattr(storage, "doc_texts", None) if verbatim else None
+    if texts is None:
+        n = 0
+        for record in iter_records(storage, namespace):
+            stream.write(_encode_line(record) + "\n")
+            n += 1
+        return n
+    header = {"type": "header", "format": FORMAT, "version": SCHEMA_VERSION, "namespace": namespace}
+    stream.write(_encode_line(header) + "\n")
+    n = 1
+    for memory in storage.iter_memories():
+        stream.write(_encode_line({"type": "memory", **memory.to_dict()}) + "\n")
+        n += 1
+    for collection in storage.collections():
+        name = _encode_line(collection)
+        for key, text in texts(collection):
+            key_text = _encode_line(key)
+            stream.write(
+                f'{{"collection": {name}, "data": {text}, "key": {key_text}, "type": "doc"}}\n'
+            )
+            n += 1
+    for counter, value in sorted(storage.get_counters().items()):
+        stream.write(_encode_line({"type": "counter", "name": counter, "value": value}) + "\n")
         n += 1
     return n
 
 
-def write_jsonl_file(storage: Storage, path: Path, namespace: str | None = None) -> int:
+def write_jsonl_file(
+    storage: Storage, path: Path, namespace: str | None = None, verbatim: bool = False
+) -> int:
     """Export to ``path``: a 0600 file (it holds everything the store holds), written beside the
     target and renamed, so a failed export never leaves half a file."""
     import tempfile
@@ -355,7 +390,7 @@ def write_jsonl_file(storage: Storage, path: Path, namespace: str | None = None)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            n = write_jsonl(storage, fh, namespace)
+            n = write_jsonl(storage, fh, namespace, verbatim)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

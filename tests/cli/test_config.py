@@ -287,3 +287,36 @@ def test_smartcontext_home_is_read_at_call_time(sc, tmp_path, monkeypatch):
     assert (first / "namespaces" / "default").is_dir()
     assert (second / "namespaces" / "default").is_dir()
     assert [m["content"] for m in sc("list", "--json").json()] == ["two"]
+
+
+def test_concurrent_config_sets_keep_every_key(tmp_path):
+    """Eight `config set` processes at once, each its own policy share: every one is kept
+    (they used to read, change and write the file each for itself, and share a temp file)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SMARTCONTEXT_HOME": str(tmp_path / "home")}
+    keys = [f"policies.team{i}.memories" for i in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "smartcontext_cli", "config", "set", key, "0.25"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for key in keys
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    out = subprocess.run(
+        [sys.executable, "-m", "smartcontext_cli", "config", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    text = out.stdout
+    assert all(f"team{i}" in text for i in range(8)), text
+    home = tmp_path / "home"
+    assert not [p.name for p in home.rglob("*.tmp")]
