@@ -7,7 +7,7 @@ every CLI start, and ``smartcontext --help`` must not pay for tiktoken.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
