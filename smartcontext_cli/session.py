@@ -21,20 +21,17 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .branching import (
-    MAIN,
-    SESSION,
-    STATE,
-    Branch,
-    BranchOps,
-    ConcurrentChangeError,
-    git_head_branch,
-)
-from .compression import STRATEGIES
 from .errors import NotFoundError, UsageError
 from .models import Memory, SessionItem
 
+# branching's names, spelled here: importing branching and compression only when the session
+# is used keeps them off the path of commands that never touch it (a cold `search`).
+MAIN = "main"
+STATE = "session_state"
+SESSION = "session"
+
 if TYPE_CHECKING:
+    from .branching import Branch, BranchOps
     from .compaction import Insight
     from .config import Settings
     from .session_search import SessionHit
@@ -130,6 +127,8 @@ class SessionMixin:
     # plumbing --------------------------------------------------------------------------------
 
     def _ops(self) -> BranchOps:
+        from .branching import BranchOps
+
         return BranchOps(self.storage)
 
     def _branch(self, dry_run: bool = False) -> Branch:
@@ -141,6 +140,8 @@ class SessionMixin:
         state = ops.state()
         current = ops.find(str(state.get("current", MAIN))) or ops.by_id(0)
         if state.get("follow_git"):
+            from .branching import git_head_branch
+
             head = git_head_branch()
             if head and head != current.name and dry_run:
                 return ops.find(head) or current
@@ -365,12 +366,16 @@ class SessionMixin:
         return str(self._setting("compression_strategy"))
 
     def set_compression_strategy(self, name: str) -> None:
+        from .compression import STRATEGIES
+
         if name not in STRATEGIES:
             raise UsageError(f"unknown compression strategy {name!r}: use {', '.join(STRATEGIES)}")
         self._persist_setting("compression_strategy", name)
 
     def _auto_trim(self) -> SessionReport | None:
         """Trim after an append; a notice (a summariser's failure) is kept in ``notices``."""
+        from .branching import ConcurrentChangeError
+
         try:
             report = self.trim_session()
         except ConcurrentChangeError:
@@ -384,6 +389,7 @@ class SessionMixin:
     ) -> SessionReport | None:
         """Apply the compression strategy when the log is over ``max_turns()`` (or ``force``)."""
         from . import compression
+        from .compression import STRATEGIES
 
         strategy = strategy or self.compression_strategy()
         if strategy not in STRATEGIES:
@@ -544,6 +550,8 @@ class SessionMixin:
         if follow_git:
             if name:
                 raise UsageError("give a branch name or --follow-git, not both")
+            from .branching import git_head_branch
+
             head = git_head_branch()
             if head is None:
                 raise UsageError("--follow-git needs a git repository with a branch checked out")

@@ -134,3 +134,14 @@ def test_serving_mcp_imports_the_sdk(store_home):
     # A control for the two cases above: the server itself does load it.
     names = imported_modules(["mcp"], store_home)
     assert "mcp.server.lowlevel" in names and "smartcontext_cli.mcp_server.server" in names
+
+
+def test_the_session_constants_are_branchings(store_home):
+    """session.py spells branching's collection names so it need not import it."""
+    from smartcontext_cli import branching, session
+
+    assert (session.MAIN, session.STATE, session.SESSION) == (
+        branching.MAIN,
+        branching.STATE,
+        branching.SESSION,
+    )

@@ -53,7 +53,7 @@ def value_table() -> dict[str, str]:
     from smartcontext_cli.models import STANDARD_KINDS
     from smartcontext_cli.strategy import BUILTIN_TEMPLATES
 
-    from .compile_cmd import FORMATS, LEVELS
+    from .compile_run import FORMATS, LEVELS
     from .hook_cmd import HOOK_NAMES
 
     modes = " ".join([*BUILT_IN, "auto"])

@@ -107,7 +107,7 @@ def test_bash_completes_values_of_enums_and_names(sc, home, tmp_path: Path) -> N
 
 def test_the_value_lists_are_the_codes_own() -> None:
     from smartcontext_cli.attention import BUILT_IN
-    from smartcontext_cli.cli.compile_cmd import FORMATS
+    from smartcontext_cli.cli.compile_run import FORMATS
     from smartcontext_cli.cli.completion import value_table
 
     table = value_table()
