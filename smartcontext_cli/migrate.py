@@ -190,6 +190,9 @@ def migrate_namespace(
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             new.close()
+            from .vectors import carry_over
+
+            carry_over(store.directory, staging)  # derived vectors: copied, not re-embedded
             faults.point("migrate.staged")
             write_file(staging, staging / MARKER, json.dumps({"backup": str(backup)}) + "\n")
             fsync_dir(staging)
