@@ -232,6 +232,7 @@ def _names(text: str, low: str, claim: Any) -> None:
     """Values given to secret-like names (see ``_SECRET_WORD``)."""
     done = -1
     n = len(text)
+    placeholders = [m.span() for m in _ALREADY.finditer(text)] if "[REDACTED:" in text else []
     for word in _SECRET_WORD.finditer(low):
         if word.start() < done:
             continue  # another word of a name already looked at (AWS_SECRET_ACCESS_KEY)
@@ -244,6 +245,8 @@ def _names(text: str, low: str, claim: Any) -> None:
         key = text[start:end].lstrip(".")
         if start > 0 and text[start - 1] == "$":
             continue  # $SECRET_KEY: a reference
+        if placeholders and any(a <= word.start() < b for a, b in placeholders):
+            continue  # the kind in a placeholder ("[REDACTED:github token]: x"): stays idempotent
         power = name_strength(key)
         if not power:
             continue
