@@ -143,7 +143,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from config' -l help
 complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a get -d 'Print the value in force for a setting (exit 1 when unset).'
 complete -c smartcontext -n '__fish_seen_subcommand_from get' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from get' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from get' -x -a 'backend backups budget compression_strategy database_url encoding max_session_turns mode model namespace redact safety_margin summarizer summarizer_timeout transparency'
+complete -c smartcontext -n '__fish_seen_subcommand_from get' -x -a 'backend backups budget compression_strategy database_url encoding max_session_turns mode model namespace redact retrieval safety_margin semantic_model summarizer summarizer_timeout transparency'
 complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a list -d 'List the settings in force and where each comes from (passwords shown as ***).'
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from list' -l help
@@ -155,7 +155,7 @@ complete -c smartcontext -n '__fish_seen_subcommand_from config; and not __fish_
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l project
 complete -c smartcontext -n '__fish_seen_subcommand_from set' -l help
-complete -c smartcontext -n '__fish_seen_subcommand_from set' -x -a 'backend backups budget compression_strategy database_url encoding max_session_turns mode model namespace redact safety_margin summarizer summarizer_timeout transparency'
+complete -c smartcontext -n '__fish_seen_subcommand_from set' -x -a 'backend backups budget compression_strategy database_url encoding max_session_turns mode model namespace redact retrieval safety_margin semantic_model summarizer summarizer_timeout transparency'
 complete -c smartcontext -n '__fish_use_subcommand' -a doctor -d 'Check every namespace (or one): integrity, schema, indexes, documents, counters.'
 complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l json
 complete -c smartcontext -n '__fish_seen_subcommand_from doctor' -l namespace -x -a '(__smartcontext_namespaces)'

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "compression_strategy": "heuristic",
     "redact": "redact",
     "backups": 5,
+    "retrieval": "lexical",
 }
 # Keys a user may set, with the type their text form is parsed into.
 KNOWN_KEYS: dict[str, type] = {
@@ -56,12 +57,16 @@ KNOWN_KEYS: dict[str, type] = {
     "safety_margin": float,
     "redact": str,
     "backups": int,
+    # The semantic extra (semantic_search.py): the mode, and a local model directory.
+    "retrieval": str,
+    "semantic_model": str,
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "backend": ("sqlite", "json", "postgres"),
     "transparency": ("off", "minimal", "normal", "full"),
     "compression_strategy": ("none", "heuristic", "hybrid"),
     "redact": ("redact", "warn", "off"),
+    "retrieval": ("lexical", "hybrid", "semantic"),
 }
 # Tables a config file may hold: [policies.NAME] (attention modes), [templates.NAME] (strategy).
 KNOWN_TABLES = ("policies", "templates")

@@ -29,6 +29,7 @@ from .models import (
     validate_importance,
     validate_kind,
 )
+from .semantic_store import SemanticMixin
 from .session import SessionMixin
 from .storage import existing_backend, namespace_dir, open_storage
 from .storage.base import Storage
@@ -79,7 +80,7 @@ def _kind_filter(kind: str | None) -> str | None:
     return None if kind is None else validate_kind(kind.strip().lower())
 
 
-class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
+class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin, SemanticMixin):
     """One namespace's memory: ``MemoryStore(namespace="my-project", storage_backend="sqlite")``."""
 
     def __init__(
@@ -194,6 +195,7 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         return existing_backend(self.directory) is not None
 
     def close(self) -> None:
+        self._close_semantic()
         if self._storage is not None:
             self._storage.close()
             self._storage = None
@@ -252,7 +254,9 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
             importance=validate_importance(importance),
             source=source,
         )
+        before = self._version()
         self.storage.add_memories([memory])
+        self._embed_written([memory], before)
         return memory
 
     def remember_unique(
@@ -276,7 +280,9 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         # raw text never equals it (it was stored again each time). Redaction is idempotent,
         # so ``remember`` admits the redacted text unchanged and says nothing twice.
         content = self.admit(content, "memory") if isinstance(content, str) else content
-        with self.storage.transaction():  # no other process adds the same text in between
+        # Embedded after the transaction (semantic modes): never while holding the write lock.
+        # No other process adds the same text in between (the transaction).
+        with self.embedding_deferred(), self.storage.transaction():
             existing = self.find_duplicate(content)
             if existing is not None:
                 return existing, False
@@ -312,6 +318,8 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
         tags, kind = normalise_tags(tags), _kind_filter(kind)
         if not self.exists:  # a read that finds nothing must not create the namespace
             return []
+        if self.retrieval != "lexical":
+            return [hit.memory for hit in self.search_explained(query, limit, tags, kind)]
         return search(self.storage, query, limit, tags, kind)
 
     def search_explained(
@@ -326,7 +334,11 @@ class MemoryStore(SessionMixin, CompileMixin, AgentStateMixin):
 
         if limit < 0:
             raise UsageError("limit must be zero or more")
-        hits = rank(self.storage, query, limit, normalise_tags(tags), _kind_filter(kind))
+        tags, kind = normalise_tags(tags), _kind_filter(kind)
+        if self.retrieval != "lexical" and limit > 0:
+            hits = self._semantic_rank(query, limit, tags, kind)
+        else:
+            hits = rank(self.storage, query, limit, tags, kind)
         for hit in hits:
             hit.memory.score = hit.score
         return hits

@@ -346,6 +346,9 @@ def migrate_namespace(
                 counts = _stage_postgres(store, old, staging, backup, progress_factory)
             else:
                 counts = _stage_local(old, staging, target, namespace, progress_factory)
+            from .vectors import carry_over
+
+            carry_over(store.directory, staging)  # derived vectors: copied, not re-embedded
             faults.point("migrate.staged")
             _write_marker(staging, str(backup))
             faults.point("migrate.committed")

@@ -119,9 +119,11 @@ class Hit:
     neighbours: tuple[str | None, str | None]
     collapsed: list[str] = field(default_factory=list)
     lift: float = 0.0  # added for holding the query's identifiers (module docstring, step 4)
+    # How a semantic or hybrid search scored it (semantic_search.rank); None when lexical.
+    semantic: dict[str, Any] | None = None
 
     def explain(self) -> dict[str, Any]:
-        return {
+        why = {
             "score": self.score,
             "bm25": self.parts.own,
             "context": self.parts.context,
@@ -138,6 +140,9 @@ class Hit:
             "next": self.neighbours[1],
             "collapsed": self.collapsed,
         }
+        if self.semantic is not None:
+            why["semantic"] = self.semantic
+        return why
 
 
 def read_query(query: str, now: datetime) -> Query:

@@ -183,7 +183,7 @@ def redactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_text_is_redacted_once_per_process_and_reported_every_compile(
     redactions: list[str],
 ) -> None:
-    secret = "deploy with token=ghp_" + "a" * 36
+    secret = "deploy with token=ghp_" + "Zz9Yy8Xx7W" * 3 + "Vv6Uu5"
     compiler = ContextCompiler()
     first = compiler.compile(goal="deploy", memories=[secret], token_budget=500)
     second = compiler.compile(goal="deploy", memories=[secret], token_budget=500)

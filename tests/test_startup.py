@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("tiktoken", "tiktoken_ext", "mcp", "psycopg", "rich.table", "rich.progress")
+HEAVY = ("tiktoken", "tiktoken_ext", "mcp", "psycopg", "rich.table", "rich.progress",
+         "numpy", "onnxruntime", "tokenizers")  # fmt: skip
 
 
 def imported_modules(args: list[str], home: Path, code: str | None = None) -> set[str]:

@@ -7,7 +7,7 @@ every CLI start, and ``smartcontext --help`` must not pay for tiktoken.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -125,6 +125,17 @@ def compile_(
     )
 
 
+def retrieval_line(r: dict[str, Any]) -> str:
+    """``stats``' line about search: the mode, and the model in use in a semantic mode."""
+    if r["model"] is None:
+        return f"retrieval: {r['mode']}"
+    m = r["model"]
+    return (
+        f"retrieval: {r['mode']} (model {m['id']}, sha256 {m['sha256']}, from the {m['source']} "
+        f"{m['path']}; {r['vectors']} memories embedded)"
+    )
+
+
 def stats(
     ctx: typer.Context,
     last: Annotated[
@@ -139,7 +150,8 @@ def stats(
       smartcontext stats
       smartcontext stats --last 50 --json
     """
-    data = app_context(ctx).store(namespace).get_compilation_stats(last)
+    store = app_context(ctx).store(namespace)
+    data = {**store.get_compilation_stats(last), "retrieval": store.retrieval_stats()}
     if as_json:
         o.emit_json(data)
         return
@@ -147,6 +159,7 @@ def stats(
     o.table(
         ["tier", "items", "tokens"], [[name, t["items"], t["tokens"]] for name, t in tiers.items()]
     )
+    o.out(retrieval_line(data["retrieval"]))
     q = data["quality_scores"]
     if q["mean"] is None:
         if data.get("compilations") and last == 0:

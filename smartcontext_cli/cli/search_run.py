@@ -57,6 +57,12 @@ def explain_text(memory_id: str, why: dict[str, Any]) -> str:
         lines.append(f"  neighbours: previous {near[0]}, next {near[1]}")
     if why["collapsed"]:
         lines.append("  near-duplicates folded in: " + ", ".join(map(ids.short, why["collapsed"])))
+    sem = why.get("semantic")
+    if sem:  # semantic or hybrid mode (semantic_search.combine)
+        parts = ", ".join(
+            f"{k} {v:.4g}" for k, v in sem.items() if isinstance(v, float) and k != "weight"
+        )
+        lines.append(f"  {sem['mode']} ({sem['method']}, weight {sem['weight']:g}): {parts}")
     return "\n".join(lines)
 
 

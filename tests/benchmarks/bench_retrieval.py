@@ -14,12 +14,20 @@ Rows, all measured in this run:
 * **before**: the search of ``--before-ref`` (default: the commit this work started from), run
   from a ``git archive`` of that commit in a subprocess, through its own BEAM harness;
 * **lexical**: the current code, with parameters chosen by leave-one-conversation-out
-  cross-validation (semantic and hybrid rows are not built yet). For each conversation the
-  grid point with the best recall@5 (then MRR) on the *other* 19 is used on it; the table
-  reports those held-out figures. The parameters chosen on all 20 (what the product ships)
-  are printed, with their in-sample figure marked as such.
+  cross-validation. For each conversation the grid point with the best recall@5 (then MRR)
+  on the *other* 19 is used on it; the table reports those held-out figures. The parameters
+  chosen on all 20 (what the product ships) are printed, with their in-sample figure marked
+  as such.
+* **semantic** (the ``semantic`` extra; skipped with a note when it is not installed):
+  cosine alone; **hybrid (weighted)**, the product's fusion (``semantic_search.fuse``) with
+  its weight chosen by the same leave-one-conversation-out cross-validation; **hybrid
+  (RRF)**, reciprocal rank fusion (k=60, equal weights), in the same run. Each uses the
+  lexical parameters its conversation's fold chose. Memories are embedded through the
+  product's ``VectorIndex.sync`` (the ingest column adds that time per memory); the latency
+  columns time ``semantic_search.rank`` whole (query embedding included, one thread).
 
-    python tests/benchmarks/bench_retrieval.py              # everything lexical (~5 min)
+    python tests/benchmarks/bench_retrieval.py              # everything (~20 min, 2 cores)
+    python tests/benchmarks/bench_retrieval.py --no-semantic  # lexical rows only (~5 min)
     python tests/benchmarks/bench_retrieval.py --quick      # 4 conversations, small grid
     python tests/benchmarks/bench_retrieval.py --wide       # the full parameter grid
 """
@@ -244,6 +252,114 @@ def timed_lexical(store: MemoryStore, conv: Conv, query: str, params: Any) -> li
     return [h.memory.id for h in rank(store.storage, query, 10, now=conv.now, params=params)]
 
 
+# semantic and hybrid ---------------------------------------------------------------------
+
+_SEM: dict[str, Any] = {}  # "model", "indexes" (conversation -> VectorIndex), "lexical" params
+_GATHERED: dict[tuple[str, str, str], Any] = {}
+_QVEC: dict[str, Any] = {}
+
+
+def semantic_available() -> str | None:
+    """None when the semantic extra and its model are installed, else why not."""
+    from smartcontext_cli.embedding import SemanticUnavailableError, locate_model
+
+    try:
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+
+        locate_model(Path(tempfile.gettempdir()) / "no-such-home")
+    except (ImportError, SemanticUnavailableError) as exc:
+        return str(exc)
+    return None
+
+
+def embed_all(convs: Sequence[Conv], stores: dict[str, MemoryStore], home: Path) -> list[float]:
+    """Each conversation's vectors through the product's sync; seconds per memory."""
+    from smartcontext_cli.embedding import load_model
+    from smartcontext_cli.vectors import VectorIndex
+
+    model = load_model(home)
+    _SEM["model"], _SEM["indexes"] = model, {}
+    per = []
+    t_all = time.perf_counter()
+    for n, c in enumerate(convs):
+        index = VectorIndex(stores[c.name].directory, model)
+        t0 = time.perf_counter()
+        index.sync(stores[c.name].storage)
+        per.append((time.perf_counter() - t0) / len(c.messages))
+        _SEM["indexes"][c.name] = index
+        print(f"  embedding: {n + 1}/{len(convs)} ({time.perf_counter() - t_all:.0f} s)",
+              file=sys.stderr, end="\r", flush=True)  # fmt: skip
+    print(file=sys.stderr)
+    return per
+
+
+def _qvec(query: str) -> Any:
+    if query not in _QVEC:
+        _QVEC[query] = _SEM["model"].embed([query])[0]
+    return _QVEC[query]
+
+
+def semantic_ranker(store: MemoryStore, conv: Conv, query: str, params: Any) -> list[str]:
+    """``semantic_search.combine`` over each question's candidates, read once per mode."""
+    from smartcontext_cli.semantic_search import combine, gather
+
+    mode, method, weight = params
+    key = (conv.name, query, mode)
+    if key not in _GATHERED:
+        _GATHERED[key] = gather(store.storage, _SEM["indexes"][conv.name], _SEM["model"], query,
+                                10, now=conv.now, mode=mode, params=_SEM["lexical"][conv.name],
+                                vector=_qvec(query))  # fmt: skip
+    return [h.memory.id for h in combine(_GATHERED[key], weight, method)]
+
+
+def timed_semantic(store: MemoryStore, conv: Conv, query: str, params: Any) -> list[str]:
+    """The whole semantic search (sync check, query embedding, scan, fusion), timed."""
+    from smartcontext_cli.semantic_search import rank
+
+    mode, method, weight = params
+    hits = rank(store.storage, _SEM["indexes"][conv.name], _SEM["model"], query, 10,
+                now=conv.now, mode=mode, params=_SEM["lexical"][conv.name], weight=weight,
+                method=method)  # fmt: skip
+    return [h.memory.id for h in hits]
+
+
+WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def semantic_rows(
+    convs: Sequence[Conv],
+    stores: dict[str, MemoryStore],
+    ingest: list[float],
+    embed_ingest: list[float],
+    runs: dict[str, Run],
+    rows: list[list[Any]],
+    notes: list[str],
+) -> None:
+    both = [a + b for a, b in zip(ingest, embed_ingest, strict=True)]
+
+    def timed_row(label: str, params: Any, held: Run | None = None, note: str = "") -> None:
+        timed = evaluate(convs, stores, timed_semantic, params, timed=True)
+        run = held or timed
+        run.seconds, run.ingest = timed.seconds, both
+        runs[label] = run
+        rows.append(method_row(label, convs, run, note))
+
+    timed_row("semantic alone", ("semantic", "cosine", 1.0), note="cosine, no parameters")
+    grid = [("hybrid", "weighted", w) for w in WEIGHTS]
+    held, best, chosen, insample = cross_validate(convs, stores, semantic_ranker, grid, "hybrid")
+    timed_row("hybrid (weighted)", best, held, "held out, LOCO-CV")
+    counts: dict[float, int] = {}
+    for p in chosen.values():
+        counts[p[2]] = counts.get(p[2], 0) + 1
+    notes.append(
+        f"hybrid (weighted): all-data choice weight={best[2]} (in-sample R@5 "
+        f"{pct(insample['r@5'])}); folds chose "
+        + "; ".join(f"weight={k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+    )
+    timed_row("hybrid (RRF)", ("hybrid", "rrf", 0.0), note="k=60, equal weights")
+
+
 def evaluate(
     convs: Sequence[Conv],
     stores: dict[str, MemoryStore],
@@ -354,6 +470,7 @@ def main() -> None:
     parser.add_argument("--before-ref", default=BEFORE_REF, help="git ref of 'today's search'")
     parser.add_argument("--no-before", action="store_true", help="skip the before row")
     parser.add_argument("--wide", action="store_true", help="the full parameter grid (hours)")
+    parser.add_argument("--no-semantic", action="store_true", help="skip the semantic rows")
     args = parser.parse_args()
     if not (args.data / "chats" / "100K").is_dir():
         sys.exit(f"BEAM-100K not found under {args.data} (give --data or set BEAM_100K_DIR)")
@@ -395,7 +512,16 @@ def main() -> None:
                 f"lexical: all-data choice {describe(best)}; folds chose "
                 + "; ".join(f"{k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
             )
+            missing = "--no-semantic given" if args.no_semantic else semantic_available()
+            if missing:
+                notes.append(f"semantic rows skipped: {missing}")
+            else:
+                _SEM["lexical"] = chosen
+                embed_ingest = embed_all(convs, stores, Path(tmp))
+                semantic_rows(convs, stores, ingest, embed_ingest, runs, rows, notes)
         finally:
+            for index in _SEM.get("indexes", {}).values():
+                index.close()
             for s in stores.values():
                 s.close()
 
@@ -425,6 +551,12 @@ def main() -> None:
         lex = metrics(convs, runs["lexical"])["r@5"]
         print(f"\nlexical (held out) - before: {100 * (lex - base):+.1f} points of recall@5 "
               "(target: +7.0)")  # fmt: skip
+    if "hybrid (weighted)" in runs:
+        lex = metrics(convs, runs["lexical"])["r@5"]
+        for name in ("semantic alone", "hybrid (weighted)", "hybrid (RRF)"):
+            sem = metrics(convs, runs[name])["r@5"]
+            print(f"{name} - lexical (both held out): {100 * (sem - lex):+.1f} points of "
+                  "recall@5 (target for the semantic mode: +5.0)")  # fmt: skip
 
 
 if __name__ == "__main__":

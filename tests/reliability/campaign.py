@@ -28,6 +28,7 @@ FULL = {"processes": 8, "seconds": 30.0, "kills": 100, "fuzz": 10_000, "secrets"
 
 def run(parts: tuple[str, ...] = PARTS, full: bool = False, root: Path | None = None) -> dict:
     from . import corruption, fuzz, kills, load, secrets_e2e
+    from .redaction_figures import SPLITS
     from .redaction_figures import figures as rule_figures
 
     size = FULL if full else BOUNDED
@@ -55,7 +56,7 @@ def run(parts: tuple[str, ...] = PARTS, full: bool = False, root: Path | None = 
                     results[part] = {
                         "rules": [
                             vars(f) | {"recall": f.recall, "fp": f.false_positive_rate}
-                            for f in map(rule_figures, ("dev", "heldout", "heldout2"))
+                            for f in map(rule_figures, SPLITS)
                         ],
                         "store": secrets_e2e.figures(where, size["secrets"]),
                     }

@@ -1,8 +1,15 @@
-"""Redaction recall and false-positive rate on the committed corpus (``build_corpus.py``).
+"""Redaction recall and false-positive rate on the committed corpus (``build_corpus.py``,
+``build_corpus4.py``, ``build_corpus5.py``).
 
 ``python -m tests.reliability.redaction_figures`` prints the figures per split; with
-``--show-dev`` it also lists the dev split's misses and altered clean lines, which is what the
-rules were tuned on. The held-out split's lines are never printed here.
+``--show-dev`` it also lists the misses and altered clean lines of the splits the rules were
+tuned on: ``dev``, ``dev4``, ``probe5``, and ``heldout`` and ``heldout2`` (held out until issue
+13's last push, when their misses were looked at and fixed: they count as development data
+since).
+
+``--files SECRETS.jsonl CLEAN.jsonl`` measures a corpus kept elsewhere (a new held-out set, in
+the same format: secret rows ``{"kind", "secret", "text"}``, clean rows ``{"text"}``) and prints
+its figures only, never its lines.
 """
 
 from __future__ import annotations
@@ -42,24 +49,53 @@ class Figures:
         return self.altered / self.clean if self.clean else 0.0
 
 
-def figures(split: str, clean_split: str | None = None) -> Figures:
-    """``split`` is "dev", "heldout" or "all"."""
+SPLITS = ("dev", "heldout", "heldout2", "dev4", "probe5")
+# Written by someone who never saw the rules, and never looked at while tuning them
+# (corpus/heldout3/README.md): the figure the target is judged on. Printed, not asserted.
+HELD_OUT = ("heldout3",)
+FILES = {
+    "heldout3": ("secrets3.jsonl", "clean3.jsonl"),
+    "heldout2": ("secrets2.jsonl", "clean2.jsonl"),
+    "dev4": ("secrets4.jsonl", "clean4.jsonl"),
+    "probe5": ("secrets5.jsonl", "clean5.jsonl"),
+}
+
+
+def load_path(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def rows(split: str) -> tuple[list[dict], list[dict]]:
+    """The secret and clean rows of one split (``all``: every committed split)."""
+    if split == "all":
+        pairs = [rows(s) for s in SPLITS]
+        return [r for p in pairs for r in p[0]], [r for p in pairs for r in p[1]]
+    secret_name, clean_name = FILES.get(split, ("secrets.jsonl", "clean.jsonl"))
+    return (
+        [r for r in load(secret_name) if r["split"] == split],
+        [r for r in load(clean_name) if r["split"] == split],
+    )
+
+
+def figures(
+    split: str, clean_split: str | None = None, files: tuple[Path, Path] | None = None
+) -> Figures:
+    """``split`` is one of ``SPLITS`` or "all"; with ``files``, the corpus in those two files."""
     fig = Figures(split)
-    if split == "heldout2":
-        secret_rows, clean_rows = load("secrets2.jsonl"), load("clean2.jsonl")
+    if files is not None:
+        secrets, clean_rows = load_path(files[0]), load_path(files[1])
     else:
-        secret_rows, clean_rows = load("secrets.jsonl"), load("clean.jsonl")
-    secrets = [s for s in secret_rows if split in ("all", s["split"])]
+        secrets, clean_rows = rows(split)
+        if clean_split is not None:
+            clean_rows = rows(clean_split)[1]
     fig.secrets, fig.kinds = len(secrets), len({s["kind"] for s in secrets})
     for row in secrets:
         if row["secret"] in redact(row["text"]):
             fig.misses.append(row)
         else:
             fig.caught += 1
-    wanted = clean_split or split
     for row in clean_rows:
-        if wanted not in ("all", row["split"]):
-            continue
         fig.clean += 1
         out = redact(row["text"])
         if out != row["text"]:
@@ -69,13 +105,18 @@ def figures(split: str, clean_split: str | None = None) -> Figures:
 
 
 def main(argv: list[str]) -> None:
-    for split in ("dev", "heldout", "heldout2", "all"):
-        f = figures(split)
+    if "--files" in argv:
+        at = argv.index("--files")
+        splits = [("files", (Path(argv[at + 1]), Path(argv[at + 2])))]
+    else:
+        splits = [(s, None) for s in (*SPLITS, "all", *HELD_OUT)]
+    for split, files in splits:
+        f = figures(split, files=files)
         print(
             f"{split:8} secrets {f.caught}/{f.secrets} caught ({f.recall:.1%}) of {f.kinds} kinds; "
             f"clean lines altered {f.altered}/{f.clean} ({f.false_positive_rate:.2%})"
         )
-        if split == "dev" and "--show-dev" in argv:
+        if files is None and split in SPLITS and "--show-dev" in argv:
             for miss in f.misses:
                 print(f"  MISS [{miss['kind']}] {miss['text']!r}")
             for before, after in f.false_positives:

@@ -3,8 +3,10 @@ artifact add, import, a compile query) under the default ``redact`` setting; it 
 in none of: the compiled prompt, ``list``, ``show``, ``export``, the files on disk. Clean lines
 stored the same way must read back unaltered.
 
-Figures per split (``dev`` was tuned on, ``heldout`` and ``heldout2`` were not; see
-``build_corpus.py``).
+Figures per split (every committed split has been tuned on by now: see ``redaction_figures``);
+``files_figures`` runs the same on a corpus kept elsewhere (a new held-out set):
+
+    python -m tests.reliability.secrets_e2e SECRETS.jsonl CLEAN.jsonl
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import cli
-from .redaction_figures import load
+from .redaction_figures import SPLITS, load_path, rows
 
 
 def _files(home: Path) -> bytes:
@@ -75,19 +77,52 @@ def clean_case(root: Path, backend: str, rows: list[dict[str, Any]]) -> dict[str
 
 def figures(root: Path, sample: int | None = None, seed: int = 5) -> list[dict[str, Any]]:
     rng = random.Random(seed)
-    secrets = load("secrets.jsonl") + load("secrets2.jsonl")
-    clean = load("clean.jsonl") + load("clean2.jsonl")
     out = []
-    for split in ("dev", "heldout", "heldout2"):
-        s_rows = [r for r in secrets if r["split"] == split]
-        c_rows = [r for r in clean if r["split"] == split]
+    for split in SPLITS:
+        s_rows, c_rows = rows(split)
         if sample is not None:
             s_rows = rng.sample(s_rows, min(sample, len(s_rows)))
             c_rows = rng.sample(c_rows, min(sample * 2, len(c_rows)))
-        for backend in ("sqlite", "json"):
-            base = root / f"{split}"
-            result = {"split": split, "backend": backend, "kinds": len({r["kind"] for r in s_rows})}
-            result |= secrets_case(base, backend, s_rows)
-            result |= clean_case(base, backend, c_rows)
-            out.append(result)
+        out += _both_backends(root / split, split, s_rows, c_rows)
     return out
+
+
+def _both_backends(
+    base: Path, split: str, s_rows: list[dict[str, Any]], c_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    out = []
+    for backend in ("sqlite", "json"):
+        result = {"split": split, "backend": backend, "kinds": len({r["kind"] for r in s_rows})}
+        result |= secrets_case(base, backend, s_rows)
+        result |= clean_case(base, backend, c_rows)
+        out.append(result)
+    return out
+
+
+def files_figures(root: Path, secrets: Path, clean: Path) -> list[dict[str, Any]]:
+    """The end-to-end figures of a corpus in two files (``redaction_figures``' format)."""
+    return _both_backends(root / "files", "files", load_path(secrets), load_path(clean))
+
+
+def _print(r: dict[str, Any]) -> None:
+    print(
+        f"{r['split']:8} {r['backend']:6} never seen {r['caught']}/{r['secrets']} "
+        f"({r['caught'] / max(r['secrets'], 1):.1%}) of {r['kinds']} kinds; "
+        f"clean altered {r['altered']}/{r['clean']} ({r['altered'] / max(r['clean'], 1):.2%})",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sc-secrets-") as tmp:
+        if len(sys.argv) == 3:
+            for r in files_figures(Path(tmp), Path(sys.argv[1]), Path(sys.argv[2])):
+                _print(r)
+        else:  # split by split, each printed as it is done
+            for split in SPLITS:
+                s_rows, c_rows = rows(split)
+                for r in _both_backends(Path(tmp) / split, split, s_rows, c_rows):
+                    _print(r)
