@@ -67,6 +67,7 @@ class SummarizerError(Exception):
 
 
 _PUNCTUATION = re.compile(r"[^\w\s]")
+_DIGIT = re.compile(r"\d")
 
 
 def normalise(text: str) -> str:
@@ -74,8 +75,8 @@ def normalise(text: str) -> str:
 
 
 def is_acknowledgement(item: SessionItem) -> bool:
-    if item.role not in ACK_ROLES or len(item.content) > 80:
-        return False
+    if item.role not in ACK_ROLES or len(item.content) > 80 or _DIGIT.search(item.content):
+        return False  # a digit makes a word no acknowledgement is made of (see ACK_WORDS)
     text = normalise(item.content)
     for phrase in ACK_PHRASES:
         text = text.replace(phrase, "ok")

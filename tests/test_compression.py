@@ -242,3 +242,11 @@ def test_store_trims_with_hybrid_and_reports_the_fallback(home, monkeypatch, tmp
     first = store.get_session_items()[0]
     assert first.role == "summary" and "All five steps done" in first.content
     assert store.last_trim.strategy == "hybrid" and store.last_trim.notice is None
+
+
+def test_no_acknowledgement_word_holds_a_digit() -> None:
+    """is_acknowledgement answers no at once for a text with a digit; that holds only while no
+    acknowledgement word or phrase has one."""
+    from smartcontext_cli.compression import ACK_PHRASES, ACK_WORDS
+
+    assert not any(ch.isdigit() for w in (*ACK_WORDS, *ACK_PHRASES) for ch in w)
