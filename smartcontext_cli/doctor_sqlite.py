@@ -181,6 +181,7 @@ def _index(doctor: Doctor, report: NamespaceReport, storage: Any) -> None:
             db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('rebuild')")
             db.execute("DELETE FROM memories_terms")
             db.execute("INSERT INTO memories_terms SELECT term, doc FROM memories_vocab")
+            storage.memories_changed()  # searches see the rebuilt index
         finding.repaired = True
         finding.fix = "rebuilt the full-text index and the term counts from the memories"
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .config import Settings
     from .frozen import Frozen
     from .models import Memory, SessionItem
+    from .search_memo import SearchMemo
     from .storage.base import Storage
     from .tokens import CountCache
 
@@ -85,6 +86,16 @@ class CompileMixin:
         def current_branch(self) -> str: ...
         def list_artifacts(self) -> list[Any]: ...
         def admit(self, value: Any, what: str) -> Any: ...
+
+    @property
+    def search_memo(self) -> SearchMemo:
+        """This store's search results, kept while its memories are unchanged (search_memo)."""
+        memo: SearchMemo | None = self.__dict__.get("_search_memo")
+        if memo is None:
+            from .search_memo import SearchMemo
+
+            memo = self.__dict__["_search_memo"] = SearchMemo()
+        return memo
 
     # mode -------------------------------------------------------------------------------------
 
@@ -360,21 +371,31 @@ class CompileMixin:
         except ValueError:
             ref = datetime.now(timezone.utc)
         limit = candidate_limit(budget, wide)
-        found = search(self.storage, text, limit, now=ref) if text.strip() else []
-        saturated = len(found) >= limit
-        # Why standing memories: a decision or preference binds the whole project even when it
-        # shares no word with the goal ("We chose PostgreSQL" for "add a read replica"). They
-        # rank after every match (relevance 0: they never raise the quality score) and take
-        # only budget the matches left unused. Other unmatched memories stay out: padding.
+
+        def matches() -> tuple[list[Memory], bool]:
+            found = search(self.storage, text, limit, now=ref) if text.strip() else []
+            saturated = len(found) >= limit
+            # Why standing memories: a decision or preference binds the whole project even
+            # when it shares no word with the goal ("We chose PostgreSQL" for "add a read
+            # replica"). They rank after every match (relevance 0: they never raise the
+            # quality score) and take only budget the matches left unused. Other unmatched
+            # memories stay out: padding.
+            seen = {m.id for m in found}
+            for memory in self.storage.list_memories(limit=limit) if standing else ():
+                if len(found) >= limit:
+                    break
+                if memory.id not in seen and (
+                    memory.kind in STANDING_KINDS or memory.importance >= STANDING_IMPORTANCE
+                ):
+                    memory.score = 0.0
+                    found.append(memory)
+                    seen.add(memory.id)
+            return found, saturated
+
+        found, saturated = self.search_memo.recall(
+            self.storage, (text, limit, newest[0].id, standing), matches
+        )
         seen = {m.id for m in found}
-        for memory in self.storage.list_memories(limit=limit) if standing else ():
-            if len(found) >= limit:
-                break
-            standing = memory.kind in STANDING_KINDS or memory.importance >= STANDING_IMPORTANCE
-            if standing and memory.id not in seen:
-                memory.score = 0.0
-                found.append(memory)
-                seen.add(memory.id)
         # What the previous prompt holds stays a candidate, matched by this query or not.
         if frozen is not None:
             kept = [i[2:] for i, _ in frozen.head.get("memories", [])]
@@ -447,6 +468,7 @@ class CompileMixin:
         slots: dict[str, Any],
         planned: str | None,
     ) -> None:
+        from .cache import compare
         from .clock import now
         from .frozen import find_slot, store_slot
 
@@ -466,12 +488,14 @@ class CompileMixin:
             record = ctx.record(n, now())
             # The query is kept in the record: it passes the same door as any stored text.
             record["query"] = self.admit(record.get("query"), "compile query")
+            previous = self.storage.list_docs(COMPILATIONS, limit=1, reverse=True)
             self.storage.put_doc(COMPILATIONS, f"{n:08d}", record)
             if n > KEEP_RECORDS and n % 100 == 0:
                 for key, _ in self.storage.list_docs(COMPILATIONS, limit=100):
                     if int(key) <= n - KEEP_RECORDS:
                         self.storage.delete_doc(COMPILATIONS, key)
-        ctx.reuse = self.cache_reuse(2).get("last")
+        # The record in hand, not read back: what ``compare`` reads survives a JSON round trip.
+        ctx.reuse = compare(previous[0][1], record) if previous else None
 
     # stats and explain ------------------------------------------------------------------------
 

@@ -582,6 +582,12 @@ class JSONStorage(JSONMemoryReads, TransferMixin):
         self._write_state(state, bump_only=True)
         return old
 
+    def memories_generation(self) -> str:
+        """A value that changes with every committed memory write, in any process: the
+        generation each one bumps, and the memories folder (a restored store is another)."""
+        state = self._state()
+        return f"json:{os.stat(self.path / MEMORIES_DIR).st_ino}:{state['generation']}"
+
     def _memory_path(self, memory_id: str) -> Path:
         return self.path / MEMORIES_DIR / f"{memory_id}.json"
 

@@ -27,6 +27,8 @@ from smartcontext_cli.errors import StoreCorruptError
 MAGIC = b"SQLite format 3\x00"
 COMMIT_SUFFIX = ".commit"
 SEQ_KEY = "commit_seq"
+# Bumped by every change to the memories or their index (``SQLiteStorage.memories_changed``).
+MEMORIES_KEY = "memories_generation"
 
 
 def wal_path(db: Path) -> Path:

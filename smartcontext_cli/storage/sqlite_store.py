@@ -33,6 +33,7 @@ from smartcontext_cli.text import document_terms
 from .base import SCHEMA_VERSION, check_not_moved, counter_exhausted
 from .events import is_event_collection
 from .sqlite_checks import (
+    MEMORIES_KEY,
     SEQ_KEY,
     check_commits_read_only,
     check_file,
@@ -374,6 +375,25 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
                 sorted((k[0], k[-1]) for k in keyed),
             )
             self._add_term_counts(counts, +1)
+            self.memories_changed()
+
+    def memories_changed(self) -> None:
+        """Announce a change to the memories (or to their index) in the current transaction.
+
+        Why a counter of its own and not the commit sequence: every compile and session event
+        commits, but only these writes can change what a search returns, so a long-running
+        process can keep a search's results while this counter stands (``search_memo``).
+        """
+        self.db.execute(
+            "INSERT INTO meta VALUES (?, '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (MEMORIES_KEY,),
+        )
+
+    def memories_generation(self) -> str:
+        """A value that changes with every committed change to the memories, in any process."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (MEMORIES_KEY,)).fetchone()
+        return f"sqlite:{self._inode}:{row[0] if row else 0}"
 
     def _reject_existing(self, ids: list[str]) -> None:
         """One clear error for an id already stored (or repeated), before anything is written."""
@@ -465,6 +485,7 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
             for part in _chunks([rowid for rowid, _ in doomed]):
                 marks = ",".join("?" * len(part))
                 self.db.execute(f"DELETE FROM memories WHERE rowid IN ({marks})", part)
+            self.memories_changed()
         return len(doomed)
 
     @staticmethod
