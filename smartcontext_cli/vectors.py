@@ -14,8 +14,9 @@ what is stale dropped. So writes, imports, compaction, migration and deletes by 
 are caught by the next semantic search; ``remember`` embeds on write (``add``) so that cost
 is paid once, when the text arrives. A backend without a cheap version is checked in full.
 
-The vectors are scanned with numpy: one matrix product over the namespace (100,000 memories
-x 384 floats is 150 MB in memory and about 10 ms a query on one core).
+The vectors are kept in memory while they do not change (``VectorIndex._load``) and scanned
+by ``vector_scan.Scan``: exact nearest neighbours, read from an int8 copy on large stores
+(100,000 memories: about 2 ms of CPU a scan, against 15 ms for the float32 matrix product).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .storage.base import Storage
 
 if TYPE_CHECKING:
     from .embedding import Embedder
+    from .vector_scan import Scan
 
 VECTORS_FILE = "vectors.db"
 _SCHEMA = """
@@ -93,7 +95,7 @@ class VectorIndex:
         self._db: sqlite3.Connection | None = None
         self._ids: list[str] = []
         self._row: dict[str, int] = {}
-        self._matrix: Any = None
+        self._scan: Scan | None = None
         self._loaded_rev: str | None = None
 
     # the file ----------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ class VectorIndex:
         import numpy as np
 
         rev = self._meta("rev") or "0"
-        if self._matrix is not None and rev == self._loaded_rev:
+        if self._scan is not None and rev == self._loaded_rev:
             return
         rows = self._conn().execute(
             "SELECT id, vec FROM vectors WHERE model = ? ORDER BY id", (self.model_id,)
@@ -209,34 +211,33 @@ class VectorIndex:
             ids.append(mid)
             blobs.append(blob)
         from .embedding import DIMENSIONS
+        from .vector_scan import Scan
 
-        raw = np.frombuffer(b"".join(blobs), dtype=np.float16)
-        self._matrix = raw.reshape(len(ids), DIMENSIONS).astype(np.float32)
+        raw = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(ids), DIMENSIONS)
+        self._scan = Scan(raw)
         self._ids = ids
         self._row = {mid: i for i, mid in enumerate(ids)}
         self._loaded_rev = rev
 
     def cosines(self, vector: Any, ids: Iterable[str]) -> dict[str, float]:
         """The cosine of ``vector`` with each of ``ids`` that has a vector."""
-        self._load()
-        rows = [(mid, self._row[mid]) for mid in ids if mid in self._row]
-        if not rows:
-            return {}
-        sims = self._matrix[[r for _, r in rows]] @ vector
-        return {mid: float(s) for (mid, _), s in zip(rows, sims, strict=True)}
-
-    def nearest(self, vector: Any, limit: int) -> list[tuple[str, float]]:
-        """The ``limit`` memories closest to ``vector`` (cosine), best first."""
         import numpy as np
 
         self._load()
-        if not self._ids or limit <= 0:
+        rows = [(mid, self._row[mid]) for mid in ids if mid in self._row]
+        if not rows or self._scan is None:
+            return {}
+        sims = self._scan.exact(vector, np.array([r for _, r in rows], dtype=np.int64))
+        return {mid: float(s) for (mid, _), s in zip(rows, sims, strict=True)}
+
+    def nearest(self, vector: Any, limit: int) -> list[tuple[str, float]]:
+        """The ``limit`` memories closest to ``vector`` (cosine), best first; equal cosines in
+        id order (``vector_scan.Scan.nearest``)."""
+        self._load()
+        if not self._ids or limit <= 0 or self._scan is None:
             return []
-        sims = self._matrix @ vector
-        k = min(limit, len(self._ids))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return [(self._ids[i], float(sims[i])) for i in top]
+        rows, sims = self._scan.nearest(vector, limit)
+        return [(self._ids[i], float(s)) for i, s in zip(rows, sims, strict=True)]
 
     def count(self) -> int:
         row = (

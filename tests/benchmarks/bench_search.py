@@ -23,7 +23,8 @@ clock).
     python tests/benchmarks/bench_search.py --reuse --sizes 100000 --semantic
 
 ``--semantic`` (issue 12, the semantic extra) times the three retrieval modes in one run on the
-same two stores, interleaved query by query: lexical, semantic and hybrid ``MemoryStore.search``
+same two stores, interleaved query by query (with ``--baseline``, the before code first, on the
+same stores and vectors): lexical, semantic and hybrid ``MemoryStore.search``
 with the model loaded (query embedding included, one thread). The stored vectors are random
 unit vectors recorded as in sync (embedding 100,000 memories with the real model takes hours
 on this machine; a scan's cost does not depend on the values); the query vector is real.
@@ -355,10 +356,11 @@ def measure_modes(home: Path, queries: list[str], rounds: int) -> dict[str, Any]
         store.close()
 
 
-def semantic_report(root: Path, sizes: list[int], rounds: int, reuse: bool) -> None:
+def measure_semantic(root: Path, sizes: list[int], rounds: int, reuse: bool) -> dict[str, Any]:
+    """Samples (seconds) of every mode on both stores of each size, and the load meanwhile."""
     import os
 
-    rows = []
+    out: dict[str, Any] = {"runs": []}
     for n in sizes:
         stores = {
             "corpus queries": (_corpus.cached_sqlite(root, n, reuse=reuse),
@@ -367,22 +369,35 @@ def semantic_report(root: Path, sizes: list[int], rounds: int, reuse: bool) -> N
         }  # fmt: skip
         for label, (home, queries) in stores.items():
             seed_vectors(home)
-            got = measure_modes(home, queries, rounds)
+            out["runs"].append(
+                {"n": n, "label": label, "modes": measure_modes(home, queries, rounds)}
+            )
+    out["load"] = os.getloadavg()[0]
+    return out
+
+
+def semantic_report(runs: list[tuple[str, Any]], rounds: int) -> None:
+    import os
+
+    rows = []
+    for code, data in runs:
+        for run in data["runs"]:
             for mode in MODES:
-                wall, cpu = got[mode]["wall"], got[mode]["cpu"]
+                wall, cpu = run["modes"][mode]["wall"], run["modes"][mode]["cpu"]
                 target = (5.0, 20.0) if mode == "lexical" else (30.0, None)
                 ok = _corpus.median_ms(wall) <= target[0] and (
                     target[1] is None or p95_ms(wall) <= target[1]
                 )
-                rows.append([mode, f"{n:,}", label, len(wall), f"**{_corpus.median_ms(wall):.2f}**",
-                             f"{p95_ms(wall):.2f}", f"{_corpus.median_ms(cpu):.2f}",
-                             f"{p95_ms(cpu):.2f}",
+                rows.append([code, mode, f"{run['n']:,}", run["label"], len(wall),
+                             f"**{_corpus.median_ms(wall):.2f}**", f"{p95_ms(wall):.2f}",
+                             f"{_corpus.median_ms(cpu):.2f}", f"{p95_ms(cpu):.2f}",
                              f"p50<={target[0]:g}" + (f", p95<={target[1]:g}" if target[1] else ""),
                              "ok" if ok else "OVER"])  # fmt: skip
+    loads = ", ".join(f"{code}: {data['load']:.1f}" for code, data in runs)
     print(f"\nMemoryStore.search by retrieval mode (SQLite, limit 5, model loaded, one thread), "
-          f"{rounds} rounds, interleaved; milliseconds; load {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores\n")  # fmt: skip
-    headers = ["mode", "memories", "queries", "searches", "median", "p95", "CPU median",
+          f"{rounds} rounds, interleaved; milliseconds; load at the end of each run ({loads}) "
+          f"on {os.cpu_count()} cores\n")  # fmt: skip
+    headers = ["code", "mode", "memories", "queries", "searches", "median", "p95", "CPU median",
                "CPU p95", "target", "verdict"]  # fmt: skip
     print(_corpus.table(headers, rows))
 
@@ -407,7 +422,19 @@ def main() -> None:
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
     rounds = args.rounds or (3 if args.quick else 15)
     if args.semantic:
-        semantic_report(args.dir, sizes, rounds, args.reuse)
+        if args.raw:
+            print(json.dumps(measure_semantic(args.dir, sizes, rounds, args.reuse)))
+            return
+        runs = []
+        if args.baseline != "none":
+            # The same stores and vectors: the stored format is the same (the before code's
+            # lexical stores are built apart only because its stored terms differed).
+            extra = ["--dir", str(args.dir), "--sizes", *map(str, sizes), "--rounds", str(rounds)]
+            extra += ["--reuse"] * args.reuse + ["--semantic"]
+            before = measure_baseline(__file__, args.baseline, extra)
+            runs.append((f"before ({args.baseline})", before))
+        runs.append(("this branch", measure_semantic(args.dir, sizes, rounds, args.reuse)))
+        semantic_report(runs, rounds)
         return
     if args.pool_recall:
         for n in sizes:
