@@ -79,8 +79,12 @@ class JSONMemoryReads:
             clean = state is not None and state[1] == old
             self._idx_base = (state[0], state[2]) if clean and state else None
         change = Change()
+        index = self._mindex
+        # A current index knows which memories exist: a new one has no old version to read
+        # (a migration's copy would try to open 50,000 files that are not there).
+        known = index.entries if index is not None and index.generation == old else None
         for m in memories:
-            before = self._old_version(m.id)
+            before = None if known is not None and m.id not in known else self._old_version(m.id)
             if before is not None and _same_terms(before, m):
                 continue  # token counts only: nothing the index holds changes
             change.put(before, m)
@@ -89,7 +93,6 @@ class JSONMemoryReads:
             if before is not None:
                 change.delete(before)
         self._idx_change.extend(change)
-        index = self._mindex
         if index is not None and index.generation == old:
             index.apply(change, old + 1)  # reads inside the transaction see the write
         else:
