@@ -666,7 +666,11 @@ class JSONStorage(JSONMemoryReads, TransferMixin):
             try:
                 return self._load_memory_at(memory_id)
             except FileNotFoundError:
-                return None
+                # Only a miss costs the index's read: an id it lists was deleted by hand, and
+                # ``show`` would call that "not found" although every search still finds it.
+                if not self._retrying(lambda index: memory_id in index.entries):
+                    return None
+        return next(self._memories([memory_id]))  # names the missing file
 
     def update_memory(self, memory: Memory) -> None:
         if not is_safe_name(memory.id):

@@ -186,6 +186,9 @@ def test_a_memory_file_deleted_by_hand_is_damage_named_until_repaired(
     for call in (fresh.list_memories, lambda: list(fresh.iter_memories()), fresh.export_all):
         with pytest.raises(StoreCorruptError, match=re.escape(str(missing))):
             call()
+    with pytest.raises(StoreCorruptError, match=re.escape(str(missing))):
+        fresh.get_memory(gone.id)  # by id too: "not found" would hide the damage
+    assert fresh.get_memory("0" * 32) is None  # an id the store never held is just absent
     assert fresh.missing_memory_files() == [gone.id]
     assert not missing.exists()  # nothing recreated it
     # The repair, when asked: the index is rebuilt from the files, the added one included.
