@@ -863,6 +863,10 @@ class JSONStorage(JSONMemoryReads, TransferMixin):
                 names |= {d.name for d in self._tx.directories() if d.parent == docs}
             return sorted(c for c in names if self._doc_keys(c))
 
+    def count_docs(self) -> int:
+        with self._locked(exclusive=False):
+            return sum(len(self._doc_keys(c)) for c in self.collections())
+
     def delete_collection(self, collection: str) -> int:
         if not is_safe_name(collection):
             return 0
