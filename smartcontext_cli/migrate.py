@@ -36,7 +36,11 @@ Writers are kept out while the copy is made (the old local store's write lock is
 throughout; a PostgreSQL source is read inside one transaction), and a process that opened the
 old local store before the swap finds it moved at its next write (``StoreMovedError``) instead
 of writing into the backup.
-Progress comes in two steps, copying then checking, each counted in memories.
+Progress comes in two steps, copying then checking, each counted in records (memories and
+documents) and moving at one speed from its start to its end, so the time it implies is the
+time it takes: the copy is committed in chunks and counted as each commit lands, and its
+last step, saving the JSON backend's search index, is counted at its measured cost
+(``INDEX_SHARE``); the check's last record is counted once the switch is made.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from .errors import SmartContextError, StoreCorruptError, UsageError
 from .files import private_dirs
 from .storage import BACKENDS, MARKERS, Storage, namespace_dir, open_at, open_storage
 from .storage.journal import fsync_dir, write_file
-from .storage.transfer import import_records, iter_records
+from .storage.transfer import copy_records, iter_records
 
 if TYPE_CHECKING:
     from .memory import MemoryStore
@@ -71,6 +75,9 @@ LOCK = ".migrate.lock"
 ProgressFactory = Callable[[int, str], Any]
 # Progress callbacks are batched: a bar redrawn per memory would cost more than the copy.
 PROGRESS_STEP = 1000
+# Saving the JSON memory index at the end of the copy (``JSONStorage.bulk_load``) costs about
+# this share of copying the memories, so the copying bar counts it as that many records.
+INDEX_SHARE = 0.1
 
 
 def staging_dir(home: Path, namespace: str) -> Path:
@@ -218,7 +225,10 @@ def _postgres_committed(staging: Path, namespace: str, database_url: str | None)
 
 
 def same_records(old: Storage, new: Storage, namespace: str, progress: Any = None) -> None:
-    """Raise unless both stores export the very same records (streamed: memory stays flat)."""
+    """Raise unless both stores export the very same records (streamed: memory stays flat).
+
+    ``progress`` is told of every memory and document compared, in steps of ``PROGRESS_STEP``.
+    """
     done = 0
     pairs: Iterator[tuple[Any, Any]] = zip_longest(
         iter_records(old, namespace), iter_records(new, namespace)
@@ -229,7 +239,7 @@ def same_records(old: Storage, new: Storage, namespace: str, progress: Any = Non
                 "migration check failed: the new store differs (run `smartcontext doctor` on "
                 "the namespace); nothing was changed"
             )
-        if progress and a.get("type") == "memory":
+        if progress and a.get("type") in ("memory", "doc"):
             done += 1
             if done % PROGRESS_STEP == 0:
                 progress(PROGRESS_STEP)
@@ -237,15 +247,45 @@ def same_records(old: Storage, new: Storage, namespace: str, progress: Any = Non
         progress(done % PROGRESS_STEP)
 
 
+class _Checking:
+    """The checking bar: holds back its last step until the switch is made (``finish``), so
+    it reaches 100% only when the migration is done."""
+
+    def __init__(self, progress: Callable[[int], Any], total: int) -> None:
+        self.progress, self.left = progress, total
+
+    def __call__(self, n: int) -> None:
+        n = min(n, self.left - 1)
+        if n > 0:
+            self.left -= n
+            self.progress(n)
+
+    def finish(self) -> None:
+        if self.left > 0:
+            self.progress(self.left)
+            self.left = 0
+
+
 def _copy_and_check(
-    old: Storage, new: Storage, namespace: str, progress_factory: ProgressFactory | None
-) -> dict[str, int]:
-    total = old.count_memories()
-    copying = progress_factory(total, "copying (1/2)") if progress_factory else None
-    counts = import_records(new, iter_records(old, namespace), progress=copying, keep_counts=True)
-    checking = progress_factory(total, "checking (2/2)") if progress_factory else None
+    old: Storage,
+    new: Storage,
+    namespace: str,
+    progress_factory: ProgressFactory | None,
+) -> tuple[dict[str, int], _Checking | None]:
+    """Copy in chunks and compare; returns the counts and the checking bar, left one step short
+    of its end for the caller to finish after the switch."""
+    records = old.count_memories() + old.count_docs()
+    index = round(INDEX_SHARE * records) if hasattr(new, "bulk_load") else 0
+    copying = progress_factory(records + index, "copying (1/2)") if progress_factory else None
+    counts = copy_records(new, iter_records(old, namespace), progress=copying)
+    if copying and index:
+        copying(index)  # the index is saved: copy_records has returned
+    checking = None
+    if progress_factory:
+        bar = progress_factory(records + 1, "checking (2/2)")
+        checking = _Checking(bar, records + 1) if bar else None
     same_records(old, new, namespace, checking)
-    return counts
+    return counts, checking
 
 
 def _stage_local(
@@ -254,16 +294,16 @@ def _stage_local(
     target: str,
     namespace: str,
     progress_factory: ProgressFactory | None,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], _Checking | None]:
     new = open_at(staging, target)
     try:
-        counts = _copy_and_check(old, new, namespace, progress_factory)
+        done = _copy_and_check(old, new, namespace, progress_factory)
     except BaseException:
         new.close()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     new.close()
-    return counts
+    return done
 
 
 def _stage_postgres(
@@ -272,7 +312,7 @@ def _stage_postgres(
     staging: Path,
     backup: Path,
     progress_factory: ProgressFactory | None,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], _Checking | None]:
     """Copy into the database in one transaction that records this migration's token."""
     from .storage.postgres_connection import describe
 
@@ -293,7 +333,7 @@ def _stage_postgres(
             write_file(staging, staging / INTENT, json.dumps(intent) + "\n")
             fsync_dir(staging)
             with new.transaction():  # a failed check or a kill rolls the whole copy back
-                counts = _copy_and_check(old, new, store.namespace, progress_factory)
+                done = _copy_and_check(old, new, store.namespace, progress_factory)
                 new.set_meta(TOKEN_KEY, token)
                 faults.point("migrate.postgres_copied")
         except BaseException:
@@ -301,7 +341,7 @@ def _stage_postgres(
             raise
     finally:
         new.close()
-    return counts
+    return done
 
 
 def _write_pointer(directory: Path, where: str) -> None:
@@ -343,9 +383,9 @@ def migrate_namespace(
             kept = f"PostgreSQL at {database} (left in place)"
         with old.transaction():  # no other process writes while we copy and swap
             if target == "postgres":
-                counts = _stage_postgres(store, old, staging, backup, progress_factory)
+                counts, checking = _stage_postgres(store, old, staging, backup, progress_factory)
             else:
-                counts = _stage_local(old, staging, target, namespace, progress_factory)
+                counts, checking = _stage_local(old, staging, target, namespace, progress_factory)
             from .vectors import carry_over
 
             carry_over(store.directory, staging)  # derived vectors: copied, not re-embedded
@@ -364,6 +404,8 @@ def migrate_namespace(
             with contextlib.suppress(FileNotFoundError):
                 (store.directory / INTENT).unlink()
         store.close()
+    if checking is not None:
+        checking.finish()
     store.backend = target
     return {
         "namespace": namespace,

@@ -87,9 +87,27 @@ class Memory:
             self.updated_at = self.created_at
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["score"]
-        return data
+        """The stored fields in declaration order, sharing nothing mutable with ``self``."""
+        tags = self.tags
+        if type(tags) is not list or not all(type(t) is str for t in tags):
+            data = asdict(self)  # something unusual in tags: the generic deep copy
+            del data["score"]
+            return data
+        # Why not ``asdict`` always: its recursive deep copy was a third of a migration's CPU
+        # (every record is exported twice and the copy once); the fields are str, numbers,
+        # None and a list of str, so copying the list is the whole deep copy.
+        return {
+            "content": self.content,
+            "id": self.id,
+            "tags": list(tags),
+            "kind": self.kind,
+            "source": self.source,
+            "importance": self.importance,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "token_count": self.token_count,
+            "token_encoding": self.token_encoding,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Memory:

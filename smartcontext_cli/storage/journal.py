@@ -9,6 +9,14 @@ Protocol, for one namespace directory ``root`` whose exclusive lock the caller h
    point. Then every file is replaced (temp file, fsync, rename), the touched directories are
    fsynced, and ``wal.json`` is removed. One changed file needs no journal: replacing a file is
    atomic already.
+
+   A large write set (``BULK_FILES`` files or more: an import, a migration's copy) is made
+   durable with one ``syncfs`` of the store's file system instead of an fsync per file, where
+   Linux offers it. Why that keeps the guarantee: until ``wal.json`` is removed, a file a power
+   cut left empty or stale is rewritten from the journal, so the files need only be durable
+   before that removal, which ``syncfs`` (it returns once everything written is on disk)
+   ensures. Why it matters: each fsync of a new file made ext4 commit its journal, 1-3 ms a
+   file, most of a 5,000-memory migration; fsyncs issued after all the writes cost as much.
 3. ``recover``, run by whoever takes the lock next: a ``wal.json`` found there belongs to a
    writer that died after its commit point, so it is applied again (every step is idempotent)
    and removed. Temp files (``.tmp-*`` in ``root``) of a killed writer are deleted.
@@ -23,12 +31,15 @@ Other modules that keep files in a JSON namespace (a derived index, say) write t
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 from smartcontext_cli import faults
 from smartcontext_cli.errors import StoreCorruptError
@@ -37,6 +48,8 @@ WAL_FILE = "wal.json"
 TMP_PREFIX = ".tmp-"
 FORMAT = "smartcontext-wal"
 VERSION = 1
+# Journaled write sets this large are made durable by one syncfs (module docstring).
+BULK_FILES = 64
 
 
 class WriteSet:
@@ -75,14 +88,18 @@ class WriteSet:
 # files ---------------------------------------------------------------------------------------
 
 
-def write_file(root: Path, path: Path, text: str) -> None:
-    """Replace ``path`` atomically with ``text`` (a 0600 temp file in ``root``, fsync, rename)."""
+def write_file(root: Path, path: Path, text: str, sync: bool = True) -> None:
+    """Replace ``path`` atomically with ``text`` (a 0600 temp file in ``root``, fsync, rename).
+
+    ``sync=False``: no fsync; the caller makes the batch durable (``sync_filesystem``).
+    """
     fd, tmp = tempfile.mkstemp(dir=root, prefix=TMP_PREFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -99,6 +116,44 @@ def fsync_dir(path: Path) -> None:
     try:
         with contextlib.suppress(OSError):
             os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's ``syncfs`` (Linux), or None where there is none (then files are fsynced)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only for a bulk commit: not worth its import time otherwise
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+    return cast(Callable[[int], int], function)
+
+
+def sync_filesystem(root: Path) -> bool:
+    """Flush everything written to ``root``'s file system to disk; False if it cannot be done."""
+    function = _syncfs()
+    if function is None:
+        return False
+    try:
+        fd = os.open(root, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return function(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -136,10 +191,18 @@ def clean_temps(root: Path) -> list[str]:
 
 def _apply(
     root: Path,
-    writes: Iterable[tuple[Path, str | None]],
+    writes: Sequence[tuple[Path, str | None]],
     prunable: Callable[[Path], bool],
+    bulk: bool = False,
 ) -> set[Path]:
+    """Apply ``writes`` in order, each file durable; returns the directories touched.
+
+    ``bulk`` (journaled write sets of ``BULK_FILES`` or more): written without an fsync each,
+    then made durable together (module docstring).
+    """
+    bulk = bulk and len(writes) >= BULK_FILES and _syncfs() is not None
     touched: set[Path] = set()
+    written: list[Path] = []
     for path, text in writes:
         faults.point("json.apply")
         if text is None:
@@ -152,8 +215,13 @@ def _apply(
                     touched.add(path.parent.parent)
         else:
             make_dirs(root, path.parent)
-            write_file(root, path, text)
+            write_file(root, path, text, sync=not bulk)
+            if bulk:
+                written.append(path)
         touched.add(path.parent)
+    if written and not sync_filesystem(root):
+        for path in written:  # syncfs failed (an I/O error it reports): fsync each one
+            fsync_file(path)
     return touched
 
 
@@ -184,7 +252,7 @@ def commit(
     write_file(root, root / WAL_FILE, header + "\n" + body)
     fsync_dir(root)
     faults.point("json.journal")
-    touched = _apply(root, items, prunable)
+    touched = _apply(root, items, prunable, bulk=True)
     for directory in touched:
         fsync_dir(directory)
     faults.point("json.applied")
@@ -236,7 +304,7 @@ def recover(root: Path, safe: Callable[[str], bool], prunable: Callable[[Path], 
     clean_temps(root)
     if writes is None:
         return False
-    touched = _apply(root, writes, prunable)
+    touched = _apply(root, writes, prunable, bulk=True)
     for directory in touched:
         fsync_dir(directory)
     os.unlink(root / WAL_FILE)

@@ -50,6 +50,7 @@ class JSONMemoryReads:
 
     def _index_init(self) -> None:
         self._mindex: MemoryIndex | None = None
+        self._bulk = False  # inside bulk_load: commits stage no index change
         self._index_reset()
 
     def _index_reset(self) -> None:
@@ -79,8 +80,12 @@ class JSONMemoryReads:
             clean = state is not None and state[1] == old
             self._idx_base = (state[0], state[2]) if clean and state else None
         change = Change()
+        index = self._mindex
+        # A current index knows which memories exist: a new one has no old version to read
+        # (a migration's copy would try to open 50,000 files that are not there).
+        known = index.entries if index is not None and index.generation == old else None
         for m in memories:
-            before = self._old_version(m.id)
+            before = None if known is not None and m.id not in known else self._old_version(m.id)
             if before is not None and _same_terms(before, m):
                 continue  # token counts only: nothing the index holds changes
             change.put(before, m)
@@ -89,7 +94,6 @@ class JSONMemoryReads:
             if before is not None:
                 change.delete(before)
         self._idx_change.extend(change)
-        index = self._mindex
         if index is not None and index.generation == old:
             index.apply(change, old + 1)  # reads inside the transaction see the write
         else:
@@ -102,8 +106,8 @@ class JSONMemoryReads:
         caller folds it into a new base once the commit is on disk (``_index_fold``).
         """
         start = self._idx_from
-        if start is None:
-            return None
+        if start is None or self._bulk:
+            return None  # bulk_load: the index kept in memory is saved once, at its end
         end = int(self._state()["generation"])
         if not self._idx_valid or self._idx_base is None:
             return None  # the saved index was not the store's: a reader rebuilds it
@@ -131,6 +135,30 @@ class JSONMemoryReads:
             # disk): it stays behind the store, so the next reader rebuilds it.
             index = None
         self._mindex = index
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Many commits in a row (``transfer.copy_records``), the memory index saved once.
+
+        Why: each commit staged a delta file, and past ``DELTA_MAX`` memories folded the whole
+        index into a new base, so a 50,000-memory copy in chunks rewrote the index 25 times.
+        Here the index is kept current in memory and saved at the end. Safe at any crash
+        point: until that save the saved index is behind ``store.json``'s generation, so a
+        reader rebuilds it from the memory files.
+        """
+        self._mindex = self._index()  # current, so every commit's change is applied to it
+        self._bulk = True
+        try:
+            yield
+        finally:
+            self._bulk = False
+        with self._locked(True):
+            index = self._index()  # the one kept, or (a commit failed) rebuilt from the files
+            if index.changes:
+                # OSError (a full disk): the records are committed, only their derived index
+                # stays behind, and the next reader rebuilds it.
+                with contextlib.suppress(OSError):
+                    files.save(self.path, index)
 
     # reads -----------------------------------------------------------------------------------
 

@@ -89,6 +89,14 @@ class PostgresDocsMixin:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def count_docs(self: _Host) -> int:
+        with self._read() as conn:
+            ns = self._ns(conn)
+            if ns is None:
+                return 0
+            row = conn.execute("SELECT count(*) FROM sc_docs WHERE ns = %s::int", (ns,)).fetchone()
+        return int(row[0])
+
     def delete_collection(self: _Host, collection: str) -> int:
         row = self._write(delete_docs(keyed=False), {"c": collection}, create=False)
         return int(row[0]) if row else 0

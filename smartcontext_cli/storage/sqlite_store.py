@@ -758,6 +758,9 @@ class SQLiteStorage(SQLiteEventsMixin, TransferMixin):
     def collections(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM docs ORDER BY 1")]
 
+    def count_docs(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM docs").fetchone()[0])
+
     def delete_collection(self, collection: str) -> int:
         with self.transaction():
             cur = self.db.execute("DELETE FROM docs WHERE collection = ?", (collection,))

@@ -194,6 +194,18 @@ def test_a_lost_store_json_does_not_start_a_second_store(sc, home):
     assert not (ns / "store.db").exists() and not (ns / "store.json").exists()
 
 
+def test_show_of_a_memory_whose_file_was_deleted_names_the_file(sc, home):
+    memory_id = sc("--backend", "json", "remember", "kept", "--json").json()["id"]
+    gone = home / "namespaces" / "default" / "memories" / f"{memory_id}.json"
+    gone.unlink()
+    for ref in (memory_id, memory_id[:8]):  # a full id and a prefix the index resolves
+        result = sc("show", ref)
+        assert result.exit_code == 1
+        line = one_error_line(result.stderr)
+        assert str(gone) in line and "is missing" in line and "not found" not in line, line
+    assert sc("show", "0" * 32).exit_code != 0  # an id never stored is still just absent
+
+
 def test_a_zero_byte_database_is_not_reinitialised(sc, home):
     sc("remember", "kept")
     db = home / "namespaces" / "default" / "store.db"

@@ -21,7 +21,7 @@ import pytest
 import smartcontext_cli
 from smartcontext_cli.errors import StoreCorruptError
 from smartcontext_cli.models import Memory
-from smartcontext_cli.storage import existing_backend, namespace_dir, open_storage
+from smartcontext_cli.storage import existing_backend, journal, namespace_dir, open_storage
 from smartcontext_cli.storage.journal import WAL_FILE
 
 ROOT = Path(smartcontext_cli.__file__).resolve().parents[1]
@@ -32,10 +32,10 @@ import os, signal, sys
 from pathlib import Path
 from smartcontext_cli.models import Memory
 from smartcontext_cli.storage import open_storage
-home, backend, where = sys.argv[1:]
+home, backend, where, n = sys.argv[1:]
 store = open_storage(Path(home), "ns", backend)
 with store.transaction():
-    store.add_memories([Memory(content=f"batch memory {i}") for i in range(30)])
+    store.add_memories([Memory(content=f"batch memory {i}") for i in range(int(n))])
     for i in range(5):
         store.put_doc("notes", f"k{i}", {"i": i})
     store.next_counter("c")
@@ -46,11 +46,13 @@ print("committed")
 """
 
 
-def run_writer(home: Path, backend: str, fault: str) -> subprocess.CompletedProcess[str]:
+def run_writer(
+    home: Path, backend: str, fault: str, memories: int = 30
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SMARTCONTEXT_FAULT": fault}
     where = "body" if fault == "none" else "commit"
     return subprocess.run(
-        [sys.executable, "-c", WRITER, str(home), backend, where],
+        [sys.executable, "-c", WRITER, str(home), backend, where, str(memories)],
         capture_output=True,
         text=True,
         env=env,
@@ -95,6 +97,44 @@ def test_a_killed_json_commit_is_all_or_nothing(tmp_path: Path, fault: str, comm
     assert state(home, "json") == expected
     assert not (ns / WAL_FILE).exists()
     assert not [p.name for p in ns.iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["json.apply:90", "json.applied"])
+def test_a_killed_bulk_json_commit_is_finished_from_its_journal(tmp_path: Path, fault: str):
+    # 200 memories: past journal.BULK_FILES, so the files are written without an fsync each
+    # and made durable together once all are written; a kill half way is finished all the same.
+    home = tmp_path / "home"
+    open_storage(home, "ns", "json").close()
+    proc = run_writer(home, "json", fault, memories=200)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert (namespace_dir(home, "ns") / WAL_FILE).exists()
+    assert state(home, "json") == (200, 5, {"c": 1}, "done")
+    assert not (namespace_dir(home, "ns") / WAL_FILE).exists()
+
+
+def test_a_bulk_commit_fsyncs_every_file_where_the_file_system_cannot_be_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(journal, "sync_filesystem", lambda root: False)
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}") if os.path.exists("/proc") else fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    store = open_storage(tmp_path, "ns", "json")
+    memories = [Memory(content=f"memory {i}") for i in range(journal.BULK_FILES + 10)]
+    store.add_memories(memories)
+    store.close()
+    for m in memories:
+        path = namespace_dir(tmp_path, "ns") / "memories" / f"{m.id}.json"
+        assert path.exists()
+        if os.path.exists("/proc"):
+            assert str(path) in synced, path  # durable before the journal is removed
+    assert len(synced) >= len(memories)
 
 
 @pytest.mark.slow

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smartcontext_cli.errors import SmartContextError, StoreCorruptError, UsageError
 from smartcontext_cli.models import Memory
@@ -184,6 +186,9 @@ def test_a_memory_file_deleted_by_hand_is_damage_named_until_repaired(
     for call in (fresh.list_memories, lambda: list(fresh.iter_memories()), fresh.export_all):
         with pytest.raises(StoreCorruptError, match=re.escape(str(missing))):
             call()
+    with pytest.raises(StoreCorruptError, match=re.escape(str(missing))):
+        fresh.get_memory(gone.id)  # by id too: "not found" would hide the damage
+    assert fresh.get_memory("0" * 32) is None  # an id the store never held is just absent
     assert fresh.missing_memory_files() == [gone.id]
     assert not missing.exists()  # nothing recreated it
     # The repair, when asked: the index is rebuilt from the files, the added one included.
@@ -566,3 +571,42 @@ def test_a_store_without_listings_gets_them_from_its_files(store: JSONStorage, o
     assert fresh.missing_documents("notes") == []
     listing = json.loads((store.path / "index" / "docs" / "notes.json").read_text())
     assert listing["keys"] == ["a", "b"]
+
+
+# the files' text ----------------------------------------------------------------------------
+
+_texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+_memories = st.builds(
+    Memory,
+    content=_texts,
+    tags=st.lists(_texts, max_size=4),
+    kind=_texts,
+    source=_texts,
+    importance=st.one_of(st.floats(allow_nan=False), st.integers(-(2**70), 2**70)),
+    created_at=_texts,
+    updated_at=_texts,
+    token_count=st.one_of(st.none(), st.integers(0, 2**63 - 1)),
+    token_encoding=st.one_of(st.none(), _texts),
+)
+
+
+@given(_memories)
+def test_a_memory_file_is_the_pretty_printed_json_of_its_record(memory: Memory):
+    # The fast writer (C-encoded values, our own layout) must write what json.dumps would:
+    # the files are read by people and by other tools.
+    record = json_store._record(memory)
+    text = json_store._memory_text(record)
+    assert text == json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+    assert json.loads(text) == record
+
+
+@given(_memories)
+def test_to_dict_is_a_deep_copy_of_the_stored_fields(memory: Memory):
+    from dataclasses import asdict
+
+    data = memory.to_dict()
+    expected = asdict(memory)
+    del expected["score"]
+    assert data == expected and list(data) == list(expected)
+    data["tags"].append("changed")
+    assert memory.tags == expected["tags"]  # the copy shares no list with the memory
